@@ -1,0 +1,234 @@
+// Package simenv starts the Graph simulator and one PSA simulator, seeded,
+// and builds the psasync configuration that points at them. psasync's
+// --demo mode, cmd/psasim, the end-to-end tests and the benchmarks share it.
+package simenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/mapping"
+	"github.com/psasync/psasync/psa/autotask"
+	"github.com/psasync/psasync/psa/autotask/atsim"
+	"github.com/psasync/psasync/psa/connectwise"
+	"github.com/psasync/psasync/psa/connectwise/cwsim"
+	"github.com/psasync/psasync/psa/halopsa"
+	"github.com/psasync/psasync/psa/halopsa/halosim"
+)
+
+// DefaultTenantID is the simulated tenant's id.
+const DefaultTenantID = "5f1c1d2e-0000-4000-8000-00000000d3e0"
+
+// DefaultCompanyID is the PSA company the simulated tenant syncs into.
+const DefaultCompanyID = 250
+
+// Options choose what to simulate.
+type Options struct {
+	// PSA is connectwise (default), autotask or halopsa.
+	PSA string
+	// Users is the size of the generated tenant (default 150).
+	Users int
+	// Seed makes the generated tenant reproducible (default 1).
+	Seed int64
+	// GraphAddr and PSAAddr are host:port to listen on (default
+	// 127.0.0.1:0, a free port).
+	GraphAddr, PSAAddr string
+	// Tenants is how many tenants to generate (default 1); tenant i > 0
+	// gets id DefaultTenantID with its last digit changed and company 250+i.
+	Tenants int
+	// SeedPSA seeds each company with contacts that match, are stale, are
+	// duplicated and are orphaned, so a first run shows every outcome.
+	SeedPSA bool
+	// GraphOptions and PSAOptions pass through to the simulators.
+	GraphOptions []graphsim.Option
+	// Unlimited turns off the PSA simulator's vendor quotas (benchmarks).
+	Unlimited bool
+}
+
+// Env is a running simulated world.
+type Env struct {
+	Config  *config.Config
+	Graph   *graphsim.Sim
+	PSA     PSASim
+	Tenants []string
+	// HTTPClient trusts the Graph simulator's certificate.
+	HTTPClient *http.Client
+	psaSrv     *http.Server
+}
+
+// Close stops the simulators.
+func (e *Env) Close() {
+	if e == nil {
+		return
+	}
+	if e.psaSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = e.psaSrv.Shutdown(ctx)
+	}
+	if e.Graph != nil {
+		e.Graph.Close()
+	}
+}
+
+// TenantID returns the id of the i-th simulated tenant.
+func TenantID(i int) string {
+	if i == 0 {
+		return DefaultTenantID
+	}
+	return DefaultTenantID[:len(DefaultTenantID)-1] + strconv.Itoa(i%10)
+}
+
+// Start starts the simulators and returns the world and its config.
+func Start(ctx context.Context, o Options) (*Env, error) {
+	if o.PSA == "" {
+		o.PSA = config.PSAConnectWise
+	}
+	if o.Users <= 0 {
+		o.Users = 150
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Tenants <= 0 {
+		o.Tenants = 1
+	}
+	if o.Tenants > 10 {
+		return nil, errors.New("simenv: at most 10 tenants")
+	}
+	if o.GraphAddr == "" {
+		o.GraphAddr = "127.0.0.1:0"
+	}
+	if o.PSAAddr == "" {
+		o.PSAAddr = "127.0.0.1:0"
+	}
+	env := &Env{}
+	gopts := append([]graphsim.Option{}, o.GraphOptions...)
+	for i := 0; i < o.Tenants; i++ {
+		id := TenantID(i)
+		env.Tenants = append(env.Tenants, id)
+		gopts = append(gopts, graphsim.WithGeneratedTenant(id, o.Users, o.Seed+int64(i)))
+	}
+	env.Graph = graphsim.New(gopts...)
+	if err := env.Graph.Start(o.GraphAddr); err != nil {
+		return nil, err
+	}
+	env.HTTPClient = env.Graph.HTTPClient()
+
+	var err error
+	env.PSA, err = newPSASim(o.PSA, o.Unlimited)
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.PSAAddr)
+	if err != nil {
+		env.Close()
+		return nil, fmt.Errorf("simenv: listen %s: %w", o.PSAAddr, err)
+	}
+	env.PSA.SetURL("http://" + ln.Addr().String())
+	env.psaSrv = &http.Server{Handler: env.PSA, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = env.psaSrv.Serve(ln) }()
+
+	for i, id := range env.Tenants {
+		company := DefaultCompanyID + i
+		verified, _ := graphsim.Domains(id)
+		env.PSA.AddCompany(company, "Contoso "+verified)
+		if o.SeedPSA {
+			seedPSA(env.PSA, company, env.Graph.Users(id))
+		}
+	}
+	env.Config = env.buildConfig(o)
+	if err := env.Config.Validate(); err != nil {
+		env.Close()
+		return nil, fmt.Errorf("simenv: generated config: %w", err)
+	}
+	return env, nil
+}
+
+func newPSASim(kind string, unlimited bool) (PSASim, error) {
+	switch kind {
+	case config.PSAConnectWise:
+		return cwAdapter{cwsim.New()}, nil
+	case config.PSAAutotask:
+		var opts []atsim.Option
+		if unlimited {
+			opts = append(opts, atsim.WithHourlyLimit(0), atsim.WithThreadLimit(0))
+		}
+		return atAdapter{atsim.New(opts...)}, nil
+	case config.PSAHaloPSA:
+		var opts []halosim.Option
+		if unlimited {
+			opts = append(opts, halosim.WithRateLimit(0, 0))
+		}
+		return haloAdapter{halosim.New(opts...)}, nil
+	}
+	return nil, fmt.Errorf("simenv: --psa %q is not connectwise, autotask or halopsa", kind)
+}
+
+// buildConfig writes the psasync config that points at the simulators.
+func (e *Env) buildConfig(o Options) *config.Config {
+	authority, base, clientID, secret := e.Graph.GraphConfig(e.Tenants[0])
+	c := &config.Config{
+		Log:     config.Log{Level: "info", Format: "text"},
+		Graph:   config.GraphApp{ClientID: clientID, ClientSecret: secret, AuthorityHost: authority, BaseURL: base},
+		PSA:     config.PSA{Type: o.PSA},
+		Mapping: mapping.DefaultConfig(),
+	}
+	c.Mapping.Exclusions.UPNPatterns = []string{"svc-*", "admin*"}
+	psaURL := e.PSA.BaseURL()
+	switch o.PSA {
+	case config.PSAConnectWise:
+		c.PSA.ConnectWise = connectwise.Config{SiteURL: psaURL, CompanyID: cwsim.DefaultCompanyID, PublicKey: cwsim.DefaultPublicKey,
+			PrivateKey: cwsim.DefaultPrivateKey, ClientID: cwsim.DefaultClientID, ObjectIDFieldID: cwsim.ExternalIDFieldID,
+			OfficeLocationFieldID: cwsim.OfficeLocationFieldID}
+	case config.PSAAutotask:
+		c.PSA.Autotask = autotask.Config{ZoneURL: e.PSA.(atAdapter).ZoneURL(), Username: atsim.DefaultUsername, Secret: atsim.DefaultSecret,
+			IntegrationCode: atsim.DefaultIntegrationCode, DepartmentUDF: atsim.DefaultDepartmentUDF,
+			OfficeLocationUDF: atsim.DefaultOfficeLocationUDF, ContactTypeUDF: atsim.DefaultContactTypeUDF}
+	case config.PSAHaloPSA:
+		c.PSA.HaloPSA = halopsa.Config{InstanceURL: psaURL, ClientID: halosim.DefaultClientID, ClientSecret: halosim.DefaultClientSecret,
+			OfficeLocationField: halosim.CustomFieldOfficeLocation, ContactTypeField: halosim.CustomFieldContactType}
+	}
+	for i, id := range e.Tenants {
+		verified, _ := graphsim.Domains(id)
+		c.Tenants = append(c.Tenants, config.Tenant{
+			ID: id, Name: fmt.Sprintf("Simulated tenant %d", i+1),
+			PSADefaultCompanyID: strconv.Itoa(DefaultCompanyID + i), PSAContactType: "End User",
+			VerifiedDomains: []string{verified},
+		})
+	}
+	return c
+}
+
+// WriteConfig writes the config as YAML to path, with the Graph
+// simulator's certificate beside it (ca_cert_path), so a separate psasync
+// process can use the simulators.
+func (e *Env) WriteConfig(path string) error {
+	ca := filepath.Join(filepath.Dir(path), filepath.Base(path)+".graphsim-ca.pem")
+	if err := os.WriteFile(ca, e.Graph.CertificatePEM(), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", ca, err)
+	}
+	c := *e.Config
+	c.Graph.CACertPath = ca
+	b, err := yaml.Marshal(&c)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	head := []byte("# Written by psasim: points psasync at the simulators of one psasim process.\n")
+	if err := os.WriteFile(path, append(head, b...), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+// Package config loads psasync's one YAML file, expands secrets from the
+// environment, and reports every problem at once, each naming its key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/psasync/psasync/mapping"
+	"github.com/psasync/psasync/psa/autotask"
+	"github.com/psasync/psasync/psa/connectwise"
+	"github.com/psasync/psasync/psa/halopsa"
+)
+
+// Config is the whole psasync configuration.
+type Config struct {
+	Log     Log            `yaml:"log"`
+	Redis   Redis          `yaml:"redis"`
+	Graph   GraphApp       `yaml:"graph"`
+	PSA     PSA            `yaml:"psa"`
+	Sync    Sync           `yaml:"sync"`
+	Mapping mapping.Config `yaml:"mapping"`
+	Tenants []Tenant       `yaml:"tenants"`
+}
+
+// Log chooses the log format; JSON is for production.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // json (default) or text
+}
+
+// Redis is where queues, links and run reports live. An empty Addr starts an
+// embedded in-memory Redis, which loses everything on exit.
+type Redis struct {
+	Addr      string `yaml:"addr"`
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+	DB        int    `yaml:"db"`
+	KeyPrefix string `yaml:"key_prefix"`
+}
+
+// GraphApp is the (multi-tenant) Entra app registration psasync signs in
+// with; each tenant may override it.
+type GraphApp struct {
+	ClientID            string `yaml:"client_id"`
+	ClientSecret        string `yaml:"client_secret"`
+	CertificatePath     string `yaml:"certificate_path"`
+	CertificatePassword string `yaml:"certificate_password"`
+	// AuthorityHost and BaseURL are only changed for national clouds and
+	// the simulator.
+	AuthorityHost string `yaml:"authority_host"`
+	BaseURL       string `yaml:"base_url"`
+	// CACertPath trusts an extra CA (the simulator's) for Graph and login.
+	CACertPath string `yaml:"ca_cert_path"`
+}
+
+// PSA selects the PSA and holds each vendor's settings.
+type PSA struct {
+	Type        string             `yaml:"type"` // connectwise, autotask or halopsa
+	ConnectWise connectwise.Config `yaml:"connectwise"`
+	Autotask    autotask.Config    `yaml:"autotask"`
+	HaloPSA     halopsa.Config     `yaml:"halopsa"`
+}
+
+// PSA types.
+const (
+	PSAConnectWise = "connectwise"
+	PSAAutotask    = "autotask"
+	PSAHaloPSA     = "halopsa"
+)
+
+// Sync tunes runs; zero values take the engine's defaults.
+type Sync struct {
+	Concurrency          int           `yaml:"concurrency"`
+	DeactivationGuard    float64       `yaml:"deactivation_guard"`
+	DeactivationGuardMin int           `yaml:"deactivation_guard_min"`
+	MaxWait              time.Duration `yaml:"max_wait"`
+}
+
+// Tenant is one customer tenant with the workflow's organizational variables.
+type Tenant struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Graph overrides the app registration for this tenant.
+	Graph                GraphApp          `yaml:"graph"`
+	PSADefaultCompanyID  string            `yaml:"psa_default_company_id"`
+	PSAContactType       string            `yaml:"psa_contact_type"`
+	Office365SyncEnabled *bool             `yaml:"office365_sync_enabled"`
+	Office365SyncFilter  string            `yaml:"office365_sync_filter"`
+	DomainCompanies      map[string]string `yaml:"domain_companies"`
+	VerifiedDomains      []string          `yaml:"verified_domains"`
+}
+
+// SyncEnabled is office365_sync_enabled, true when unset.
+func (t Tenant) SyncEnabled() bool { return t.Office365SyncEnabled == nil || *t.Office365SyncEnabled }
+
+// GraphApp returns the tenant's app settings: its own, else the shared ones.
+func (t Tenant) GraphApp(shared GraphApp) GraphApp {
+	g := shared
+	o := t.Graph
+	if o.ClientID != "" {
+		g.ClientID, g.ClientSecret, g.CertificatePath, g.CertificatePassword = o.ClientID, o.ClientSecret, o.CertificatePath, o.CertificatePassword
+	} else if o.ClientSecret != "" {
+		g.ClientSecret = o.ClientSecret
+	}
+	if o.AuthorityHost != "" {
+		g.AuthorityHost = o.AuthorityHost
+	}
+	if o.BaseURL != "" {
+		g.BaseURL = o.BaseURL
+	}
+	if o.CACertPath != "" {
+		g.CACertPath = o.CACertPath
+	}
+	return g
+}
+
+// Tenant finds a tenant by id or name.
+func (c *Config) Tenant(idOrName string) (Tenant, bool) {
+	for _, t := range c.Tenants {
+		if strings.EqualFold(t.ID, idOrName) || (t.Name != "" && strings.EqualFold(t.Name, idOrName)) {
+			return t, true
+		}
+	}
+	return Tenant{}, false
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Load reads, expands and validates a config file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a config from YAML. ${NAME} anywhere in the file is replaced
+// by the environment variable NAME (so secrets stay out of the file); a
+// missing variable is an error. Unknown keys are errors too.
+func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
+	var errs []error
+	lines := bytes.Split(b, []byte("\n"))
+	for i, line := range lines {
+		lines[i] = envRef.ReplaceAllFunc(line, func(m []byte) []byte {
+			name := string(envRef.FindSubmatch(m)[1])
+			v, ok := lookup(name)
+			if !ok {
+				errs = append(errs, fmt.Errorf("line %d: environment variable %s is not set", i+1, name))
+				return nil
+			}
+			return []byte(v)
+		})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	c := Config{Mapping: mapping.DefaultConfig()}
+	dec := yaml.NewDecoder(bytes.NewReader(bytes.Join(lines, []byte("\n"))))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("yaml: %w", err)
+	}
+	c.applyEnv(lookup)
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// applyEnv lets the usual secrets come from fixed variable names too, for
+// container platforms that inject them that way.
+func (c *Config) applyEnv(lookup func(string) (string, bool)) {
+	set := func(dst *string, name string) {
+		if v, ok := lookup(name); ok && v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Redis.Addr, "PSASYNC_REDIS_ADDR")
+	set(&c.Redis.Password, "PSASYNC_REDIS_PASSWORD")
+	set(&c.Graph.ClientSecret, "PSASYNC_GRAPH_CLIENT_SECRET")
+	set(&c.PSA.ConnectWise.PrivateKey, "PSASYNC_CONNECTWISE_PRIVATE_KEY")
+	set(&c.PSA.Autotask.Secret, "PSASYNC_AUTOTASK_SECRET")
+	set(&c.PSA.HaloPSA.ClientSecret, "PSASYNC_HALOPSA_CLIENT_SECRET")
+}
+
+// Validate reports every problem, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		add("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "json", "text":
+	default:
+		add("log.format", "%q is not json or text", c.Log.Format)
+	}
+	if c.Redis.DB < 0 {
+		add("redis.db", "must not be negative")
+	}
+	switch c.PSA.Type {
+	case PSAConnectWise:
+		if err := c.PSA.ConnectWise.Validate(); err != nil {
+			errs = append(errs, prefixed("psa.connectwise", err))
+		}
+	case PSAAutotask:
+		if err := c.PSA.Autotask.Validate(); err != nil {
+			errs = append(errs, prefixed("psa.autotask", err))
+		}
+	case PSAHaloPSA:
+		if err := c.PSA.HaloPSA.Validate(); err != nil {
+			errs = append(errs, prefixed("psa.halopsa", err))
+		}
+	case "":
+		add("psa.type", "required (connectwise, autotask or halopsa)")
+	default:
+		add("psa.type", "%q is not connectwise, autotask or halopsa", c.PSA.Type)
+	}
+	if c.Sync.Concurrency < 0 || c.Sync.Concurrency > 64 {
+		add("sync.concurrency", "%d is not between 1 and 64", c.Sync.Concurrency)
+	}
+	if c.Sync.DeactivationGuard < 0 || c.Sync.DeactivationGuard > 1 {
+		add("sync.deactivation_guard", "%g is not a share between 0 and 1", c.Sync.DeactivationGuard)
+	}
+	if c.Sync.DeactivationGuardMin < 0 {
+		add("sync.deactivation_guard_min", "must not be negative")
+	}
+	if _, err := mapping.New(c.Mapping); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Tenants) == 0 {
+		add("tenants", "at least one tenant is required")
+	}
+	seen := map[string]int{}
+	for i, t := range c.Tenants {
+		key := fmt.Sprintf("tenants[%d]", i)
+		if t.ID == "" {
+			add(key+".id", "required (the tenant's directory id)")
+		} else if j, dup := seen[strings.ToLower(t.ID)]; dup {
+			add(key+".id", "%s is also tenants[%d].id", t.ID, j)
+		} else {
+			seen[strings.ToLower(t.ID)] = i
+		}
+		g := t.GraphApp(c.Graph)
+		if g.ClientID == "" {
+			add(key+".graph.client_id", "required here or in graph.client_id")
+		}
+		if g.ClientSecret == "" && g.CertificatePath == "" {
+			add(key+".graph.client_secret", "a client secret or certificate_path is required here or in graph")
+		}
+		if t.Office365SyncFilter != "" {
+			if _, err := mapping.CompileFilter(t.Office365SyncFilter); err != nil {
+				add(key+".office365_sync_filter", "%v", err)
+			}
+		}
+		for d, comp := range t.DomainCompanies {
+			if !strings.Contains(d, ".") || strings.Contains(d, "@") {
+				add(key+".domain_companies", "%q is not a mail domain", d)
+			}
+			if strings.TrimSpace(comp) == "" {
+				add(key+".domain_companies."+d, "company id is empty")
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func prefixed(prefix string, err error) error {
+	var out []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line != "" {
+			out = append(out, fmt.Errorf("%s.%s", prefix, line))
+		}
+	}
+	return errors.Join(out...)
+}

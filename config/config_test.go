@@ -1,0 +1,103 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+const good = `
+log: {level: info, format: json}
+graph:
+  client_id: 11111111-2222-3333-4444-555555555555
+  client_secret: ${GRAPH_SECRET}
+psa:
+  type: connectwise
+  connectwise:
+    site_url: https://na.myconnectwise.net
+    company_id: mymsp
+    public_key: pub
+    private_key: ${CW_PRIVATE}
+    client_id: 00000000-0000-0000-0000-000000000001
+tenants:
+  - id: aaaaaaaa-0000-0000-0000-000000000001
+    name: Contoso
+    psa_default_company_id: "250"
+    psa_contact_type: End User
+    office365_sync_filter: "department ne 'Contractors'"
+    domain_companies: {contoso.com: "250", fabrikam.com: "251"}
+`
+
+func TestParseGood(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(good), env(map[string]string{"GRAPH_SECRET": "s3cret", "CW_PRIVATE": "priv"}))
+	require.NoError(t, err)
+	require.Equal(t, "s3cret", c.Graph.ClientSecret)
+	require.Equal(t, "priv", c.PSA.ConnectWise.PrivateKey)
+	tn, ok := c.Tenant("contoso")
+	require.True(t, ok, "tenant found by name")
+	require.True(t, tn.SyncEnabled(), "office365_sync_enabled defaults to true")
+	require.Equal(t, "s3cret", tn.GraphApp(c.Graph).ClientSecret, "tenant inherits the shared app")
+}
+
+func TestParseEnvOverrides(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(good), env(map[string]string{"GRAPH_SECRET": "a", "CW_PRIVATE": "b", "PSASYNC_CONNECTWISE_PRIVATE_KEY": "from-env", "PSASYNC_REDIS_ADDR": "redis:6379"}))
+	require.NoError(t, err)
+	require.Equal(t, "from-env", c.PSA.ConnectWise.PrivateKey)
+	require.Equal(t, "redis:6379", c.Redis.Addr)
+}
+
+func TestParseErrorsNameEveryKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want []string
+	}{
+		{"missing env var", good, map[string]string{"CW_PRIVATE": "x"}, []string{"GRAPH_SECRET is not set"}},
+		{"unknown key", "psa: {type: connectwise}\ntenantz: []\n", nil, []string{"tenantz"}},
+		{"not yaml", "psa: [", nil, []string{"yaml"}},
+		{"everything wrong at once", `
+log: {level: loud, format: xml}
+psa: {type: sap}
+sync: {concurrency: 500, deactivation_guard: 2}
+mapping:
+  fields:
+    shoe_size: {source: "{{.JobTitle}}"}
+tenants:
+  - name: nobody
+    office365_sync_filter: "department eq"
+    domain_companies: {"not a domain": ""}
+  - id: dup
+  - id: dup
+`, nil, []string{"log.level", "log.format", "psa.type", "sync.concurrency", "sync.deactivation_guard",
+			"shoe_size", "tenants[0].id", "tenants[0].graph.client_id", "tenants[0].office365_sync_filter",
+			"tenants[0].domain_companies", "tenants[2].id: dup is also tenants[1].id"}},
+		{"no tenants", "psa: {type: connectwise, connectwise: {site_url: 'https://x', company_id: a, public_key: b, private_key: c, client_id: d}}\n", nil, []string{"tenants: at least one"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse([]byte(tc.yaml), env(tc.env))
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestSecretsNotInErrors(t *testing.T) {
+	t.Parallel()
+	y := strings.Replace(good, "site_url: https://na.myconnectwise.net", "site_url: ''", 1)
+	_, err := Parse([]byte(y), env(map[string]string{"GRAPH_SECRET": "topsecret-graph", "CW_PRIVATE": "topsecret-cw"}))
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "topsecret")
+}

@@ -1,0 +1,62 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/psasync/psasync/graph/directory"
+)
+
+// Delta runs one complete /users/delta round. An empty deltaLink starts a
+// full enumeration (every current user, $select=directory.SelectProperties);
+// otherwise only users changed since that link come back, removed ones with
+// User.Removed set. It follows @odata.nextLink until Graph hands out the
+// @odata.deltaLink to store for next time.
+//
+// An expired or foreign link gives directory.ErrDeltaExpired: start over
+// with an empty link.
+func (c *Client) Delta(ctx context.Context, deltaLink string) (directory.DeltaResult, error) {
+	const op = "graph: users delta"
+	var resp users.DeltaGetResponseable
+	var err error
+	if deltaLink == "" {
+		resp, err = c.users.Delta().GetAsDeltaGetResponse(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
+			QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: directory.SelectProperties},
+		})
+	} else {
+		if lerr := c.checkLink(deltaLink); lerr != nil {
+			return directory.DeltaResult{}, &Error{Op: op, Kind: directory.ErrDeltaExpired, Message: lerr.Error()}
+		}
+		resp, err = c.users.Delta().WithUrl(deltaLink).GetAsDeltaGetResponse(ctx, nil)
+	}
+	var out directory.DeltaResult
+	for pages := 1; ; pages++ {
+		if err != nil {
+			return directory.DeltaResult{}, classify(op, err)
+		}
+		if resp == nil {
+			return directory.DeltaResult{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
+		}
+		for _, u := range resp.GetValue() {
+			out.Users = append(out.Users, mapUser(u))
+		}
+		if link := deref(resp.GetOdataDeltaLink()); link != "" {
+			out.DeltaLink = link
+			c.log.WithFields(map[string]any{"pages": pages, "users": len(out.Users), "full": deltaLink == ""}).Debug("graph: delta round done")
+			return out, nil
+		}
+		next := deref(resp.GetOdataNextLink())
+		if next == "" {
+			return directory.DeltaResult{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "page has neither @odata.nextLink nor @odata.deltaLink"}
+		}
+		if pages >= c.opts.maxPages {
+			return directory.DeltaResult{}, fmt.Errorf("%s: still more pages after %d; stopping (max pages guard)", op, pages)
+		}
+		if lerr := c.checkLink(next); lerr != nil {
+			return directory.DeltaResult{}, fmt.Errorf("%s: %w", op, lerr)
+		}
+		resp, err = c.users.Delta().WithUrl(next).GetAsDeltaGetResponse(ctx, nil)
+	}
+}

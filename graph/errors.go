@@ -1,0 +1,145 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/psasync/psasync/graph/directory"
+)
+
+// ErrRequest: Graph refused the request itself (a 4xx other than the ones
+// directory has a class for), e.g. a bad subscription body.
+var ErrRequest = errors.New("graph: request refused")
+
+// defaultThrottleDelay is the RetryAfter given for a 429 without a
+// Retry-After header.
+const defaultThrottleDelay = 5 * time.Second
+
+// deltaExpiredCodes are the Graph error codes that mean a delta token can no
+// longer be used.
+var deltaExpiredCodes = map[string]bool{
+	"syncstatenotfound": true, "resyncrequired": true, "syncstateinvalid": true,
+}
+
+// Error is a failed Graph call. It unwraps to its Kind (a directory error
+// class, or a *directory.ThrottledError) and to the underlying error.
+type Error struct {
+	// Op names the call, e.g. "graph: get user 42".
+	Op string
+	// Kind is the class callers branch on with errors.Is / errors.As.
+	Kind error
+	// StatusCode is the HTTP status, 0 when no answer arrived.
+	StatusCode int
+	// Code and Message are Graph's (or Entra ID's) error code and text.
+	Code    string
+	Message string
+	// Err is the SDK's error.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := e.Op + ": " + e.Kind.Error()
+	if e.StatusCode != 0 {
+		s += fmt.Sprintf(" (HTTP %d)", e.StatusCode)
+	}
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil && e.Message == "" {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap exposes the class and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{e.Kind, e.Err}
+	}
+	return []error{e.Kind}
+}
+
+// classify turns an SDK, azidentity or transport error into an *Error.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	e := &Error{Op: op, Err: err}
+	var status int
+	var headers *abs.ResponseHeaders
+	var odata *odataerrors.ODataError
+	var api *abs.ApiError
+	var authErr *azidentity.AuthenticationFailedError
+	switch {
+	case errors.As(err, &odata):
+		status, headers = odata.ResponseStatusCode, odata.GetResponseHeaders()
+		if main := odata.GetErrorEscaped(); main != nil {
+			e.Code, e.Message = deref(main.GetCode()), deref(main.GetMessage())
+		}
+	case errors.As(err, &api):
+		status, headers = api.ResponseStatusCode, api.GetResponseHeaders()
+		e.Message = api.Message
+	case errors.As(err, &authErr):
+		e.Op = op + " (token)"
+		if authErr.RawResponse != nil {
+			status = authErr.RawResponse.StatusCode
+		}
+		if status == 0 || status < 500 {
+			e.Kind, e.StatusCode = directory.ErrPermissionDenied, status
+			return e
+		}
+	default:
+		e.Kind = directory.ErrUnavailable
+		return e
+	}
+	e.StatusCode = status
+	retryAfter, hasRetryAfter := time.Duration(0), false
+	if headers != nil {
+		if v := headers.Get("Retry-After"); len(v) > 0 {
+			retryAfter, hasRetryAfter = parseRetryAfter(v[0], time.Now())
+		}
+	}
+	switch {
+	case deltaExpiredCodes[strings.ToLower(e.Code)] || status == http.StatusGone:
+		e.Kind = directory.ErrDeltaExpired
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		e.Kind = directory.ErrPermissionDenied
+	case status == http.StatusNotFound:
+		e.Kind = directory.ErrNotFound
+	case status == http.StatusConflict:
+		e.Kind = directory.ErrConflict
+	case status == http.StatusTooManyRequests:
+		if !hasRetryAfter {
+			retryAfter = defaultThrottleDelay
+		}
+		e.Kind = &directory.ThrottledError{RetryAfter: retryAfter, Kind: directory.ErrThrottled}
+	case status >= 500 && hasRetryAfter:
+		e.Kind = &directory.ThrottledError{RetryAfter: retryAfter, Kind: directory.ErrUnavailable}
+	case status >= 500 || status == 0:
+		e.Kind = directory.ErrUnavailable
+	default:
+		e.Kind = ErrRequest
+	}
+	return e
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,395 @@
+// Package graphsim simulates the parts of Microsoft Graph and the Microsoft
+// Entra ID token endpoint that psasync uses, so the real SDK (azidentity and
+// msgraph-sdk-go) can be tested end to end without a tenant.
+//
+// It is written from Microsoft's documented wire format and imports nothing
+// from package graph or the SDK: a mistake shared by client and simulator
+// would otherwise pass every test.
+//
+// One Sim holds any number of tenants. Each tenant has its app registration
+// (client id and secret, or a certificate), its users with change tracking
+// for /users/delta, and its change-notification subscriptions. Tokens issued
+// by the token endpoint are opaque and tied to one tenant: the bearer token
+// of a Graph call decides which tenant it reads.
+package graphsim
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Default credentials every tenant accepts unless its TenantSpec or
+// WithCredentials says otherwise.
+const (
+	// DefaultClientID is the application (client) id of the simulated app.
+	DefaultClientID = "11111111-2222-3333-4444-555555555555"
+	// DefaultClientSecret is the client secret of the simulated app.
+	DefaultClientSecret = "graphsim-secret"
+	// DefaultPageSize is Graph's default page size for /users.
+	DefaultPageSize = 100
+	// MaxSubscriptionsPerAppAndTenant is Graph's cap on subscriptions.
+	MaxSubscriptionsPerAppAndTenant = 100
+	// MaxUserSubscriptionMinutes is the longest lifetime Graph grants a
+	// subscription on users.
+	MaxUserSubscriptionMinutes = 41760
+	// DefaultDeltaTokenLifetime is how long a directory delta link stays
+	// valid (Microsoft documents seven days).
+	DefaultDeltaTokenLifetime = 7 * 24 * time.Hour
+	// accessTokenLifetime is the lifetime of issued bearer tokens.
+	accessTokenLifetime = time.Hour
+	// maxBodyBytes bounds request bodies the simulator reads.
+	maxBodyBytes = 4 << 20
+)
+
+// Errors returned by the Go API of the simulator.
+var (
+	// ErrUnknownTenant: no tenant with that id was added.
+	ErrUnknownTenant = errors.New("graphsim: unknown tenant")
+	// ErrAmbiguousTenant: a tenant was not named and the sim has several.
+	ErrAmbiguousTenant = errors.New("graphsim: tenant not named and more than one exists")
+	// ErrUserNotFound: no live user has that id or userPrincipalName.
+	ErrUserNotFound = errors.New("graphsim: user not found")
+	// ErrInvalid: the user or property values were refused, as Graph would.
+	ErrInvalid = errors.New("graphsim: invalid request")
+	// ErrSubscriptionNotFound: no subscription has that id.
+	ErrSubscriptionNotFound = errors.New("graphsim: subscription not found")
+)
+
+// Sim is a simulated Microsoft Graph plus Entra ID token endpoint. It
+// implements http.Handler; all methods are safe for concurrent use.
+type Sim struct {
+	// URL is the server root (scheme, host and port), set by NewServer or
+	// Start, or by a standalone runner that serves the handler itself.
+	URL string
+
+	cfg    config
+	mux    *http.ServeMux
+	server *httptest.Server
+
+	mu       sync.Mutex
+	tenants  map[string]*tenant
+	order    []string // tenant ids in the order they were added
+	tokens   map[string]accessToken
+	faults   []*faultState
+	stats    Stats
+	recorded []Recorded
+	nextSeq  uint64 // id counter for generated ids
+
+	delivery *deliverer
+}
+
+// config holds what the options set.
+type config struct {
+	clock              func() time.Time
+	clientID           string
+	clientSecret       string
+	pageSize           int
+	deltaTokenLifetime time.Duration
+	recordLimit        int
+	tenants            []TenantSpec
+	notifyClient       *http.Client
+	deliveryAttempts   int
+	deliveryBackoff    time.Duration
+	duplicateEvery     int
+	outOfOrderWindow   time.Duration
+	handshakeTimeout   time.Duration
+	deliveryTimeout    time.Duration
+}
+
+// Option changes a Sim built by New or NewServer.
+type Option func(*config)
+
+// WithClock sets the clock used for subscription expiry, delta-token age and
+// notification timestamps, so tests can simulate days without waiting.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+
+// WithCredentials changes the client id and secret that tenants added
+// without their own credentials accept.
+func WithCredentials(clientID, clientSecret string) Option {
+	return func(c *config) { c.clientID, c.clientSecret = clientID, clientSecret }
+}
+
+// WithPageSize sets the default page size of /users and /users/delta
+// (Graph's default is 100; $top overrides it for /users).
+func WithPageSize(n int) Option { return func(c *config) { c.pageSize = n } }
+
+// WithDeltaTokenLifetime sets how long a delta link stays usable before it
+// is answered with 400 syncStateNotFound.
+func WithDeltaTokenLifetime(d time.Duration) Option {
+	return func(c *config) { c.deltaTokenLifetime = d }
+}
+
+// WithRecordLimit bounds how many requests Requests() keeps (the newest
+// win); 0 keeps none.
+func WithRecordLimit(n int) Option { return func(c *config) { c.recordLimit = n } }
+
+// WithTenant adds a tenant when the Sim is built.
+func WithTenant(t TenantSpec) Option {
+	return func(c *config) { c.tenants = append(c.tenants, t) }
+}
+
+// WithGeneratedTenant adds a tenant of n generated users (see Generate).
+func WithGeneratedTenant(tenantID string, n int, seed int64) Option {
+	return WithTenant(TenantSpec{ID: tenantID, Users: Generate(tenantID, n, seed)})
+}
+
+// WithNotificationClient sets the HTTP client used for validation
+// handshakes and notification delivery (for receivers on TLS test servers).
+func WithNotificationClient(c *http.Client) Option {
+	return func(cfg *config) { cfg.notifyClient = c }
+}
+
+// WithDeliveryRetry bounds how often a change notification is posted when
+// the receiver answers non-2xx (attempts in total, first backoff doubling
+// each time). Graph itself retries for up to four hours.
+func WithDeliveryRetry(attempts int, backoff time.Duration) Option {
+	return func(c *config) { c.deliveryAttempts, c.deliveryBackoff = attempts, backoff }
+}
+
+// WithDuplicateDelivery posts every nth change notification twice, to test
+// at-least-once handling; 0 turns it off.
+func WithDuplicateDelivery(every int) Option { return func(c *config) { c.duplicateEvery = every } }
+
+// WithOutOfOrderDelivery collects a subscription's notifications for the
+// window and posts each collected batch in reverse order.
+func WithOutOfOrderDelivery(window time.Duration) Option {
+	return func(c *config) { c.outOfOrderWindow = window }
+}
+
+// WithHandshakeTimeout changes how long the validation handshake waits for
+// the receiver (Graph: 10 seconds).
+func WithHandshakeTimeout(d time.Duration) Option {
+	return func(c *config) { c.handshakeTimeout = d }
+}
+
+// New builds a Sim. It serves nothing until it is mounted on a server;
+// NewServer and Start do that.
+func New(opts ...Option) *Sim {
+	cfg := config{
+		clock:              time.Now,
+		clientID:           DefaultClientID,
+		clientSecret:       DefaultClientSecret,
+		pageSize:           DefaultPageSize,
+		deltaTokenLifetime: DefaultDeltaTokenLifetime,
+		recordLimit:        10000,
+		deliveryAttempts:   4,
+		deliveryBackoff:    50 * time.Millisecond,
+		handshakeTimeout:   10 * time.Second,
+		deliveryTimeout:    10 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.pageSize <= 0 {
+		cfg.pageSize = DefaultPageSize
+	}
+	if cfg.deliveryAttempts <= 0 {
+		cfg.deliveryAttempts = 1
+	}
+	if cfg.notifyClient == nil {
+		cfg.notifyClient = &http.Client{}
+	}
+	s := &Sim{
+		cfg:     cfg,
+		tenants: make(map[string]*tenant),
+		tokens:  make(map[string]accessToken),
+	}
+	s.delivery = newDeliverer(s)
+	s.routes()
+	for _, t := range cfg.tenants {
+		if err := s.AddTenant(t); err != nil {
+			panic(fmt.Sprintf("graphsim: option WithTenant: %v", err))
+		}
+	}
+	return s
+}
+
+// NewServer starts a Sim on a local TLS test server (azidentity insists on
+// https for the authority), sets URL and closes everything at the end of
+// the test.
+func NewServer(tb testing.TB, opts ...Option) *Sim {
+	tb.Helper()
+	s := New(opts...)
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		tb.Fatalf("graphsim: start: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start serves the Sim over TLS on addr (host:port, port 0 picks one) with
+// a self-signed certificate; CertificatePEM and HTTPClient give a client
+// what it needs to trust it.
+func (s *Sim) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("graphsim: listen %s: %w", addr, err)
+	}
+	srv := httptest.NewUnstartedServer(s)
+	_ = srv.Listener.Close()
+	srv.Listener = ln
+	srv.StartTLS()
+	s.mu.Lock()
+	s.server = srv
+	s.URL = srv.URL
+	s.mu.Unlock()
+	return nil
+}
+
+// Close stops notification delivery (waiting for posts in flight) and the
+// server started by NewServer or Start.
+func (s *Sim) Close() {
+	s.delivery.close()
+	s.mu.Lock()
+	srv := s.server
+	s.server = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// BaseURL is the Graph base URL a client's config needs (<URL>/v1.0).
+func (s *Sim) BaseURL() string { return s.rootURL() + "/v1.0" }
+
+// AuthorityHost is the Entra ID authority host a client's config needs.
+func (s *Sim) AuthorityHost() string { return s.rootURL() + "/" }
+
+func (s *Sim) rootURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.TrimRight(s.URL, "/")
+}
+
+// GraphConfig returns what a Graph client needs to reach tenantID through
+// this Sim: authority host, base URL and the tenant's app credentials.
+func (s *Sim) GraphConfig(tenantID string) (authorityHost, baseURL, clientID, clientSecret string) {
+	s.mu.Lock()
+	t := s.tenants[tenantID]
+	s.mu.Unlock()
+	clientID, clientSecret = s.cfg.clientID, s.cfg.clientSecret
+	if t != nil {
+		clientID, clientSecret = t.clientID, t.clientSecret
+	}
+	return s.AuthorityHost(), s.BaseURL(), clientID, clientSecret
+}
+
+// HTTPClient returns a client that trusts the Sim's TLS certificate (only
+// after NewServer or Start).
+func (s *Sim) HTTPClient() *http.Client {
+	s.mu.Lock()
+	srv := s.server
+	s.mu.Unlock()
+	if srv == nil {
+		return &http.Client{}
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return &http.Client{
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+			Proxy:           nil,
+		},
+		Timeout: 60 * time.Second,
+	}
+}
+
+// CertificatePEM returns the server certificate in PEM form, for processes
+// that must trust a standalone Sim (nil before Start).
+func (s *Sim) CertificatePEM() []byte {
+	s.mu.Lock()
+	srv := s.server
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+}
+
+// WaitDeliveries blocks until every queued change notification has been
+// posted (or given up on), or ctx ends.
+func (s *Sim) WaitDeliveries(ctx context.Context) error { return s.delivery.wait(ctx) }
+
+func (s *Sim) now() time.Time { return s.cfg.clock().UTC() }
+
+// ServeHTTP answers Graph, token and /_sim requests.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		writeGraphError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &responseRecorder{ResponseWriter: w, status: http.StatusOK}
+	if !s.applyFault(rec, r) {
+		s.mux.ServeHTTP(rec, r)
+	}
+	s.account(r, body, rec)
+}
+
+// readBody reads a bounded request body, undoing the gzip content encoding
+// the Graph SDK applies to request bodies (Graph accepts it).
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if len(raw) > maxBodyBytes {
+		return nil, errors.New("request body too large")
+	}
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") && len(raw) > 0 {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		defer zr.Close()
+		plain, err := io.ReadAll(io.LimitReader(zr, maxBodyBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		if len(plain) > maxBodyBytes {
+			return nil, errors.New("request body too large")
+		}
+		r.Header.Del("Content-Encoding")
+		return plain, nil
+	}
+	return raw, nil
+}
+
+// responseRecorder passes a response through while keeping a copy.
+type responseRecorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *responseRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *responseRecorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}

@@ -1,0 +1,145 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"iter"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/psasync/psasync/graph/directory"
+)
+
+// ListUsers iterates over every user of the tenant, page by page
+// ($select=directory.SelectProperties, $top=page size), following
+// @odata.nextLink. It yields one error and stops on a failed page or when
+// the listing runs past the max-pages guard; breaking out early stops
+// reading.
+func (c *Client) ListUsers(ctx context.Context) iter.Seq2[directory.User, error] {
+	return func(yield func(directory.User, error) bool) {
+		const op = "graph: list users"
+		top := int32(c.opts.pageSize)
+		resp, err := c.users.Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
+				Select: directory.SelectProperties,
+				Top:    &top,
+			},
+		})
+		for pages := 1; ; pages++ {
+			if err != nil {
+				yield(directory.User{}, classify(op, err))
+				return
+			}
+			if resp == nil {
+				yield(directory.User{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"})
+				return
+			}
+			for _, u := range resp.GetValue() {
+				if !yield(mapUser(u), nil) {
+					return
+				}
+			}
+			next := deref(resp.GetOdataNextLink())
+			if next == "" {
+				c.log.WithField("pages", pages).Debug("graph: listed users")
+				return
+			}
+			if pages >= c.opts.maxPages {
+				yield(directory.User{}, fmt.Errorf("%s: still more pages after %d; stopping (max pages guard)", op, pages))
+				return
+			}
+			if err := c.checkLink(next); err != nil {
+				yield(directory.User{}, fmt.Errorf("%s: %w", op, err))
+				return
+			}
+			resp, err = c.users.WithUrl(next).Get(ctx, nil)
+		}
+	}
+}
+
+// GetUser reads one user by object id or userPrincipalName, with the same
+// $select as ListUsers. A missing user gives directory.ErrNotFound.
+func (c *Client) GetUser(ctx context.Context, id string) (directory.User, error) {
+	op := "graph: get user " + id
+	if id == "" {
+		return directory.User{}, &Error{Op: op, Kind: ErrRequest, Message: "empty user id"}
+	}
+	u, err := c.users.ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: directory.SelectProperties},
+	})
+	if err != nil {
+		return directory.User{}, classify(op, err)
+	}
+	if u == nil {
+		return directory.User{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
+	}
+	return mapUser(u), nil
+}
+
+// checkLink refuses a next or delta link that leaves the configured Graph
+// host: the token would not be sent there anyway, and it must not be.
+func (c *Client) checkLink(link string) error {
+	if len(link) < len(c.origin)+1 || link[:len(c.origin)] != c.origin || link[len(c.origin)] != '/' {
+		return fmt.Errorf("link %q is not on %s", link, c.origin)
+	}
+	return nil
+}
+
+// mapUser copies the SDK user into the plain model.
+func mapUser(u models.Userable) directory.User {
+	out := directory.User{
+		ID:                deref(u.GetId()),
+		UserPrincipalName: deref(u.GetUserPrincipalName()),
+		DisplayName:       deref(u.GetDisplayName()),
+		GivenName:         deref(u.GetGivenName()),
+		Surname:           deref(u.GetSurname()),
+		Mail:              deref(u.GetMail()),
+		ProxyAddresses:    u.GetProxyAddresses(),
+		JobTitle:          deref(u.GetJobTitle()),
+		Department:        deref(u.GetDepartment()),
+		OfficeLocation:    deref(u.GetOfficeLocation()),
+		CompanyName:       deref(u.GetCompanyName()),
+		BusinessPhones:    u.GetBusinessPhones(),
+		MobilePhone:       deref(u.GetMobilePhone()),
+		UserType:          deref(u.GetUserType()),
+		EmployeeID:        deref(u.GetEmployeeId()),
+		City:              deref(u.GetCity()),
+		Country:           deref(u.GetCountry()),
+	}
+	if v := u.GetAccountEnabled(); v != nil {
+		out.AccountEnabled = directory.Bool(*v)
+	}
+	for _, l := range u.GetAssignedLicenses() {
+		if l == nil || l.GetSkuId() == nil {
+			continue
+		}
+		out.AssignedLicenses = append(out.AssignedLicenses, l.GetSkuId().String())
+	}
+	if len(out.ProxyAddresses) == 0 {
+		out.ProxyAddresses = nil
+	}
+	if len(out.BusinessPhones) == 0 {
+		out.BusinessPhones = nil
+	}
+	if removed, ok := u.GetAdditionalData()["@removed"]; ok {
+		out.Removed = &directory.Removed{Reason: removedReason(removed)}
+	}
+	return out
+}
+
+// removedReason reads the reason of an @removed annotation, whichever form
+// the JSON parser left it in.
+func removedReason(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	switch r := m["reason"].(type) {
+	case string:
+		return r
+	case *string:
+		return deref(r)
+	}
+	return ""
+}

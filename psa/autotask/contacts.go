@@ -1,0 +1,374 @@
+package autotask
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/psasync/psasync/psa"
+)
+
+// wireContact is a contact as the REST API answers it.
+type wireContact struct {
+	ID            int64     `json:"id"`
+	CompanyID     int64     `json:"companyID"`
+	FirstName     string    `json:"firstName"`
+	LastName      string    `json:"lastName"`
+	EmailAddress  string    `json:"emailAddress"`
+	EmailAddress2 string    `json:"emailAddress2"`
+	EmailAddress3 string    `json:"emailAddress3"`
+	Phone         string    `json:"phone"`
+	MobilePhone   string    `json:"mobilePhone"`
+	Title         string    `json:"title"`
+	ExternalID    string    `json:"externalID"`
+	IsActive      flexBool  `json:"isActive"`
+	UDFs          []wireUDF `json:"userDefinedFields"`
+}
+
+// wireUDF is one user-defined field value; a null value reads as "".
+type wireUDF struct {
+	Name  string  `json:"name"`
+	Value *string `json:"value"`
+}
+
+// flexBool reads Autotask's isActive, an integer on contacts (1/0) and a
+// boolean on some other entities.
+type flexBool bool
+
+func (b *flexBool) UnmarshalJSON(data []byte) error {
+	switch string(bytes.TrimSpace(data)) {
+	case "1", "true", `"1"`, `"true"`, `"True"`:
+		*b = true
+	case "0", "false", "null", `"0"`, `"false"`, `"False"`:
+		*b = false
+	default:
+		return fmt.Errorf("isActive: unexpected value %s", data)
+	}
+	return nil
+}
+
+// contactFields are the fields every contact query asks for; "id" is
+// required by Autotask when a result spans more than one page.
+var contactFields = []string{"id", "companyID", "firstName", "lastName", "emailAddress",
+	"emailAddress2", "emailAddress3", "phone", "mobilePhone", "title", "isActive"}
+
+// includeFields lists the contact fields and configured UDFs to read.
+func (c *Client) includeFields() []string {
+	fields := append([]string(nil), contactFields...)
+	if c.cfg.externalIDUDF() == "" {
+		fields = append(fields, "externalID")
+	}
+	return append(fields, c.udfNames()...)
+}
+
+// udfNames lists the configured UDFs (external id first).
+func (c *Client) udfNames() []string {
+	var out []string
+	for _, n := range []string{c.cfg.externalIDUDF(), c.cfg.DepartmentUDF, c.cfg.OfficeLocationUDF, c.cfg.ContactTypeUDF} {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// SupportedFields lists the canonical fields this configuration can store;
+// UpdateContact ignores the others. Callers that diff contacts should leave
+// the rest out, or every run would see them as changed.
+func (c *Client) SupportedFields() []psa.Field {
+	out := []psa.Field{psa.FieldFirstName, psa.FieldLastName, psa.FieldEmail, psa.FieldPhone,
+		psa.FieldMobilePhone, psa.FieldJobTitle}
+	if c.cfg.DepartmentUDF != "" {
+		out = append(out, psa.FieldDepartment)
+	}
+	if c.cfg.OfficeLocationUDF != "" {
+		out = append(out, psa.FieldOfficeLocation)
+	}
+	if c.cfg.ContactTypeUDF != "" {
+		out = append(out, psa.FieldContactType)
+	}
+	return append(out, psa.FieldInactive, psa.FieldExternalID)
+}
+
+// toContact maps a wire contact to psasync's neutral form.
+func (c *Client) toContact(w wireContact) psa.Contact {
+	udf := func(name string) string {
+		if name == "" {
+			return ""
+		}
+		for _, u := range w.UDFs {
+			if strings.EqualFold(u.Name, name) && u.Value != nil {
+				return *u.Value
+			}
+		}
+		return ""
+	}
+	out := psa.Contact{
+		ID:             strconv.FormatInt(w.ID, 10),
+		CompanyID:      strconv.FormatInt(w.CompanyID, 10),
+		FirstName:      w.FirstName,
+		LastName:       w.LastName,
+		Email:          w.EmailAddress,
+		Phone:          w.Phone,
+		MobilePhone:    w.MobilePhone,
+		JobTitle:       w.Title,
+		Department:     udf(c.cfg.DepartmentUDF),
+		OfficeLocation: udf(c.cfg.OfficeLocationUDF),
+		ContactType:    udf(c.cfg.ContactTypeUDF),
+		Inactive:       !bool(w.IsActive),
+		ExternalID:     w.ExternalID,
+	}
+	if name := c.cfg.externalIDUDF(); name != "" {
+		out.ExternalID = udf(name)
+	}
+	return out
+}
+
+// decodeContact reads one query item or item body.
+func (c *Client) decodeContact(op string, raw json.RawMessage) (psa.Contact, error) {
+	var w wireContact
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return psa.Contact{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("decode contact: %w", err)}
+	}
+	return c.toContact(w), nil
+}
+
+// parseID reads a psasync id string as an Autotask id (0 is Autotask's own
+// company, so it is allowed).
+func parseID(op, what, id string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
+	if err != nil || n < 0 {
+		return 0, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("%s %q is not an Autotask id", what, id)}
+	}
+	return n, nil
+}
+
+// ListContacts yields every contact of a company, active and inactive, with
+// POST Contacts/query filtered on companyID: ⌈N/PageSize⌉ requests.
+func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[psa.Contact, error] {
+	op := "autotask: list contacts of company " + companyID
+	return func(yield func(psa.Contact, error) bool) {
+		cid, err := parseID(op, "company id", companyID)
+		if err != nil {
+			yield(psa.Contact{}, err)
+			return
+		}
+		body := queryBody{
+			MaxRecords:    c.cfg.PageSize,
+			IncludeFields: c.includeFields(),
+			Filter:        []filter{{Op: "eq", Field: "companyID", Value: cid}},
+		}
+		for raw, err := range c.query(ctx, op, "Contacts", body) {
+			if err != nil {
+				yield(psa.Contact{}, err)
+				return
+			}
+			ct, err := c.decodeContact(op, raw)
+			if !yield(ct, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// FindContactsByEmail returns the company's contacts that have email, in any
+// casing, as emailAddress, emailAddress2 or emailAddress3 (one query);
+// contacts whose primary address matches come first. Autotask compares text
+// case-insensitively, and the client checks again.
+func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email string) ([]psa.Contact, error) {
+	op := "autotask: find contacts by email in company " + companyID
+	cid, err := parseID(op, "company id", companyID)
+	if err != nil {
+		return nil, err
+	}
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "email is empty"}
+	}
+	body := queryBody{
+		MaxRecords:    c.cfg.PageSize,
+		IncludeFields: c.includeFields(),
+		Filter: []filter{
+			{Op: "eq", Field: "companyID", Value: cid},
+			{Op: "or", Items: []filter{
+				{Op: "eq", Field: "emailAddress", Value: email},
+				{Op: "eq", Field: "emailAddress2", Value: email},
+				{Op: "eq", Field: "emailAddress3", Value: email},
+			}},
+		},
+	}
+	var primary, secondary []psa.Contact
+	for raw, err := range c.query(ctx, op, "Contacts", body) {
+		if err != nil {
+			return nil, err
+		}
+		var w wireContact
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("decode contact: %w", err)}
+		}
+		switch {
+		case strings.EqualFold(w.EmailAddress, email):
+			primary = append(primary, c.toContact(w))
+		case strings.EqualFold(w.EmailAddress2, email) || strings.EqualFold(w.EmailAddress3, email):
+			secondary = append(secondary, c.toContact(w))
+		}
+	}
+	return append(primary, secondary...), nil
+}
+
+// GetContact reads one contact with GET Contacts/{id}. Autotask answers an
+// unknown id with {"item":null}; that and a 404 are psa.ErrNotFound.
+func (c *Client) GetContact(ctx context.Context, id string) (psa.Contact, error) {
+	op := "autotask: get contact " + id
+	n, err := parseID(op, "contact id", id)
+	if err != nil {
+		return psa.Contact{}, err
+	}
+	u, err := c.endpoint(ctx, "V1.0/Contacts/"+strconv.FormatInt(n, 10))
+	if err != nil {
+		return psa.Contact{}, err
+	}
+	var ans struct {
+		Item json.RawMessage `json:"item"`
+	}
+	if err := c.do(ctx, op, http.MethodGet, u, nil, &ans); err != nil {
+		return psa.Contact{}, err
+	}
+	if len(ans.Item) == 0 || string(ans.Item) == "null" {
+		return psa.Contact{}, &psa.Error{Op: op, Kind: psa.ErrNotFound, StatusCode: http.StatusOK, Message: "Autotask answered item null"}
+	}
+	return c.decodeContact(op, ans.Item)
+}
+
+// CreateContact creates ct with POST Companies/{companyID}/Contacts and
+// returns it with the new id. Autotask answers only {"itemId":N}, so the
+// returned contact is ct as written (no extra read is spent); fields the
+// configuration cannot store are left as given. psa.ErrNotFound means the
+// company does not exist; psa.ErrDuplicate that Autotask refused a duplicate.
+func (c *Client) CreateContact(ctx context.Context, ct psa.Contact) (psa.Contact, error) {
+	op := "autotask: create contact " + ct.Email
+	cid, err := parseID(op, "company id", ct.CompanyID)
+	if err != nil {
+		return psa.Contact{}, err
+	}
+	body := map[string]any{"companyID": cid}
+	c.putFields(body, ct, append([]psa.Field{psa.FieldExternalID}, psa.CanonicalFields...))
+	id, err := c.write(ctx, op, http.MethodPost, cid, body)
+	if err != nil {
+		return psa.Contact{}, err
+	}
+	ct.ID = strconv.FormatInt(id, 10)
+	ct.CompanyID = strconv.FormatInt(cid, 10)
+	return ct, nil
+}
+
+// UpdateContact writes only the listed fields of ct with PATCH
+// Companies/{companyID}/Contacts ({"id":N, ...changed fields}); deactivation
+// is isActive 0. Fields the configuration cannot store are skipped, and when
+// none remain no request is made. Like CreateContact it returns ct as written
+// rather than spending a read. psa.ErrNotFound means the contact or company
+// is gone; psa.ErrInvalid covers a contact that belongs to another company.
+func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa.Field) (psa.Contact, error) {
+	op := "autotask: update contact " + ct.ID
+	id, err := parseID(op, "contact id", ct.ID)
+	if err != nil {
+		return psa.Contact{}, err
+	}
+	cid, err := parseID(op, "company id", ct.CompanyID)
+	if err != nil {
+		return psa.Contact{}, err
+	}
+	body := map[string]any{"id": id}
+	if c.putFields(body, ct, fields) == 0 {
+		return ct, nil
+	}
+	if _, err := c.write(ctx, op, http.MethodPatch, cid, body); err != nil {
+		return psa.Contact{}, err
+	}
+	return ct, nil
+}
+
+// putFields adds the wire form of the listed fields of ct to body and
+// returns how many it added; UDF fields go to userDefinedFields.
+func (c *Client) putFields(body map[string]any, ct psa.Contact, fields []psa.Field) int {
+	var udfs []wireUDF
+	addUDF := func(name, value string) {
+		v := value
+		udfs = append(udfs, wireUDF{Name: name, Value: &v})
+	}
+	n := 0
+	for _, f := range fields {
+		switch f {
+		case psa.FieldFirstName:
+			body["firstName"] = ct.FirstName
+		case psa.FieldLastName:
+			body["lastName"] = ct.LastName
+		case psa.FieldEmail:
+			body["emailAddress"] = ct.Email
+		case psa.FieldPhone:
+			body["phone"] = ct.Phone
+		case psa.FieldMobilePhone:
+			body["mobilePhone"] = ct.MobilePhone
+		case psa.FieldJobTitle:
+			body["title"] = ct.JobTitle
+		case psa.FieldInactive:
+			if ct.Inactive {
+				body["isActive"] = 0
+			} else {
+				body["isActive"] = 1
+			}
+		case psa.FieldExternalID:
+			if name := c.cfg.externalIDUDF(); name != "" {
+				addUDF(name, ct.ExternalID)
+			} else {
+				body["externalID"] = ct.ExternalID
+			}
+		case psa.FieldDepartment:
+			if c.cfg.DepartmentUDF == "" {
+				continue
+			}
+			addUDF(c.cfg.DepartmentUDF, ct.Department)
+		case psa.FieldOfficeLocation:
+			if c.cfg.OfficeLocationUDF == "" {
+				continue
+			}
+			addUDF(c.cfg.OfficeLocationUDF, ct.OfficeLocation)
+		case psa.FieldContactType:
+			if c.cfg.ContactTypeUDF == "" {
+				continue
+			}
+			addUDF(c.cfg.ContactTypeUDF, ct.ContactType)
+		default:
+			continue
+		}
+		n++
+	}
+	if len(udfs) > 0 {
+		body["userDefinedFields"] = udfs
+	}
+	return n
+}
+
+// write sends a create or update to the company child URL and returns the
+// itemId Autotask answers with.
+func (c *Client) write(ctx context.Context, op, method string, companyID int64, body map[string]any) (int64, error) {
+	u, err := c.endpoint(ctx, "V1.0/Companies/"+strconv.FormatInt(companyID, 10)+"/Contacts")
+	if err != nil {
+		return 0, err
+	}
+	var ans struct {
+		ItemID int64 `json:"itemId"`
+	}
+	if err := c.do(ctx, op, method, u, body, &ans); err != nil {
+		return 0, err
+	}
+	if ans.ItemID <= 0 {
+		return 0, &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: http.StatusOK, Message: "Autotask answered without an itemId"}
+	}
+	return ans.ItemID, nil
+}

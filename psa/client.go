@@ -1,0 +1,28 @@
+package psa
+
+import (
+	"context"
+	"iter"
+)
+
+// Client is what the sync engine needs from a PSA. Implementations send only
+// what is asked (UpdateContact writes only the listed fields), never sleep or
+// retry on their own (a rate limit comes back as an *Error with RetryAfter),
+// and return errors that unwrap to the sentinels in errors.go.
+type Client interface {
+	// ListContacts yields every contact of a company, active and inactive,
+	// reading page by page; a run costs one read per page.
+	ListContacts(ctx context.Context, companyID string) iter.Seq2[Contact, error]
+	// FindContactsByEmail returns the company's contacts whose email equals
+	// email, ignoring case; it is the guard that keeps a retried create
+	// from making a duplicate.
+	FindContactsByEmail(ctx context.Context, companyID, email string) ([]Contact, error)
+	// GetContact reads one contact by PSA id; ErrNotFound when it is gone.
+	GetContact(ctx context.Context, id string) (Contact, error)
+	// CreateContact creates c (all canonical fields and ExternalID) and
+	// returns it with its new ID.
+	CreateContact(ctx context.Context, c Contact) (Contact, error)
+	// UpdateContact writes only the listed fields of c to the contact c.ID
+	// in company c.CompanyID and returns the contact as the PSA now has it.
+	UpdateContact(ctx context.Context, c Contact, fields []Field) (Contact, error)
+}

@@ -1,0 +1,201 @@
+// Package cwsim is an in-process ConnectWise Manage (ConnectWise PSA) REST
+// API simulator, written from the vendor's documented wire format so that the
+// connectwise client, the sync engine's end-to-end tests, benchmarks and
+// `psasim` can run without a real ConnectWise site.
+//
+// It serves the API under APIPath (/v4_6_release/apis/3.0) and imitates the
+// parts of Manage a contact sync touches:
+//
+//   - Basic authentication as "companyId+publicKey:privateKey" plus the
+//     clientId header; anything else gets 401 with the vendor's error JSON.
+//   - GET/POST /company/contacts, GET/PUT/PATCH /company/contacts/{id}
+//     (JSON Patch: replace, add, remove), /company/contacts/types,
+//     /company/contacts/departments, /company/communicationTypes,
+//     /company/companies[/{id}] and /system/info.
+//   - The conditions / childConditions forms a sync uses (company/id=N,
+//     inactiveFlag=true|false, id=N, communicationItems/value="x" AND
+//     communicationItems/communicationType="Email", joined with AND);
+//     anything else is a 400 ApiFindCondition answer.
+//   - Paging up to pageSize=1000, either navigable (page=N) or forward-only
+//     (request header "pagination-type: forward-only", pageId=lastId), with
+//     the next page announced in the Link header.
+//   - A second contact with the same email address in the same company is
+//     refused with a 400 whose errors[] carries the code "ObjectExists".
+//   - Fault injection (status, Retry-After, latency), request statistics
+//     and a full request/response recording for contract tests.
+//
+// The package deliberately does not import the connectwise client: its wire
+// structs are its own, so a mistake in the client's structs cannot hide.
+package cwsim
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// APIPath is where the simulator serves the REST API below its root, the
+// same path a cloud-hosted Manage site uses.
+const APIPath = "/v4_6_release/apis/3.0"
+
+// Default credentials the simulator accepts unless WithCredentials changes
+// them; psasim writes them into the configs it generates.
+const (
+	// DefaultCompanyID is the Manage login company.
+	DefaultCompanyID = "psasim"
+	// DefaultPublicKey is the API member's public key.
+	DefaultPublicKey = "SimPublicKey0001"
+	// DefaultPrivateKey is the API member's private key.
+	DefaultPrivateKey = "SimPrivateKey0001"
+	// DefaultClientID is the developer clientId sent in the clientId header.
+	DefaultClientID = "5f0c3c2e-7b1d-4c52-9a3e-c1a5e0d5e001"
+)
+
+// DefaultAPIVersion is the version the simulator answers with when the
+// request's Accept header names none.
+const DefaultAPIVersion = "2025.1"
+
+// Custom field ids the simulator defines for contacts by default.
+const (
+	// ExternalIDFieldID is the contact custom field ("M365 Object ID") that
+	// SeedContact.ExternalID is stored in unless WithExternalIDField says
+	// otherwise.
+	ExternalIDFieldID = 1
+	// OfficeLocationFieldID is the contact custom field ("Office Location")
+	// that SeedContact.OfficeLocation is stored in unless
+	// WithOfficeLocationField says otherwise.
+	OfficeLocationFieldID = 2
+)
+
+// MaxPageSize is the largest pageSize Manage honours; larger values are
+// clamped to it.
+const MaxPageSize = 1000
+
+// defaultPageSize is what Manage returns when pageSize is absent.
+const defaultPageSize = 25
+
+// Sim is a simulated ConnectWise Manage site. It is an http.Handler; all
+// methods are safe for concurrent use.
+type Sim struct {
+	// URL is the server root (scheme://host:port) once the simulator is
+	// served; NewServer sets it, a standalone runner sets it itself.
+	URL string
+
+	cfg config
+
+	mu    sync.Mutex
+	data  *store
+	fault []*faultState
+	stats Stats
+	reqs  []Recorded
+}
+
+// New builds a simulator with the standard communication types, a few
+// contact types and the two contact custom fields, and no companies.
+func New(opts ...Option) *Sim {
+	cfg := config{
+		companyID:       DefaultCompanyID,
+		publicKey:       DefaultPublicKey,
+		privateKey:      DefaultPrivateKey,
+		clientID:        DefaultClientID,
+		apiVersion:      DefaultAPIVersion,
+		externalIDField: ExternalIDFieldID,
+		officeField:     OfficeLocationFieldID,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return &Sim{cfg: cfg, data: newStore(cfg)}
+}
+
+// NewServer starts a simulator on an httptest server, sets URL and stops
+// the server when the test ends.
+func NewServer(tb testing.TB, opts ...Option) *Sim {
+	tb.Helper()
+	s := New(opts...)
+	srv := httptest.NewServer(s)
+	tb.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// BaseURL is what a client's site URL should be: the server root. The
+// client appends APIPath itself, as it does for a real site.
+func (s *Sim) BaseURL() string {
+	return strings.TrimRight(s.URL, "/")
+}
+
+// ServeHTTP routes _sim admin endpoints and API calls.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+		s.serveAdmin(w, r)
+		return
+	}
+	s.serveAPI(w, r)
+}
+
+// serveAPI runs one API call: statistics, faults, authentication, routing
+// and recording.
+func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	version := requestedVersion(r.Header.Get("Accept"), s.cfg.apiVersion)
+
+	s.countRequest(r.Method)
+	f := s.takeFault(r)
+	if !s.wait(r, s.cfg.latency) || (f != nil && !s.wait(r, f.Latency)) {
+		// The caller went away while we were slow; nothing to answer.
+		return
+	}
+	injected := false
+	switch {
+	case f != nil && f.Status != 0:
+		injected = true
+		writeFault(rec, f, version)
+	case err != nil:
+		writeError(rec, version, http.StatusBadRequest, vendorError{Code: "InvalidObject", Message: "request body could not be read: " + err.Error()})
+	case !s.authorized(r):
+		writeError(rec, version, http.StatusUnauthorized, vendorError{Code: "Unauthorized", Message: "The request could not be authenticated: check the Authorization and clientId headers."})
+	default:
+		s.route(rec, r, body, version)
+	}
+	s.finish(w, r, rec, body, injected)
+}
+
+// wait sleeps for d unless the request is cancelled first; it reports
+// whether the request is still wanted.
+func (s *Sim) wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// requestedVersion picks the version parameter out of a versioned Accept
+// header ("application/vnd.connectwise.com+json; version=2025.1").
+func requestedVersion(accept, def string) string {
+	for _, part := range strings.Split(accept, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "version") {
+			if v = strings.Trim(strings.TrimSpace(v), `"`); v != "" {
+				return v
+			}
+		}
+	}
+	return def
+}
+
+// mediaType is the Content-Type Manage answers with for a version.
+func mediaType(version string) string {
+	return "application/vnd.connectwise.com+json; version=" + version
+}

@@ -1,0 +1,175 @@
+// Package halopsa is psasync's HaloPSA client: it keeps Halo users (the end
+// users of a Halo client, i.e. a customer) in step with Microsoft 365 users.
+//
+// Wire format, from Halo's API documentation:
+//   - OAuth2 client credentials: POST {auth}/token (form: grant_type,
+//     client_id, client_secret, scope; ?tenant= for hosted instances). The
+//     authorisation server is found with GET {instance}/api/authinfo
+//     (auth_url, tenant_id), else assumed at {instance}/auth. Tokens are
+//     cached and refreshed shortly before they expire, and once after a 401.
+//   - Users of a client: GET /api/Users?client_id=&includeinactive=true&
+//     pageinate=true&page_size=&page_no=, paged by the envelope's
+//     record_count. One user: GET /api/Users/{id}.
+//   - Create and update: POST /api/Users with a JSON array; an item with an
+//     id updates that user and carries only the changed fields.
+//
+// Field mapping (psa canonical field → Halo user field): first_name →
+// firstname, last_name → surname (name is kept as "first last"), email →
+// emailaddress, phone → phonenumber, mobile_phone → mobilenumber, job_title →
+// title, department → department, inactive → inactive, the Microsoft 365
+// object id → azureoid. Halo users have no office location or contact type:
+// those go to user custom fields named in Config, or are not synced.
+//
+// Errors are *psa.Error values: 401/403 → psa.ErrPermission, 404 →
+// psa.ErrNotFound, 429 → psa.ErrRateLimited, 5xx and transport failures →
+// psa.ErrConnection, 400 → psa.ErrInvalid with Halo's message, or
+// psa.ErrDuplicate when that message says the user already exists (Halo has
+// no duplicate-specific status; whether it refuses a second user with the
+// same email depends on the instance, so FindContactsByEmail stays the guard).
+//
+// The client never sleeps or retries (apart from one token refresh after a
+// 401): a 429 comes back as a *psa.Error of class psa.ErrRateLimited whose
+// RetryAfter is Halo's Retry-After, or DefaultRetryAfter when Halo sends none.
+package halopsa
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/psasync/psasync/psa"
+)
+
+var _ psa.Client = (*Client)(nil)
+
+// maxResponse bounds how much of an answer the client reads.
+const maxResponse = 32 << 20
+
+// Client talks to one Halo instance. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	http *http.Client
+	log  *slog.Logger
+	now  func() time.Time
+	auth *tokenSource
+	// maxPages guards listings; a field so tests can lower it.
+	maxPages int
+}
+
+// New checks cfg and builds a client; it makes no request until first use.
+func New(cfg Config, opts ...Option) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:  cfg.withDefaults(),
+		http: &http.Client{Timeout: 30 * time.Second},
+		log:  slog.New(slog.DiscardHandler),
+		now:  time.Now,
+
+		maxPages: maxPages,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	c.auth = newTokenSource(c)
+	return c, nil
+}
+
+// SupportedFields lists the canonical fields (and the Microsoft 365 link)
+// this configuration reads and writes. UpdateContact skips any other field,
+// so callers that diff contacts should leave the rest out, or every run would
+// see them as changed.
+func (c *Client) SupportedFields() []psa.Field {
+	fields := []psa.Field{
+		psa.FieldFirstName, psa.FieldLastName, psa.FieldEmail, psa.FieldPhone,
+		psa.FieldMobilePhone, psa.FieldJobTitle, psa.FieldDepartment,
+	}
+	if c.cfg.OfficeLocationField != "" {
+		fields = append(fields, psa.FieldOfficeLocation)
+	}
+	if c.cfg.ContactTypeField != "" {
+		fields = append(fields, psa.FieldContactType)
+	}
+	return append(fields, psa.FieldInactive, psa.FieldExternalID)
+}
+
+// do sends one request to {instance}/api{path} and decodes a 2xx JSON answer
+// into out (when out is not nil). It is the only place API requests are made.
+func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "cannot encode request", Err: err}
+		}
+	}
+	target := c.cfg.InstanceURL + "/api" + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	for attempt := 0; ; attempt++ {
+		token, fresh, err := c.auth.get(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		var rd io.Reader
+		if payload != nil {
+			rd = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		if err != nil {
+			return &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "cannot build request", Err: err}
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/json")
+		if payload != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		status, header, data, err := c.send(req)
+		if err != nil {
+			return &psa.Error{Op: op, Kind: psa.ErrConnection, Err: err}
+		}
+		if status == http.StatusUnauthorized && attempt == 0 && !fresh {
+			// The cached token was revoked or expired early: get a new one
+			// and try once more. This is the client's only retry.
+			c.auth.invalidate(token)
+			continue
+		}
+		if status < 200 || status > 299 {
+			return c.statusError(op, status, header, data)
+		}
+		if out == nil {
+			return nil
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			return &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: status, Message: "cannot read Halo's answer", Err: err}
+		}
+		return nil
+	}
+}
+
+// send performs req and reads the whole (bounded) answer. It logs the method,
+// path and status only: no query, header or body.
+func (c *Client) send(req *http.Request) (int, http.Header, []byte, error) {
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.log.DebugContext(req.Context(), "halopsa request failed", "method", req.Method, "path", req.URL.Path, "error", err)
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	c.log.DebugContext(req.Context(), "halopsa request", "method", req.Method, "path", req.URL.Path,
+		"status", resp.StatusCode, "duration", time.Since(start))
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("read answer: %w", err)
+	}
+	return resp.StatusCode, resp.Header, data, nil
+}

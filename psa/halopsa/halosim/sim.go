@@ -1,0 +1,268 @@
+// Package halosim is an in-memory HaloPSA instance for tests, demos and
+// benchmarks. It speaks Halo's documented wire format (OAuth2 client
+// credentials on {instance}/auth/token, /api/authinfo discovery, bearer
+// tokens on /api, Users and Client resources with pageinate/page_size/page_no
+// paging and record_count envelopes, create and update through POST of a JSON
+// array) and enforces hosted Halo's rolling request limit. It is written from
+// Halo's API documentation and shares no code or types with package halopsa,
+// so a mistake in the client's idea of the wire format fails its tests.
+//
+// Where Halo's documentation is silent the sim makes a choice and says so:
+//   - Two users of one client with the same email address (ignoring case,
+//     inactive users included) are refused with 400 and the message
+//     DuplicateEmailMessage; WithDuplicateEmailsAllowed turns that off.
+//   - Error bodies for 400/404/429 are plain text messages; the token
+//     endpoint answers OAuth2 JSON errors ({"error":"invalid_client"}).
+//   - Only accepted requests count toward the rolling window; every 429
+//     carries Retry-After with the seconds until the oldest counted request
+//     leaves the window.
+//   - Paths are matched ignoring case, as Halo's ASP.NET routing does.
+package halosim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// maxBody bounds request bodies the sim reads.
+const maxBody = 4 << 20
+
+// statusClientClosed is recorded for a request whose client left during an
+// injected delay (nginx's 499); nothing is sent.
+const statusClientClosed = 499
+
+// Sim is one simulated Halo instance. It implements http.Handler; all methods
+// are safe for concurrent use.
+type Sim struct {
+	// URL is the server root (scheme://host:port). NewServer sets it; a
+	// standalone runner sets it before serving so BaseURL works.
+	URL string
+
+	cfg settings
+
+	mu         sync.Mutex
+	companies  map[int]*company
+	sites      map[int]*site
+	users      map[int]*user
+	nextUserID int
+	nextSiteID int
+	tokens     map[string]time.Time
+	faults     []*activeFault
+	stats      Stats
+	recorded   []Recorded
+	window     []time.Time
+}
+
+// New builds a simulator with no companies or users.
+func New(opts ...Option) *Sim {
+	cfg := defaultSettings()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return &Sim{
+		cfg:        cfg,
+		companies:  map[int]*company{},
+		sites:      map[int]*site{},
+		users:      map[int]*user{},
+		nextUserID: 1,
+		nextSiteID: 1,
+		tokens:     map[string]time.Time{},
+	}
+}
+
+// NewServer starts a simulator on an httptest server that tb closes at
+// cleanup, and sets URL.
+func NewServer(tb testing.TB, opts ...Option) *Sim {
+	tb.Helper()
+	s := New(opts...)
+	srv := httptest.NewServer(s)
+	tb.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// BaseURL is what a client's config takes as the instance URL: the server
+// root, under which /api and /auth live.
+func (s *Sim) BaseURL() string {
+	return strings.TrimRight(s.URL, "/")
+}
+
+// ServeHTTP answers Halo API, auth and /_sim control requests.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	lower := strings.ToLower(r.URL.Path)
+	if strings.HasPrefix(lower, "/_sim/") {
+		s.serveControl(w, r, lower)
+		return
+	}
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	rec := &capture{ResponseWriter: w, status: http.StatusOK}
+	if len(body) > maxBody {
+		writeText(rec, http.StatusRequestEntityTooLarge, "Request body too large")
+	} else {
+		s.serveVendor(rec, r, lower, body)
+	}
+	s.finish(r, body, rec)
+}
+
+// serveVendor runs faults, the rate limit and routing for one request.
+func (s *Sim) serveVendor(w *capture, r *http.Request, lower string, body []byte) {
+	if f, ok := s.takeFault(r.Method, lower); ok {
+		if f.Latency > 0 {
+			if !sleepCtx(r.Context(), f.Latency) {
+				w.status = statusClientClosed // nobody is listening any more
+				return
+			}
+		}
+		if f.Status != 0 {
+			writeFault(w, f)
+			return
+		}
+	}
+
+	isAPI := lower == "/api" || strings.HasPrefix(lower, "/api/")
+	if isAPI {
+		if wait, limited := s.allow(); limited {
+			w.Header().Set("Retry-After", retryAfterSeconds(wait))
+			writeText(w, http.StatusTooManyRequests, rateLimitMessage(s.cfg.rateLimit, s.cfg.rateWindow))
+			return
+		}
+	}
+
+	authToken := strings.ToLower(s.cfg.authPath) + "/token"
+	switch {
+	case lower == authToken:
+		s.handleToken(w, r, body)
+	case lower == "/api/authinfo":
+		s.handleAuthInfo(w, r)
+	case isAPI:
+		if !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		s.routeAPI(w, r, strings.TrimPrefix(lower, "/api"), body)
+	default:
+		writeText(w, http.StatusNotFound, "The resource you are looking for has been removed, had its name changed, or is temporarily unavailable.")
+	}
+}
+
+// routeAPI dispatches an authenticated /api request; path is lower-case and
+// without the /api prefix.
+func (s *Sim) routeAPI(w *capture, r *http.Request, path string, body []byte) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(segs) == 1 && segs[0] == "users":
+		switch r.Method {
+		case http.MethodGet:
+			s.listUsers(w, r)
+		case http.MethodPost:
+			s.postUsers(w, body)
+		default:
+			writeText(w, http.StatusMethodNotAllowed, "The requested resource does not support http method '"+r.Method+"'.")
+		}
+	case len(segs) == 2 && segs[0] == "users" && r.Method == http.MethodGet:
+		s.getUser(w, segs[1])
+	case len(segs) == 1 && segs[0] == "client" && r.Method == http.MethodGet:
+		s.listCompanies(w, r)
+	case len(segs) == 2 && segs[0] == "client" && r.Method == http.MethodGet:
+		s.getCompany(w, segs[1])
+	default:
+		writeText(w, http.StatusNotFound, "No HTTP resource was found that matches the request URI.")
+	}
+}
+
+// finish records the exchange and updates the counters.
+func (s *Sim) finish(r *http.Request, body []byte, rec *capture) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Requests++
+	switch {
+	case rec.status == http.StatusTooManyRequests:
+		s.stats.Throttled++
+	case rec.status >= 400:
+		s.stats.Errors++
+	}
+	if s.cfg.recordLimit <= 0 {
+		return
+	}
+	if len(s.recorded) >= s.cfg.recordLimit {
+		s.recorded = append(s.recorded[:0], s.recorded[len(s.recorded)-s.cfg.recordLimit+1:]...)
+	}
+	s.recorded = append(s.recorded, Recorded{
+		Method:         r.Method,
+		Path:           r.URL.Path,
+		RawQuery:       r.URL.RawQuery,
+		Header:         r.Header.Clone(),
+		Body:           bytes.Clone(body),
+		Status:         rec.status,
+		ResponseBody:   bytes.Clone(rec.buf.Bytes()),
+		ResponseHeader: rec.Header().Clone(),
+	})
+}
+
+// capture keeps a copy of what a handler wrote.
+type capture struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	buf         bytes.Buffer
+}
+
+func (c *capture) WriteHeader(status int) {
+	if c.wroteHeader {
+		return
+	}
+	c.wroteHeader = true
+	c.status = status
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	if !c.wroteHeader {
+		c.WriteHeader(http.StatusOK)
+	}
+	c.buf.Write(p)
+	return c.ResponseWriter.Write(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeText(w, http.StatusInternalServerError, "An error has occurred.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg)
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether the wait completed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,147 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sirupsen/logrus"
+)
+
+// ErrBadRequest marks an error whose text is safe to show the API caller; it
+// is answered with 400. Runs.StartRun wraps it for run inputs it refuses
+// (an unknown tenant, a company the tenant does not own). When the chain
+// holds a *RequestError the caller sees its Message, otherwise the error's
+// full text.
+var ErrBadRequest = errors.New("bad request")
+
+// RequestError is a 400 whose Message is shown to the caller verbatim; it
+// matches ErrBadRequest with errors.Is. Build it with BadRequest.
+type RequestError struct {
+	// Message names what was wrong in the request, e.g. `unknown field "dryrun"`.
+	Message string
+}
+
+// Error returns the client-safe message.
+func (e *RequestError) Error() string { return e.Message }
+
+// Is makes errors.Is(err, ErrBadRequest) true for every *RequestError.
+func (e *RequestError) Is(target error) bool { return target == ErrBadRequest }
+
+// BadRequest returns a *RequestError with a formatted, client-safe message,
+// so Runs implementations can refuse an input with a clean 400 text.
+func BadRequest(format string, args ...any) error {
+	return &RequestError{Message: fmt.Sprintf(format, args...)}
+}
+
+// Error classes internal to the server; writeError maps each to a status.
+var (
+	errUnauthorized         = errors.New("authentication required")
+	errForbidden            = errors.New("forbidden")
+	errNotFound             = errors.New("not found")
+	errMethodNotAllowed     = errors.New("method not allowed")
+	errTooLarge             = errors.New("request body too large")
+	errUnsupportedMediaType = errors.New("unsupported media type")
+	errUnavailable          = errors.New("temporarily unavailable")
+)
+
+// Error codes of the JSON envelope; clients branch on them.
+const (
+	codeInvalidRequest   = "invalid_request"
+	codeUnauthorized     = "unauthorized"
+	codeForbidden        = "forbidden"
+	codeNotFound         = "not_found"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeTooLarge         = "payload_too_large"
+	codeUnsupportedMedia = "unsupported_media_type"
+	codeUnavailable      = "unavailable"
+	codeInternal         = "internal"
+)
+
+// errorEnvelope is the one shape every error answer has:
+// {"error":{"code":"...","message":"..."}}.
+type errorEnvelope struct {
+	Error errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// classify maps an error to its HTTP status and the client-safe envelope.
+// Only 400s carry the error's own words; everything else gets fixed text so
+// internal details (Redis addresses, wrapped causes) stay in the logs.
+func classify(err error) (int, errorBody) {
+	var (
+		reqErr *RequestError
+		depErr *dependencyError
+	)
+	switch {
+	case errors.As(err, &depErr):
+		msg := depErr.public
+		if msg == "" {
+			msg = "service temporarily unavailable, retry later"
+		}
+		return http.StatusServiceUnavailable, errorBody{codeUnavailable, msg}
+	case errors.As(err, &reqErr):
+		return http.StatusBadRequest, errorBody{codeInvalidRequest, reqErr.Message}
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest, errorBody{codeInvalidRequest, err.Error()}
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, errorBody{codeUnauthorized, "missing or invalid credentials"}
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, errorBody{codeForbidden, "cross-site request refused"}
+	case errors.Is(err, errNotFound):
+		return http.StatusNotFound, errorBody{codeNotFound, "not found"}
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed, errorBody{codeMethodNotAllowed, "method not allowed"}
+	case errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge, errorBody{codeTooLarge, "request body too large"}
+	case errors.Is(err, errUnsupportedMediaType):
+		return http.StatusUnsupportedMediaType, errorBody{codeUnsupportedMedia, "Content-Type must be application/json"}
+	case errors.Is(err, errUnavailable):
+		return http.StatusServiceUnavailable, errorBody{codeUnavailable, "service temporarily unavailable, retry later"}
+	default:
+		return http.StatusInternalServerError, errorBody{codeInternal, "internal error"}
+	}
+}
+
+// writeError is the one place an error becomes a response: it logs the
+// wrapped error with the request id (5xx at warning level, the rest at
+// debug) and aborts the chain with the JSON envelope.
+func (s *Server) writeError(c *gin.Context, err error) {
+	status, body := classify(err)
+	level := logrus.DebugLevel
+	if status >= http.StatusInternalServerError {
+		level = logrus.WarnLevel
+	}
+	if levelEnabled(s.log, level) {
+		entry := s.log.WithFields(logrus.Fields{
+			"request_id": requestID(c),
+			"status":     status,
+			"code":       body.Code,
+		}).WithError(err)
+		if level == logrus.WarnLevel {
+			entry.Warn("request failed")
+		} else {
+			entry.Debug("request refused")
+		}
+	}
+	c.AbortWithStatusJSON(status, errorEnvelope{Error: body})
+}
+
+// levelEnabled reports whether l would emit at lvl, so hot paths skip
+// building log fields nobody reads. Unknown FieldLogger implementations are
+// assumed to log everything.
+func levelEnabled(l logrus.FieldLogger, lvl logrus.Level) bool {
+	switch v := l.(type) {
+	case *logrus.Logger:
+		return v.IsLevelEnabled(lvl)
+	case *logrus.Entry:
+		return v.Logger.IsLevelEnabled(lvl)
+	default:
+		return true
+	}
+}

@@ -1,0 +1,194 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
+
+	"github.com/psasync/psasync/graph/directory"
+	"github.com/psasync/psasync/psa"
+)
+
+// ErrUserLocked is returned when another job of the same user is running;
+// the job is retried shortly without counting as a failure.
+var ErrUserLocked = errors.New("another job of this user is running")
+
+// UserSyncHandler runs user:sync jobs.
+type UserSyncHandler struct {
+	Engine *Engine
+	Log    logrus.FieldLogger
+	// LockTTL bounds how long a crashed worker's lock blocks the user
+	// (default 2 minutes, the task timeout).
+	LockTTL time.Duration
+	// Observe, when set, sees every outcome (metrics).
+	Observe func(UserOutcome)
+}
+
+// releaseLock deletes the lock only if it is still ours.
+// KEYS[1] lock key; ARGV[1] token. Returns 1 when deleted.
+var releaseLock = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// ProcessTask syncs one user under a per-user lock.
+func (h *UserSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p UserSyncPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Tenant == "" || p.User == "" {
+		return fmt.Errorf("user:sync payload %q: want tenant and user: %w", t.Payload(), asynq.SkipRetry)
+	}
+	s := h.Engine.store
+	ttl := h.LockTTL
+	if ttl <= 0 {
+		ttl = 2 * time.Minute
+	}
+	key := s.prefix + "lock:user:" + p.Tenant + ":" + p.User
+	token := randomSuffix()
+	ok, err := s.rdb.SetNX(ctx, key, token, ttl).Result()
+	if err != nil {
+		return fmt.Errorf("lock user %s: %w", p.User, err)
+	}
+	if !ok {
+		return ErrUserLocked
+	}
+	defer releaseLock.Run(context.WithoutCancel(ctx), s.rdb, []string{key}, token)
+
+	out, err := h.Engine.SyncUser(ctx, p.Tenant, p.User)
+	log := h.logger().WithFields(logrus.Fields{"tenant": p.Tenant, "user": p.User, "action": out.Action})
+	if id, ok := asynq.GetTaskID(ctx); ok {
+		log = log.WithField("task_id", id)
+	}
+	if b, merr := json.Marshal(out); merr == nil {
+		s.rdb.Set(ctx, s.prefix+"outcome:"+p.Tenant+":"+p.User, b, s.RunTTL)
+	}
+	if h.Observe != nil {
+		h.Observe(out)
+	}
+	var perm *PermanentError
+	switch {
+	case errors.As(err, &perm):
+		log.WithField("code", out.Code).Warn(out.Message)
+		return fmt.Errorf("%s %s (tenant %s): %w: %w", out.Code, out.UserPrincipalName, p.Tenant, err, asynq.SkipRetry)
+	case err != nil:
+		log.WithError(err).WithField("code", out.Code).Warn("user sync failed; will retry")
+		return fmt.Errorf("%s %s (tenant %s): %w", out.Code, out.UserPrincipalName, p.Tenant, err)
+	}
+	log.WithField("changed_fields", out.ChangedFields).Info("user synced")
+	return nil
+}
+
+func (h *UserSyncHandler) logger() logrus.FieldLogger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return h.Engine.log
+}
+
+// Outcome returns the last recorded outcome of a user's job.
+func (s *Store) Outcome(ctx context.Context, tenant, user string) (UserOutcome, bool, error) {
+	b, err := s.rdb.Get(ctx, s.prefix+"outcome:"+tenant+":"+user).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return UserOutcome{}, false, nil
+	}
+	if err != nil {
+		return UserOutcome{}, false, fmt.Errorf("read outcome of user %s: %w", user, err)
+	}
+	var o UserOutcome
+	if err := json.Unmarshal(b, &o); err != nil {
+		return UserOutcome{}, false, fmt.Errorf("decode outcome of user %s: %w", user, err)
+	}
+	return o, true, nil
+}
+
+// TenantSyncHandler runs tenant:sync jobs and keeps their run records.
+type TenantSyncHandler struct {
+	Engine *Engine
+	Log    logrus.FieldLogger
+	// Observe, when set, sees every finished report (metrics).
+	Observe func(*Report)
+}
+
+// ProcessTask performs the run and stores its record for the runs API.
+func (h *TenantSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p TenantSyncPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.RunID == "" {
+		return fmt.Errorf("tenant:sync payload: want run_id and inputs: %w", asynq.SkipRetry)
+	}
+	s := h.Engine.store
+	rec, ok, err := s.Run(ctx, p.RunID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		rec = RunRecord{ID: p.RunID, Inputs: p.Inputs, CreatedAt: h.Engine.cfg.Now().UTC()}
+	}
+	started := h.Engine.cfg.Now().UTC()
+	rec.State, rec.StartedAt = RunRunning, &started
+	if err := s.SaveRun(ctx, rec); err != nil {
+		return err
+	}
+	rep, err := h.Engine.Run(ctx, p.RunID, p.Inputs)
+	finished := h.Engine.cfg.Now().UTC()
+	rec.FinishedAt = &finished
+	if err != nil {
+		rec.State, rec.Error = RunFailed, err.Error()
+		if serr := s.SaveRun(context.WithoutCancel(ctx), rec); serr != nil {
+			return serr
+		}
+		return fmt.Errorf("run %s: %w: %w", p.RunID, err, asynq.SkipRetry)
+	}
+	rec.Report = rep
+	rec.State = RunSucceeded
+	if !rep.Success {
+		rec.State = RunFailed
+	}
+	if h.Observe != nil {
+		h.Observe(rep)
+	}
+	if err := s.SaveRun(context.WithoutCancel(ctx), rec); err != nil {
+		return err
+	}
+	// A run's failures are per user and in its report; re-running the whole
+	// run would not fix them, and the next scheduled run retries them.
+	return nil
+}
+
+// RetryDelay is asynq's RetryDelayFunc: it honours the Retry-After a PSA or
+// Graph sent, retries a locked user quickly, and backs off otherwise.
+func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if errors.Is(err, ErrUserLocked) {
+		return 300 * time.Millisecond
+	}
+	if d, ok := retryDelay(err); ok && d > 0 {
+		return d + 100*time.Millisecond
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
+}
+
+// IsFailure is asynq's IsFailure: waiting for a lock or a rate limit is not a
+// failure, so it does not use up the job's retries.
+func IsFailure(err error) bool {
+	if errors.Is(err, ErrUserLocked) || errors.Is(err, psa.ErrRateLimited) || errors.Is(err, directory.ErrThrottled) {
+		return false
+	}
+	return true
+}
+
+// ServerConfig is the asynq server configuration psasync's workers use.
+func ServerConfig(concurrency int, log asynq.Logger) asynq.Config {
+	return asynq.Config{
+		Concurrency:              concurrency,
+		Queues:                   map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1},
+		RetryDelayFunc:           RetryDelay,
+		IsFailure:                IsFailure,
+		DelayedTaskCheckInterval: 200 * time.Millisecond,
+		ShutdownTimeout:          25 * time.Second,
+		Logger:                   log,
+	}
+}

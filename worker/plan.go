@@ -1,0 +1,418 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/psasync/psasync/graph/directory"
+	"github.com/psasync/psasync/mapping"
+	"github.com/psasync/psasync/psa"
+)
+
+// actionKind is what a plan does for one user.
+type actionKind int
+
+const (
+	actSkip actionKind = iota
+	actCreate
+	actUpdate
+	actError
+	actIgnore // outside the run's filters: not processed at all
+)
+
+// userPlan is the decision for one user: the only input of apply.
+type userPlan struct {
+	user     directory.User
+	upn      string
+	kind     actionKind
+	contact  psa.Contact // create: the new contact; update: current with the changes applied
+	fields   []psa.Field // update: what to write
+	action   string      // report action: created, updated, deactivated, reactivated, linked
+	reason   string      // skip reason
+	errCode  string
+	errMsg   string
+	warnings []WarningItem
+	// link is stored once the write succeeded (or at once for a skip that
+	// only found a contact psasync had not cached).
+	link *Link
+	// deactivation marks a plan the guard may veto.
+	deactivation bool
+}
+
+// contactSource finds candidate contacts, either in a bulk index read at the
+// start of a run or live in the PSA (per-user jobs, small incremental runs).
+type contactSource interface {
+	byID(ctx context.Context, company, id string) (psa.Contact, bool, error)
+	byExternalID(ctx context.Context, company, userID string) ([]psa.Contact, error)
+	byEmail(ctx context.Context, company, email string) ([]psa.Contact, error)
+}
+
+// bulkIndex holds every contact of the companies a run touches.
+type bulkIndex struct {
+	companies map[string]*companyContacts
+}
+
+type companyContacts struct {
+	all     []psa.Contact
+	byID    map[string]int
+	byExt   map[string][]int
+	byEmail map[string][]int
+}
+
+func newCompanyContacts(cs []psa.Contact) *companyContacts {
+	cc := &companyContacts{all: cs, byID: make(map[string]int, len(cs)), byExt: map[string][]int{}, byEmail: make(map[string][]int, len(cs))}
+	for i, c := range cs {
+		cc.byID[c.ID] = i
+		if c.ExternalID != "" {
+			cc.byExt[strings.ToLower(c.ExternalID)] = append(cc.byExt[strings.ToLower(c.ExternalID)], i)
+		}
+		if c.Email != "" {
+			k := strings.ToLower(strings.TrimSpace(c.Email))
+			cc.byEmail[k] = append(cc.byEmail[k], i)
+		}
+	}
+	return cc
+}
+
+func (b *bulkIndex) company(id string) (*companyContacts, error) {
+	cc, ok := b.companies[id]
+	if !ok {
+		return nil, fmt.Errorf("company %s was not read by this run", id)
+	}
+	return cc, nil
+}
+
+// byID finds a contact in the companies the run read; a run reads every
+// company its stored links point to, so a miss means the contact is gone.
+func (b *bulkIndex) byID(_ context.Context, company, id string) (psa.Contact, bool, error) {
+	cc, ok := b.companies[company]
+	if !ok {
+		return psa.Contact{}, false, nil
+	}
+	i, ok := cc.byID[id]
+	if !ok {
+		return psa.Contact{}, false, nil
+	}
+	return cc.all[i], true, nil
+}
+
+func (b *bulkIndex) pick(cc *companyContacts, idx []int) []psa.Contact {
+	out := make([]psa.Contact, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, cc.all[i])
+	}
+	return out
+}
+
+func (b *bulkIndex) byExternalID(_ context.Context, company, userID string) ([]psa.Contact, error) {
+	cc, err := b.company(company)
+	if err != nil {
+		return nil, err
+	}
+	return b.pick(cc, cc.byExt[strings.ToLower(userID)]), nil
+}
+
+func (b *bulkIndex) byEmail(_ context.Context, company, email string) ([]psa.Contact, error) {
+	cc, err := b.company(company)
+	if err != nil {
+		return nil, err
+	}
+	return b.pick(cc, cc.byEmail[strings.ToLower(strings.TrimSpace(email))]), nil
+}
+
+// liveSource asks the PSA; it cannot search by object id, so a contact whose
+// link was lost is found again by its email.
+type liveSource struct {
+	e *Engine
+	w *waiter
+}
+
+func (l liveSource) byID(ctx context.Context, _ string, id string) (psa.Contact, bool, error) {
+	var c psa.Contact
+	err := l.w.do(ctx, func() error {
+		var err error
+		c, err = l.e.psa.GetContact(ctx, id)
+		return err
+	})
+	if errors.Is(err, psa.ErrNotFound) {
+		return psa.Contact{}, false, nil
+	}
+	if err != nil {
+		return psa.Contact{}, false, fmt.Errorf("get contact %s: %w", id, err)
+	}
+	return c, true, nil
+}
+
+func (l liveSource) byExternalID(context.Context, string, string) ([]psa.Contact, error) {
+	return nil, nil
+}
+
+func (l liveSource) byEmail(ctx context.Context, company, email string) ([]psa.Contact, error) {
+	var cs []psa.Contact
+	err := l.w.do(ctx, func() error {
+		var err error
+		cs, err = l.e.psa.FindContactsByEmail(ctx, company, email)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find contacts by email %s: %w", email, err)
+	}
+	return cs, nil
+}
+
+// runFilterReasons are Decide's reasons that come from the run's own inputs:
+// such users are outside this run, not outside the sync, so they are neither
+// processed nor deactivated.
+var runFilterReasons = map[string]bool{mapping.ReasonDepartmentFilter: true, mapping.ReasonOfficeLocationFilter: true, mapping.ReasonUPNFilter: true}
+
+// planner plans users of one tenant for one run or job.
+type planner struct {
+	e      *Engine
+	t      Tenant
+	mt     mapping.Tenant
+	in     RunInputs
+	scope  mapping.Scope
+	src    contactSource
+	links  func(ctx context.Context, user string) (Link, bool, error)
+	claims map[string]string // company|email -> upn of the user that claimed it in this run
+}
+
+func (e *Engine) newPlanner(t Tenant, in RunInputs, src contactSource, links func(context.Context, string) (Link, bool, error)) *planner {
+	return &planner{
+		e: e, t: t, in: in, src: src, links: links, claims: map[string]string{},
+		mt:    mapping.Tenant{ContactType: t.ContactType, VerifiedDomains: t.VerifiedDomains, SyncFilter: t.SyncFilter},
+		scope: mapping.Scope{SkipDisabled: in.SkipDisabledUsers, Departments: in.DepartmentFilter, OfficeLocations: in.OfficeLocationFilter, UserPrincipalNames: in.UserPrincipalNames},
+	}
+}
+
+// company resolves the PSA company of a user: run input, domain map,
+// tenant default.
+func (p *planner) company(u directory.User, email string) string {
+	if p.in.CompanyID != "" {
+		return p.in.CompanyID
+	}
+	for _, addr := range []string{email, u.Mail, u.UserPrincipalName} {
+		if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+			if c, ok := p.t.DomainCompanies[strings.ToLower(addr[i+1:])]; ok {
+				return c
+			}
+		}
+	}
+	return p.t.DefaultCompanyID
+}
+
+func (p *planner) fail(plan *userPlan, code, msg string) *userPlan {
+	plan.kind, plan.errCode, plan.errMsg = actError, code, msg
+	return plan
+}
+
+// linked finds the contact psasync linked to the user: the stored link,
+// then the object id kept on the contact.
+func (p *planner) linked(ctx context.Context, u directory.User, company string) (psa.Contact, *Link, bool, error) {
+	l, ok, err := p.links(ctx, u.ID)
+	if err != nil {
+		// Redis is a cache: without it, fall back to what the PSA holds.
+		p.e.log.WithError(err).WithField("user", u.ID).Warn("link cache unavailable; matching in the PSA")
+		ok = false
+	}
+	if ok {
+		c, found, err := p.src.byID(ctx, l.CompanyID, l.ContactID)
+		if err != nil {
+			return psa.Contact{}, nil, false, err
+		}
+		if found {
+			return c, &l, true, nil
+		}
+	}
+	if company == "" {
+		return psa.Contact{}, nil, false, nil
+	}
+	cs, err := p.src.byExternalID(ctx, company, u.ID)
+	if err != nil {
+		return psa.Contact{}, nil, false, err
+	}
+	if len(cs) > 0 {
+		c := cs[0]
+		for _, x := range cs[1:] { // prefer an active one
+			if c.Inactive && !x.Inactive {
+				c = x
+			}
+		}
+		return c, &Link{ContactID: c.ID, CompanyID: c.CompanyID}, true, nil
+	}
+	return psa.Contact{}, nil, false, nil
+}
+
+// plan decides what to do for one user. It reads (links, the contact
+// source) but never writes.
+func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
+	plan := &userPlan{user: u, upn: u.UserPrincipalName}
+	if u.Deleted() {
+		return p.planRemoval(ctx, plan, "deleted in Microsoft 365")
+	}
+	d := p.e.mapper.Decide(u, p.mt, p.scope)
+	if !d.InScope {
+		if runFilterReasons[d.Reason] {
+			plan.kind = actIgnore
+			return plan
+		}
+		if !d.Deactivate() {
+			plan.kind, plan.reason = actSkip, "out of scope: "+d.Reason
+			return plan
+		}
+		return p.planRemoval(ctx, plan, d.Reason)
+	}
+	desired, issues := p.e.mapper.Desired(u, p.mt)
+	for _, is := range issues {
+		if is.Warning {
+			plan.warnings = append(plan.warnings, WarningItem{UserPrincipalName: u.UserPrincipalName, Code: is.Code, Message: is.Message, Timestamp: p.e.cfg.Now().UTC()})
+		} else if plan.kind != actError {
+			p.fail(plan, is.Code, is.Message)
+		}
+	}
+	if plan.kind == actError {
+		return plan
+	}
+	company := p.company(u, desired.Email)
+	if company == "" {
+		return p.fail(plan, CodeMissingCompanyID, fmt.Sprintf("no PSA company for %s: the run has no company_id, no domain of the user is mapped, and the tenant has no psa_default_company_id", u.UserPrincipalName))
+	}
+	desired.CompanyID, desired.ExternalID = company, u.ID
+
+	current, link, found, err := p.linked(ctx, u, company)
+	if err != nil {
+		return p.fail(plan, errorCode(err, CodePSAConnectionError), err.Error())
+	}
+	if found && current.CompanyID != "" && current.CompanyID != company {
+		plan.warnings = append(plan.warnings, WarningItem{UserPrincipalName: u.UserPrincipalName, Code: WarnCompanyChanged,
+			Message: fmt.Sprintf("user now maps to company %s but its contact %s is in company %s; the contact is kept there", company, current.ID, current.CompanyID), Timestamp: p.e.cfg.Now().UTC()})
+		desired.CompanyID = current.CompanyID
+	}
+	if !found {
+		c, ok, failed := p.matchByEmail(ctx, plan, u, desired)
+		if failed {
+			return plan
+		}
+		if ok {
+			current, found = c, true
+			link = &Link{ContactID: c.ID, CompanyID: c.CompanyID}
+		}
+	}
+	if !found {
+		key := strings.ToLower(company + "|" + desired.Email)
+		if other, dup := p.claims[key]; dup {
+			return p.fail(plan, CodeDuplicateContact, fmt.Sprintf("email %s in company %s is also the address of %s; no contact created", desired.Email, company, other))
+		}
+		p.claims[key] = u.UserPrincipalName
+		plan.kind, plan.contact, plan.action = actCreate, desired, "created"
+		return plan
+	}
+	return p.planUpdate(plan, current, desired, link)
+}
+
+// matchByEmail finds an existing contact by the user's email, then its
+// aliases. failed reports a plan already turned into an error.
+func (p *planner) matchByEmail(ctx context.Context, plan *userPlan, u directory.User, desired psa.Contact) (psa.Contact, bool, bool) {
+	addrs := []string{desired.Email}
+	for _, a := range u.ProxyAddresses {
+		if len(a) > 5 && strings.EqualFold(a[:5], "smtp:") && !strings.EqualFold(a[5:], desired.Email) {
+			addrs = append(addrs, a[5:])
+		}
+	}
+	for _, addr := range addrs {
+		cs, err := p.src.byEmail(ctx, desired.CompanyID, addr)
+		if err != nil {
+			p.fail(plan, errorCode(err, CodePSAConnectionError), err.Error())
+			return psa.Contact{}, false, true
+		}
+		var free []psa.Contact
+		for _, c := range cs {
+			if c.ExternalID != "" && !strings.EqualFold(c.ExternalID, u.ID) {
+				p.fail(plan, CodeDuplicateContact, fmt.Sprintf("contact %s with email %s is linked to another Microsoft 365 user (%s)", c.ID, addr, c.ExternalID))
+				return psa.Contact{}, false, true
+			}
+			free = append(free, c)
+		}
+		switch {
+		case len(free) > 1:
+			ids := make([]string, len(free))
+			for i, c := range free {
+				ids[i] = c.ID
+			}
+			p.fail(plan, CodeDuplicateContact, fmt.Sprintf("%d contacts in company %s have email %s (ids %s); resolve the duplicates in the PSA", len(free), desired.CompanyID, addr, strings.Join(ids, ", ")))
+			return psa.Contact{}, false, true
+		case len(free) == 1:
+			return free[0], true, false
+		}
+	}
+	return psa.Contact{}, false, false
+}
+
+// planUpdate compares the current contact with the desired one.
+func (p *planner) planUpdate(plan *userPlan, current, desired psa.Contact, link *Link) *userPlan {
+	fields := p.e.supported(p.e.mapper.Diff(current, desired))
+	plan.action = "updated"
+	if current.Inactive {
+		fields = append(fields, psa.FieldInactive)
+		plan.action = "reactivated"
+	}
+	if !strings.EqualFold(current.ExternalID, desired.ExternalID) {
+		fields = append(fields, psa.FieldExternalID)
+		if len(fields) == 1 {
+			plan.action = "linked"
+		}
+	}
+	plan.link = link
+	if len(fields) == 0 {
+		plan.kind, plan.reason = actSkip, "unchanged"
+		return plan
+	}
+	if !p.in.UpdateExisting {
+		plan.kind, plan.reason = actSkip, "update_existing is false"
+		return plan
+	}
+	next := current
+	for _, f := range fields {
+		next.Set(f, desired.Get(f))
+	}
+	plan.kind, plan.contact, plan.fields = actUpdate, next, fields
+	return plan
+}
+
+// planRemoval deactivates the contact psasync linked to a user who is gone
+// or out of scope; contacts it never linked are left alone.
+func (p *planner) planRemoval(ctx context.Context, plan *userPlan, why string) *userPlan {
+	current, link, found, err := p.linked(ctx, plan.user, p.companyForRemoval(plan.user))
+	if err != nil {
+		return p.fail(plan, errorCode(err, CodePSAConnectionError), err.Error())
+	}
+	if plan.upn == "" && found {
+		plan.upn = current.Email
+	}
+	if !found || current.Inactive {
+		plan.kind, plan.reason = actSkip, "out of scope: "+why
+		return plan
+	}
+	if !p.in.UpdateExisting {
+		plan.kind, plan.reason = actSkip, "update_existing is false"
+		return plan
+	}
+	next := current
+	next.Inactive = true
+	plan.kind, plan.contact, plan.fields, plan.action = actUpdate, next, []psa.Field{psa.FieldInactive}, "deactivated"
+	plan.link, plan.deactivation = link, true
+	plan.reason = why
+	return plan
+}
+
+func (p *planner) companyForRemoval(u directory.User) string {
+	if u.UserPrincipalName == "" && u.Mail == "" {
+		if p.in.CompanyID != "" {
+			return p.in.CompanyID
+		}
+		return p.t.DefaultCompanyID
+	}
+	return p.company(u, u.Mail)
+}

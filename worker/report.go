@@ -1,0 +1,173 @@
+package worker
+
+import (
+	"errors"
+	"time"
+
+	"github.com/psasync/psasync/graph/directory"
+	"github.com/psasync/psasync/psa"
+)
+
+// Error codes of the run report (DESIGN.md contracts). A user sees these, so
+// they never change.
+const (
+	CodeContactCreationFailed = "ContactCreationFailed"
+	CodeContactUpdateFailed   = "ContactUpdateFailed"
+	CodeDuplicateContact      = "DuplicateContact"
+	CodeMissingCompanyID      = "MissingCompanyID"
+	CodeInvalidFieldMapping   = "InvalidFieldMapping"
+	CodePermissionDenied      = "PermissionDenied"
+	CodeUserDataIncomplete    = "UserDataIncomplete"
+	CodePSAConnectionError    = "PSAConnectionError"
+	// CodeGraphError is an extra code for Graph failures that are not a
+	// permission problem (throttled past the wait budget, unavailable).
+	CodeGraphError = "GraphError"
+)
+
+// Warning codes of the run report.
+const (
+	WarnMissingPhoneNumber = "MissingPhoneNumber"
+	// WarnDeactivationGuard: a run would have deactivated too many of a
+	// company's contacts, so it deactivated none.
+	WarnDeactivationGuard = "DeactivationGuard"
+	// WarnDeltaReset: the incremental run had no usable delta link and
+	// enumerated the whole tenant instead.
+	WarnDeltaReset = "DeltaReset"
+	// WarnCompanyChanged: the user now maps to another company than the
+	// contact psasync linked; the contact is left where it is.
+	WarnCompanyChanged = "CompanyChanged"
+	// WarnThrottled: the PSA or Graph asked the run to wait.
+	WarnThrottled = "Throttled"
+)
+
+// Report is a run's Returned Data, field for field as the workflow defines
+// it (DESIGN.md); fields after Warnings are psasync's additions.
+type Report struct {
+	Success         bool            `json:"success"`
+	SyncMode        string          `json:"sync_mode"`
+	SyncTimestamp   time.Time       `json:"sync_timestamp"`
+	Statistics      Statistics      `json:"statistics"`
+	CreatedContacts []ContactResult `json:"created_contacts"`
+	UpdatedContacts []ContactResult `json:"updated_contacts"`
+	Errors          []ErrorItem     `json:"errors"`
+	Warnings        []WarningItem   `json:"warnings"`
+
+	RunID     string `json:"run_id,omitempty"`
+	TenantID  string `json:"tenant_id"`
+	DryRun    bool   `json:"dry_run"`
+	Inputs    RunInputs `json:"inputs"`
+	// SkippedContacts says why each processed user caused no write.
+	SkippedContacts []SkipItem `json:"skipped_contacts"`
+	// Throttling sums up how long the run waited on PSA or Graph limits.
+	Throttling Throttling `json:"throttling"`
+	DurationMS int64      `json:"duration_ms"`
+}
+
+// Statistics are the report's counters.
+type Statistics struct {
+	TotalOffice365Users int `json:"total_office365_users"`
+	UsersProcessed      int `json:"users_processed"`
+	ContactsCreated     int `json:"contacts_created"`
+	ContactsUpdated     int `json:"contacts_updated"`
+	ContactsSkipped     int `json:"contacts_skipped"`
+	Errors              int `json:"errors"`
+	// ContactsDeactivated counts the updates that deactivated a contact
+	// (they are in ContactsUpdated too).
+	ContactsDeactivated int `json:"contacts_deactivated"`
+	// ContactsReactivated counts updates that reactivated a contact.
+	ContactsReactivated int `json:"contacts_reactivated"`
+}
+
+// ContactResult describes a created or updated contact.
+type ContactResult struct {
+	UserPrincipalName string   `json:"user_principal_name"`
+	UserID            string   `json:"m365_user_id"`
+	ContactID         string   `json:"contact_id,omitempty"`
+	CompanyID         string   `json:"company_id"`
+	FirstName         string   `json:"first_name"`
+	LastName          string   `json:"last_name"`
+	Email             string   `json:"email"`
+	Phone             string   `json:"phone,omitempty"`
+	MobilePhone       string   `json:"mobile_phone,omitempty"`
+	JobTitle          string   `json:"job_title,omitempty"`
+	Department        string   `json:"department,omitempty"`
+	OfficeLocation    string   `json:"office_location,omitempty"`
+	ContactType       string   `json:"contact_type,omitempty"`
+	Inactive          bool     `json:"inactive"`
+	ChangedFields     []string `json:"changed_fields,omitempty"`
+	// Action is created, updated, deactivated, reactivated or linked.
+	Action string `json:"action"`
+}
+
+// ErrorItem is one failure, in the report's error shape.
+type ErrorItem struct {
+	UserPrincipalName string    `json:"user_principal_name"`
+	Code              string    `json:"code"`
+	Message           string    `json:"message"`
+	Timestamp         time.Time `json:"timestamp"`
+	PSAError          string    `json:"psa_error,omitempty"`
+}
+
+// WarningItem is one warning; it does not fail the run.
+type WarningItem struct {
+	UserPrincipalName string    `json:"user_principal_name,omitempty"`
+	Code              string    `json:"code"`
+	Message           string    `json:"message"`
+	Timestamp         time.Time `json:"timestamp"`
+}
+
+// SkipItem says why a processed user caused no write.
+type SkipItem struct {
+	UserPrincipalName string `json:"user_principal_name"`
+	Reason            string `json:"reason"`
+}
+
+// Throttling records the waits a run spent on vendor limits.
+type Throttling struct {
+	Events   int   `json:"events"`
+	WaitedMS int64 `json:"waited_ms"`
+}
+
+func contactResult(u directory.User, c psa.Contact, changed []psa.Field, action string) ContactResult {
+	r := ContactResult{
+		UserPrincipalName: u.UserPrincipalName, UserID: u.ID, ContactID: c.ID, CompanyID: c.CompanyID,
+		FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
+		MobilePhone: c.MobilePhone, JobTitle: c.JobTitle, Department: c.Department,
+		OfficeLocation: c.OfficeLocation, ContactType: c.ContactType, Inactive: c.Inactive, Action: action,
+	}
+	for _, f := range changed {
+		r.ChangedFields = append(r.ChangedFields, string(f))
+	}
+	return r
+}
+
+// errorCode turns an error from a PSA or Graph call into the report's code;
+// fallback is the code for a PSA refusal of this kind of write.
+func errorCode(err error, fallback string) string {
+	switch {
+	case errors.Is(err, psa.ErrPermission), errors.Is(err, directory.ErrPermissionDenied):
+		return CodePermissionDenied
+	case errors.Is(err, psa.ErrDuplicate):
+		return CodeDuplicateContact
+	case errors.Is(err, psa.ErrConnection), errors.Is(err, psa.ErrRateLimited):
+		return CodePSAConnectionError
+	case errors.Is(err, directory.ErrThrottled), errors.Is(err, directory.ErrUnavailable):
+		return CodeGraphError
+	}
+	var pe *psa.Error
+	if errors.As(err, &pe) {
+		return fallback
+	}
+	if fallback == "" {
+		return CodePSAConnectionError
+	}
+	return fallback
+}
+
+func psaErrorText(err error) string {
+	var pe *psa.Error
+	if errors.As(err, &pe) {
+		return pe.VendorText()
+	}
+	return ""
+}

@@ -1,0 +1,75 @@
+package worker
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Task types (DESIGN.md contracts).
+const (
+	TypeUserSync                = "user:sync"
+	TypeTenantSync              = "tenant:sync"
+	TypeSubscriptionEnsure      = "subscription:ensure"
+	TypeSubscriptionReauthorize = "subscription:reauthorize"
+)
+
+// Queues, by priority.
+const (
+	QueueCritical = "critical" // subscriptions
+	QueueDefault  = "default"  // users
+	QueueLow      = "low"      // runs
+)
+
+// UserSyncPayload names the user only: the worker reads the user's current
+// state from Graph when the job runs, so a late job never writes old data.
+type UserSyncPayload struct {
+	Tenant string `json:"tenant"`
+	User   string `json:"user"`
+}
+
+// NewUserSyncTask builds a user:sync task.
+func NewUserSyncTask(tenant, user string, opts ...asynq.Option) (*asynq.Task, error) {
+	b, err := json.Marshal(UserSyncPayload{Tenant: tenant, User: user})
+	if err != nil {
+		return nil, fmt.Errorf("encode user:sync payload: %w", err)
+	}
+	return asynq.NewTask(TypeUserSync, b, append([]asynq.Option{asynq.Queue(QueueDefault), asynq.MaxRetry(12), asynq.Timeout(2 * time.Minute)}, opts...)...), nil
+}
+
+// TenantSyncPayload is a run: its id and inputs.
+type TenantSyncPayload struct {
+	RunID  string    `json:"run_id"`
+	Inputs RunInputs `json:"inputs"`
+}
+
+// NewTenantSyncTask builds a tenant:sync task for a run.
+func NewTenantSyncTask(runID string, in RunInputs, opts ...asynq.Option) (*asynq.Task, error) {
+	b, err := json.Marshal(TenantSyncPayload{RunID: runID, Inputs: in})
+	if err != nil {
+		return nil, fmt.Errorf("encode tenant:sync payload: %w", err)
+	}
+	return asynq.NewTask(TypeTenantSync, b, append([]asynq.Option{asynq.Queue(QueueLow), asynq.MaxRetry(3), asynq.Timeout(6 * time.Hour)}, opts...)...), nil
+}
+
+// SubscriptionPayload names the tenant (and subscription, when known) a
+// subscription job is for; Reason says what triggered it.
+type SubscriptionPayload struct {
+	Tenant         string `json:"tenant"`
+	SubscriptionID string `json:"subscription_id,omitempty"`
+	Reason         string `json:"reason,omitempty"`
+}
+
+// NewSubscriptionTask builds a subscription:ensure or subscription:reauthorize task.
+func NewSubscriptionTask(typ string, p SubscriptionPayload, opts ...asynq.Option) (*asynq.Task, error) {
+	if typ != TypeSubscriptionEnsure && typ != TypeSubscriptionReauthorize {
+		return nil, fmt.Errorf("task type %q is not a subscription task", typ)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
+	}
+	return asynq.NewTask(typ, b, append([]asynq.Option{asynq.Queue(QueueCritical), asynq.MaxRetry(20), asynq.Timeout(2 * time.Minute)}, opts...)...), nil
+}
