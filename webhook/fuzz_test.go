@@ -52,14 +52,19 @@ func FuzzParseNotifications(f *testing.F) {
 		`{"value":[null,1,"x",{"subscriptionId":42}]}`,
 		`{"value":[{"subscriptionId":"` + subB + `","tenantId":"` + tenantB + `","changeType":"updated","resource":"users/abc","clientState":""}]}`,
 		`{"value":[{"subscriptionId":"` + subA + `","tenantId":"` + tenantA + `","changeType":"updated","resource":"Users/abc","clientState":"` + secretA + `","SubscriptionID":"` + subB + `"}]}`,
+		`{"value":[{"subscriptionId":"` + subA + `","tenantId":"` + tenantA + `","changeType":"updated","resource":"Users/abc","clientState":"forged"}]}`,
+		`{"value":[{"subscriptionId":"` + subA + `","tenantId":"` + tenantA + `","changeType":"updated","resource":"Users/abc","clientState":null}]}`,
+		`{"value":[{"subscriptionId":"` + subA + `","tenantId":"` + tenantB + `","changeType":"updated","resource":"Users/abc","clientState":"` + secretA + `"}]}`,
+		`{"value":[{"subscriptionId":"` + subA + `","tenantId":"` + tenantA + `","changeType":"created","resource":"Users/abc","clientState":"` + secretA + `"}]}`,
 		`{"value":[{"subscriptionId":"` + fuzzErrSubscription + `"}]}`,
 		`{"value":[{"subscriptionId":"` + subA + `","tenantId":"` + tenantA + `","lifecycleEvent":"missed","clientState":"` + secretA + `"}]}`,
 		`[]`,
 		`{`,
 		``,
 	}
-	for i, s := range seeds {
-		f.Add([]byte(s), i%2 == 0)
+	for _, s := range seeds {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
 	}
 
 	f.Fuzz(func(t *testing.T, body []byte, lifecycle bool) {
@@ -109,6 +114,11 @@ func FuzzParseNotifications(f *testing.F) {
 				t.Fatalf("%d events from %d items", len(events[0]), len(items))
 			}
 			for _, ev := range flatten(events) {
+				switch ev.Event {
+				case LifecycleReauthorizationRequired, LifecycleSubscriptionRemoved, LifecycleMissed:
+				default:
+					t.Fatalf("enqueued lifecycle event %q", ev.Event)
+				}
 				if !oracleBacks(items, ev.SubscriptionID, ev.TenantID, func(m map[string]any) bool {
 					return hasFold(m, "lifecycleEvent", ev.Event)
 				}) {

@@ -17,9 +17,6 @@ import (
 // one is made.
 const requestIDHeader = "X-Request-Id"
 
-// requestIDKey is the gin context key of the request id.
-const requestIDKey = "webhook.request_id"
-
 // maxRequestIDLen bounds an incoming request id.
 const maxRequestIDLen = 64
 
@@ -33,8 +30,7 @@ func (s *Server) observe(c *gin.Context) {
 	if !validRequestID(id) {
 		id = s.idPrefix + "-" + strconv.FormatUint(s.idSeq.Add(1), 36)
 	}
-	c.Set(requestIDKey, id)
-	c.Header(requestIDHeader, id)
+	c.Writer.Header().Set(requestIDHeader, id)
 
 	c.Next()
 
@@ -90,9 +86,11 @@ func (s *Server) recoverPanic(c *gin.Context) {
 	c.Next()
 }
 
-// requestID returns the id observe assigned ("" outside a request).
+// requestID returns the id observe assigned ("" outside a request). It is
+// read back from the response header, which saves a context map per
+// request.
 func requestID(c *gin.Context) string {
-	return c.GetString(requestIDKey)
+	return c.Writer.Header().Get(requestIDHeader)
 }
 
 // validRequestID accepts short ids of letters, digits, '-', '_' and '.',

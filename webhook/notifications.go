@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -73,7 +74,15 @@ func (it *notificationItem) UnmarshalJSON(b []byte) error {
 		*it = notificationItem{Malformed: true}
 		return nil
 	}
-	*it = notificationItem{
+	*it = w.item()
+	return nil
+}
+
+// item converts the wire form. A null element decodes (in the one-pass
+// path) as a zero item, which fails as malformed for its empty
+// subscriptionId.
+func (w *notificationItemJSON) item() notificationItem {
+	it := notificationItem{
 		SubscriptionID: w.SubscriptionID,
 		ClientState:    w.ClientState,
 		TenantID:       w.TenantID,
@@ -84,13 +93,32 @@ func (it *notificationItem) UnmarshalJSON(b []byte) error {
 	if w.ResourceData != nil {
 		it.ResourceDataID = w.ResourceData.ID
 	}
-	return nil
+	return it
 }
 
 // parseNotifications decodes a notification collection. Invalid JSON, a
 // non-object body and a missing or null value are errors (400); bad items
-// inside a valid collection are not.
+// inside a valid collection are not. The common case decodes in one pass;
+// only a collection with a mistyped item is decoded again item by item.
 func parseNotifications(body []byte) ([]notificationItem, error) {
+	var fast struct {
+		Value []notificationItemJSON `json:"value"`
+	}
+	err := json.Unmarshal(body, &fast)
+	if err == nil {
+		if fast.Value == nil {
+			return nil, fmt.Errorf("decode notifications: missing value: %w", &RequestError{Message: collectionShapeMessage})
+		}
+		items := make([]notificationItem, len(fast.Value))
+		for i := range fast.Value {
+			items[i] = fast.Value[i].item()
+		}
+		return items, nil
+	}
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) {
+		return nil, fmt.Errorf("decode notifications: %w: %w", &RequestError{Message: collectionShapeMessage}, err)
+	}
 	var coll notificationCollection
 	if err := json.Unmarshal(body, &coll); err != nil {
 		return nil, fmt.Errorf("decode notifications: %w: %w", &RequestError{Message: collectionShapeMessage}, err)

@@ -12,7 +12,7 @@ import (
 
 type nopEnqueuer struct{}
 
-func (nopEnqueuer) EnqueueUserChanges(context.Context, []UserChange) error    { return nil }
+func (nopEnqueuer) EnqueueUserChanges(context.Context, []UserChange) error   { return nil }
 func (nopEnqueuer) EnqueueLifecycle(context.Context, []LifecycleEvent) error { return nil }
 
 func TestNewValidates(t *testing.T) {

@@ -52,10 +52,10 @@ type Report struct {
 	Errors          []ErrorItem     `json:"errors"`
 	Warnings        []WarningItem   `json:"warnings"`
 
-	RunID     string `json:"run_id,omitempty"`
-	TenantID  string `json:"tenant_id"`
-	DryRun    bool   `json:"dry_run"`
-	Inputs    RunInputs `json:"inputs"`
+	RunID    string    `json:"run_id,omitempty"`
+	TenantID string    `json:"tenant_id"`
+	DryRun   bool      `json:"dry_run"`
+	Inputs   RunInputs `json:"inputs"`
 	// SkippedContacts says why each processed user caused no write.
 	SkippedContacts []SkipItem `json:"skipped_contacts"`
 	// Throttling sums up how long the run waited on PSA or Graph limits.

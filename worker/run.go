@@ -333,10 +333,16 @@ func (e *Engine) record(rep *Report, o outcome) {
 }
 
 func sortReport(rep *Report) {
-	sort.SliceStable(rep.CreatedContacts, func(i, j int) bool { return lessFold(rep.CreatedContacts[i].UserPrincipalName, rep.CreatedContacts[j].UserPrincipalName) })
-	sort.SliceStable(rep.UpdatedContacts, func(i, j int) bool { return lessFold(rep.UpdatedContacts[i].UserPrincipalName, rep.UpdatedContacts[j].UserPrincipalName) })
+	sort.SliceStable(rep.CreatedContacts, func(i, j int) bool {
+		return lessFold(rep.CreatedContacts[i].UserPrincipalName, rep.CreatedContacts[j].UserPrincipalName)
+	})
+	sort.SliceStable(rep.UpdatedContacts, func(i, j int) bool {
+		return lessFold(rep.UpdatedContacts[i].UserPrincipalName, rep.UpdatedContacts[j].UserPrincipalName)
+	})
 	sort.SliceStable(rep.Errors, func(i, j int) bool { return lessFold(rep.Errors[i].UserPrincipalName, rep.Errors[j].UserPrincipalName) })
-	sort.SliceStable(rep.SkippedContacts, func(i, j int) bool { return lessFold(rep.SkippedContacts[i].UserPrincipalName, rep.SkippedContacts[j].UserPrincipalName) })
+	sort.SliceStable(rep.SkippedContacts, func(i, j int) bool {
+		return lessFold(rep.SkippedContacts[i].UserPrincipalName, rep.SkippedContacts[j].UserPrincipalName)
+	})
 }
 
 func lessFold(a, b string) bool { return strings.ToLower(a) < strings.ToLower(b) }

@@ -32,8 +32,8 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		cfgPath, mode, company, tenant, psaType string
-		depts, offices, upns                     multiFlag
-		includeDisabled, noUpdate, dryRun, demo  bool
+		depts, offices, upns                    multiFlag
+		includeDisabled, noUpdate, dryRun, demo bool
 	)
 	fs.StringVar(&cfgPath, "config", "psasync.yaml", "config file")
 	fs.StringVar(&mode, "mode", worker.ModeIncremental, "full or incremental")

@@ -2,6 +2,7 @@ package connectwise_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -80,8 +81,10 @@ func TestConfigNeverShowsPrivateKey(t *testing.T) {
 	client, err := connectwise.New(cfg)
 	require.NoError(t, err)
 	outputs = append(outputs, fmt.Sprintf("%v", client), fmt.Sprintf("%+v", *client), fmt.Sprintf("%#v", client))
+	encoded := base64.StdEncoding.EncodeToString([]byte(cfg.CompanyID + "+" + cfg.PublicKey + ":" + cfg.PrivateKey))
 	for _, s := range outputs {
 		require.NotContains(t, s, secretKey)
+		require.NotContains(t, s, encoded)
 	}
 	require.Contains(t, fmt.Sprint(cfg), "pub123", "the rest of the config stays visible")
 	require.Contains(t, buf.String(), `"private_key":"[redacted]"`)

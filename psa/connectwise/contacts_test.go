@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -332,4 +334,27 @@ func TestCreateContactWithoutCustomFieldIDs(t *testing.T) {
 	posts := requests(b.sim, http.MethodPost, "/company/contacts")
 	require.Len(t, posts, 1)
 	require.NotContains(t, string(posts[0].Body), "customFields")
+}
+
+// TestListContactsLoopingLinkStops uses a bare server whose Link header
+// announces the page just read as the next one.
+func TestListContactsLoopingLinkStops(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Link", "<"+r.URL.String()+">; rel=\"next\"")
+		w.Header().Set("Content-Type", "application/vnd.connectwise.com+json; version=2025.1")
+		_, _ = w.Write([]byte(`[{"id":1,"firstName":"Ann","company":{"id":1}}]`))
+	}))
+	t.Cleanup(srv.Close)
+	cfg := validConfig()
+	cfg.SiteURL = srv.URL
+	c, err := connectwise.New(cfg)
+	require.NoError(t, err)
+	got, err := collectContacts(c.ListContacts(context.Background(), "1"))
+	require.ErrorIs(t, err, psa.ErrInvalid)
+	require.ErrorContains(t, err, "repeats")
+	require.Len(t, got, 1)
+	require.Equal(t, int32(1), calls.Load())
 }

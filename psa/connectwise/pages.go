@@ -63,8 +63,11 @@ func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 	return out, nil
 }
 
-// nextPage returns the absolute rel="next" URL of a Link header, or nil on
-// the last page. It must stay on the configured site's scheme and host.
+// nextPage returns the rel="next" URL of a Link header, or nil on the last
+// page. Only the link's path and query are used: the request goes to the
+// configured site's scheme and host whatever host the link names (a site
+// behind a load balancer may name an internal server), so credentials are
+// never sent elsewhere. The path must stay below the API base.
 func (c *Client) nextPage(h http.Header, current *url.URL) (*url.URL, error) {
 	var raw string
 	for _, v := range h.Values("Link") {
@@ -79,10 +82,12 @@ func (c *Client) nextPage(h http.Header, current *url.URL) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unreadable next page link: %w", err)
 	}
-	if !strings.EqualFold(u.Scheme, c.base.Scheme) || !strings.EqualFold(u.Host, c.base.Host) {
-		return nil, fmt.Errorf("the next page link points away from the site (%s://%s)", u.Scheme, u.Host)
+	if !strings.HasPrefix(u.Path, c.base.Path+"/") {
+		return nil, fmt.Errorf("the next page link %q leaves the API path %s", u.Path, c.base.Path)
 	}
-	return u, nil
+	next := *c.base
+	next.Path, next.RawPath, next.RawQuery = u.Path, u.RawPath, u.RawQuery
+	return &next, nil
 }
 
 // linkNext extracts the target of rel="next" from an RFC 8288 Link header

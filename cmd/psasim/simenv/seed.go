@@ -30,7 +30,7 @@ func seedPSA(sim PSASim, company int, users []graphsim.User) {
 	dups := 0
 	for _, gu := range users {
 		u := DirectoryUser(gu)
-		if !u.Enabled() && u.Mail != "" && disabled < 2 {
+		if !u.Enabled() && u.Mail != "" && u.GivenName != "" && u.Surname != "" && disabled < 2 {
 			disabled++
 			c, _ := m.Desired(u, mt)
 			sim.Seed(Contact{CompanyID: company, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,

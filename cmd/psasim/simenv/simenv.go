@@ -82,6 +82,14 @@ func (e *Env) Close() {
 	}
 }
 
+// StopPSA takes the PSA simulator off the network (Graph keeps running), to
+// show what psasync does when the PSA is unreachable.
+func (e *Env) StopPSA() {
+	if e.psaSrv != nil {
+		_ = e.psaSrv.Close()
+	}
+}
+
 // TenantID returns the id of the i-th simulated tenant.
 func TenantID(i int) string {
 	if i == 0 {
@@ -145,6 +153,15 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		company := DefaultCompanyID + i
 		verified, _ := graphsim.Domains(id)
 		env.PSA.AddCompany(company, "Contoso "+verified)
+		if cw, ok := env.PSA.(cwAdapter); ok {
+			// ConnectWise departments are a setup table: an MSP creates
+			// them before contacts can reference them.
+			for _, u := range env.Graph.Users(id) {
+				if u.Department != "" {
+					cw.AddDepartment(u.Department)
+				}
+			}
+		}
 		if o.SeedPSA {
 			seedPSA(env.PSA, company, env.Graph.Users(id))
 		}

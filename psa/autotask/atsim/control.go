@@ -166,8 +166,8 @@ type Recorded struct {
 	ResponseHeader http.Header
 }
 
-// Requests returns the recorded requests, oldest first (at most the record
-// limit, the most recent ones).
+// Requests returns the recorded requests, oldest first: the most recent
+// ones, at most the record limit and 64 MiB of bodies.
 func (s *Sim) Requests() []Recorded {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
@@ -178,20 +178,31 @@ func (s *Sim) Requests() []Recorded {
 func (s *Sim) ClearRequests() {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
-	s.recorded = nil
+	s.recorded, s.recBytes = nil, 0
 }
+
+// maxRecordBytes bounds the bodies Requests keeps, so that a long-running
+// standalone simulator does not grow without end (query pages are large).
+const maxRecordBytes = 64 << 20
 
 func (s *Sim) record(rec Recorded) {
 	if s.cfg.recordLimit == 0 {
 		return
 	}
+	size := len(rec.Body) + len(rec.ResponseBody)
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
-	if len(s.recorded) >= s.cfg.recordLimit {
-		drop := len(s.recorded) - s.cfg.recordLimit + 1
-		s.recorded = append(s.recorded[:0:0], s.recorded[drop:]...)
-	}
 	s.recorded = append(s.recorded, rec)
+	s.recBytes += size
+	drop, kept := 0, s.recBytes
+	for drop < len(s.recorded)-1 && (len(s.recorded)-drop > s.cfg.recordLimit || kept > maxRecordBytes) {
+		kept -= len(s.recorded[drop].Body) + len(s.recorded[drop].ResponseBody)
+		drop++
+	}
+	if drop > 0 {
+		s.recorded = append([]Recorded(nil), s.recorded[drop:]...)
+		s.recBytes = kept
+	}
 }
 
 // faultJSON is a Fault on the /_sim/faults endpoint.

@@ -107,6 +107,7 @@ type Sim struct {
 
 	recMu    sync.Mutex
 	recorded []Recorded
+	recBytes int
 }
 
 type config struct {

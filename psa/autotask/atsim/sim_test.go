@@ -475,6 +475,8 @@ func TestFaults(t *testing.T) {
 	s.ClearFaults()
 
 	s.InjectFault(atsim.Fault{Status: http.StatusInternalServerError})
+	zone := call(t, s, http.MethodGet, "/atservicesrest/v1.0/zoneInformation?user="+atsim.DefaultUsername, nil)
+	require.Equal(t, http.StatusOK, zone.Status, "a fault without a path leaves the zone host alone")
 	a = call(t, s, http.MethodGet, api+"Companies/1", nil)
 	require.Equal(t, http.StatusInternalServerError, a.Status)
 	require.Empty(t, a.errors(), "a server failure page has no errors array")
