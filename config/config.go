@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"github.com/psasync/psasync/psa/autotask"
 	"github.com/psasync/psasync/psa/connectwise"
 	"github.com/psasync/psasync/psa/halopsa"
+	"github.com/psasync/psasync/psa/quota"
 )
 
 // Config is the whole psasync configuration.
@@ -28,7 +31,61 @@ type Config struct {
 	PSA     PSA            `yaml:"psa"`
 	Sync    Sync           `yaml:"sync"`
 	Mapping mapping.Config `yaml:"mapping"`
-	Tenants []Tenant       `yaml:"tenants"`
+	Server  Server         `yaml:"server"`
+	Worker  Worker         `yaml:"worker"`
+	// Schedule is the default schedule; a tenant may override it.
+	Schedule Schedule `yaml:"schedule"`
+	Tenants  []Tenant `yaml:"tenants"`
+}
+
+// Server is the HTTP side: webhook, API, health, metrics and the UI.
+type Server struct {
+	// Listen is HOST:PORT (default 127.0.0.1:8080; 0.0.0.0:8080 in containers).
+	Listen string `yaml:"listen"`
+	// PublicURL is the HTTPS base URL Graph reaches the webhook at, e.g.
+	// https://psasync.example.com; subscriptions use PublicURL/webhook/graph.
+	PublicURL string `yaml:"public_url"`
+	// APIToken protects /api and /monitoring (Authorization: Bearer ...).
+	APIToken string `yaml:"api_token"`
+	// Monitoring configures the asynq UI at /monitoring/.
+	Monitoring Monitoring `yaml:"monitoring"`
+	// MaxBodyBytes bounds a notification POST (default 1 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Monitoring configures the asynq web UI.
+type Monitoring struct {
+	Enabled *bool `yaml:"enabled"` // default true
+	// ReadOnly hides the UI's buttons that delete, retry or archive tasks.
+	ReadOnly bool `yaml:"read_only"`
+	// BasicAuthUser and BasicAuthPassword let a browser log in; the API
+	// token works too.
+	BasicAuthUser     string `yaml:"basic_auth_user"`
+	BasicAuthPassword string `yaml:"basic_auth_password"`
+}
+
+// Worker tunes the job workers.
+type Worker struct {
+	// Concurrency is how many jobs one worker process runs at once (default 10).
+	Concurrency int `yaml:"concurrency"`
+	// CoalesceWindow is how long notifications for one user collapse into
+	// one trailing job (default 1s).
+	CoalesceWindow time.Duration `yaml:"coalesce_window"`
+}
+
+// Schedule is when runs happen without a notification.
+type Schedule struct {
+	// IncrementalEvery is the delta sync period (default 15m; 0 keeps the
+	// default, negative turns it off).
+	IncrementalEvery time.Duration `yaml:"incremental_every"`
+	// ReconcileAt is the local time of the nightly full reconcile, "HH:MM"
+	// (default 02:00; "off" turns it off).
+	ReconcileAt string `yaml:"reconcile_at"`
+	// TimeZone is an IANA zone name (default UTC).
+	TimeZone string `yaml:"time_zone"`
+	// RenewEvery is how often subscriptions are checked for renewal
+	// (default 1h).
+	RenewEvery time.Duration `yaml:"renew_every"`
 }
 
 // Log chooses the log format; JSON is for production.
@@ -68,6 +125,21 @@ type PSA struct {
 	ConnectWise connectwise.Config `yaml:"connectwise"`
 	Autotask    autotask.Config    `yaml:"autotask"`
 	HaloPSA     halopsa.Config     `yaml:"halopsa"`
+	// Quota is psasync's own budget for the PSA, shared by every replica
+	// through Redis; unset takes quota.Defaults (half the vendor's budget).
+	Quota *quota.Config `yaml:"quota"`
+}
+
+// EffectiveQuota is the PSA budget in force.
+func (p PSA) EffectiveQuota() quota.Config {
+	if p.Quota != nil {
+		q := *p.Quota
+		if q.Key == "" {
+			q.Key = quota.Defaults(p.Type).Key
+		}
+		return q
+	}
+	return quota.Defaults(p.Type)
 }
 
 // PSA types.
@@ -97,6 +169,38 @@ type Tenant struct {
 	Office365SyncFilter  string            `yaml:"office365_sync_filter"`
 	DomainCompanies      map[string]string `yaml:"domain_companies"`
 	VerifiedDomains      []string          `yaml:"verified_domains"`
+	// Schedule overrides the default schedule for this tenant.
+	Schedule *Schedule `yaml:"schedule"`
+}
+
+// EffectiveSchedule is the tenant's schedule with defaults filled in.
+func (c *Config) EffectiveSchedule(t Tenant) Schedule {
+	s := c.Schedule
+	if t.Schedule != nil {
+		o := *t.Schedule
+		if o.IncrementalEvery != 0 {
+			s.IncrementalEvery = o.IncrementalEvery
+		}
+		if o.ReconcileAt != "" {
+			s.ReconcileAt = o.ReconcileAt
+		}
+		if o.TimeZone != "" {
+			s.TimeZone = o.TimeZone
+		}
+	}
+	if s.IncrementalEvery == 0 {
+		s.IncrementalEvery = 15 * time.Minute
+	}
+	if s.ReconcileAt == "" {
+		s.ReconcileAt = "02:00"
+	}
+	if s.TimeZone == "" {
+		s.TimeZone = "UTC"
+	}
+	if s.RenewEvery <= 0 {
+		s.RenewEvery = time.Hour
+	}
+	return s
 }
 
 // SyncEnabled is office365_sync_enabled, true when unset.
@@ -191,6 +295,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) {
 	}
 	set(&c.Redis.Addr, "PSASYNC_REDIS_ADDR")
 	set(&c.Redis.Password, "PSASYNC_REDIS_PASSWORD")
+	set(&c.Server.APIToken, "PSASYNC_API_TOKEN")
+	set(&c.Server.Listen, "PSASYNC_LISTEN")
+	set(&c.Server.PublicURL, "PSASYNC_PUBLIC_URL")
 	set(&c.Graph.ClientSecret, "PSASYNC_GRAPH_CLIENT_SECRET")
 	set(&c.PSA.ConnectWise.PrivateKey, "PSASYNC_CONNECTWISE_PRIVATE_KEY")
 	set(&c.PSA.Autotask.Secret, "PSASYNC_AUTOTASK_SECRET")
@@ -234,6 +341,11 @@ func (c *Config) Validate() error {
 	default:
 		add("psa.type", "%q is not connectwise, autotask or halopsa", c.PSA.Type)
 	}
+	if c.PSA.Quota != nil {
+		if err := c.PSA.Quota.Validate(); err != nil {
+			errs = append(errs, prefixed("psa.quota", err))
+		}
+	}
 	if c.Sync.Concurrency < 0 || c.Sync.Concurrency > 64 {
 		add("sync.concurrency", "%d is not between 1 and 64", c.Sync.Concurrency)
 	}
@@ -243,6 +355,44 @@ func (c *Config) Validate() error {
 	if c.Sync.DeactivationGuardMin < 0 {
 		add("sync.deactivation_guard_min", "must not be negative")
 	}
+	if c.Server.PublicURL != "" {
+		if u, err := url.Parse(c.Server.PublicURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			add("server.public_url", "%q is not an absolute URL (Graph needs https://host)", c.Server.PublicURL)
+		}
+	}
+	if c.Server.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+			add("server.listen", "%q is not HOST:PORT", c.Server.Listen)
+		}
+	}
+	if c.Server.MaxBodyBytes < 0 {
+		add("server.max_body_bytes", "must not be negative")
+	}
+	if (c.Server.Monitoring.BasicAuthUser == "") != (c.Server.Monitoring.BasicAuthPassword == "") {
+		add("server.monitoring", "basic_auth_user and basic_auth_password go together")
+	}
+	if c.Worker.Concurrency < 0 || c.Worker.Concurrency > 1000 {
+		add("worker.concurrency", "%d is not between 1 and 1000", c.Worker.Concurrency)
+	}
+	if c.Worker.CoalesceWindow < 0 || c.Worker.CoalesceWindow > time.Minute {
+		add("worker.coalesce_window", "%s is not between 0 and 1m", c.Worker.CoalesceWindow)
+	}
+	checkSchedule := func(key string, s Schedule) {
+		if s.ReconcileAt != "" && s.ReconcileAt != "off" {
+			if _, err := time.Parse("15:04", s.ReconcileAt); err != nil {
+				add(key+".reconcile_at", "%q is not HH:MM or off", s.ReconcileAt)
+			}
+		}
+		if s.TimeZone != "" {
+			if _, err := time.LoadLocation(s.TimeZone); err != nil {
+				add(key+".time_zone", "%q is not an IANA time zone", s.TimeZone)
+			}
+		}
+		if s.IncrementalEvery > 0 && s.IncrementalEvery < time.Minute {
+			add(key+".incremental_every", "%s is shorter than 1m", s.IncrementalEvery)
+		}
+	}
+	checkSchedule("schedule", c.Schedule)
 	if _, err := mapping.New(c.Mapping); err != nil {
 		errs = append(errs, err)
 	}
@@ -265,6 +415,9 @@ func (c *Config) Validate() error {
 		}
 		if g.ClientSecret == "" && g.CertificatePath == "" {
 			add(key+".graph.client_secret", "a client secret or certificate_path is required here or in graph")
+		}
+		if t.Schedule != nil {
+			checkSchedule(key+".schedule", *t.Schedule)
 		}
 		if t.Office365SyncFilter != "" {
 			if _, err := mapping.CompileFilter(t.Office365SyncFilter); err != nil {

@@ -9,10 +9,12 @@
 // Throttling: kiota's own retry handler is replaced (it truncates
 // fractional Retry-After values such as "2.128" to whole seconds). Instead a
 // throttled request (429, 503, 504) is retried inside the client at most
-// WithThrottleRetry times and only when the server's Retry-After is at most
-// the configured wait (default 2 retries of up to 5 s each), so one call
-// never waits more than about ten seconds. Past that the caller gets a
-// *directory.ThrottledError carrying the server's RetryAfter, and decides.
+// WithThrottleRetry times, and only when the server's Retry-After (1 s, then
+// 2 s, when it sends none) is at most the configured wait: by default 2
+// retries of up to 5 s each, so one request never waits more than about ten
+// seconds. Past that the caller gets a *directory.ThrottledError carrying the
+// server's RetryAfter and decides (asynq's retry delay, or the engine's
+// bounded wait).
 package graph
 
 import (
@@ -107,12 +109,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph: auth provider: %w", err)
 	}
+	log := o.log.WithField("tenant", cfg.TenantID)
 	counter := &atomic.Int64{}
 	transport := &throttleTransport{
 		next:    &countingTransport{next: base, count: counter},
 		retries: o.throttleRetries,
 		maxWait: o.maxThrottleWait,
-		log:     o.log,
+		log:     log,
 	}
 	hc := &http.Client{
 		Transport:     khttp.NewCustomTransportWithParentTransport(transport, graphMiddlewares()...),
@@ -135,7 +138,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 	return &Client{
 		cfg:      cfg,
 		opts:     o,
-		log:      o.log.WithField("tenant", cfg.TenantID),
+		log:      log,
 		adapter:  adapter,
 		users:    users.NewUsersRequestBuilderInternal(params(), adapter),
 		subs:     subscriptions.NewSubscriptionsRequestBuilderInternal(params(), adapter),

@@ -34,7 +34,7 @@ func (c *Client) Delta(ctx context.Context, deltaLink string) (directory.DeltaRe
 	var out directory.DeltaResult
 	for pages := 1; ; pages++ {
 		if err != nil {
-			return directory.DeltaResult{}, classify(op, err)
+			return directory.DeltaResult{}, classify(ctx, op, err)
 		}
 		if resp == nil {
 			return directory.DeltaResult{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}

@@ -70,13 +70,17 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Kind}
 }
 
-// classify turns an SDK, azidentity or transport error into an *Error.
-func classify(op string, err error) error {
+// classify turns an SDK, azidentity or transport error into an *Error; a
+// call whose context ended reports the context's error.
+func classify(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w", op, err)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%s: %w", op, cerr)
 	}
 	e := &Error{Op: op, Err: err}
 	var status int
@@ -94,11 +98,16 @@ func classify(op string, err error) error {
 		status, headers = api.ResponseStatusCode, api.GetResponseHeaders()
 		e.Message = api.Message
 	case errors.As(err, &authErr):
+		// The token endpoint refused (bad secret, unknown app or tenant),
+		// was throttled, failed, or could not be reached.
 		e.Op = op + " (token)"
-		if authErr.RawResponse != nil {
-			status = authErr.RawResponse.StatusCode
+		if resp := authErr.RawResponse; resp != nil {
+			status, headers = resp.StatusCode, abs.NewResponseHeaders()
+			for k, v := range resp.Header {
+				headers.Add(k, v[0], v[1:]...)
+			}
 		}
-		if status == 0 || status < 500 {
+		if status != 0 && status < 500 && status != http.StatusTooManyRequests {
 			e.Kind, e.StatusCode = directory.ErrPermissionDenied, status
 			return e
 		}

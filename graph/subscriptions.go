@@ -30,7 +30,7 @@ func (c *Client) CreateSubscription(ctx context.Context, s directory.Subscriptio
 	body.SetExpirationDateTime(&exp)
 	created, err := c.subs.Post(ctx, body, nil)
 	if err != nil {
-		return directory.Subscription{}, classify(op, err)
+		return directory.Subscription{}, classify(ctx, op, err)
 	}
 	if created == nil {
 		return directory.Subscription{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
@@ -49,7 +49,7 @@ func (c *Client) ListSubscriptions(ctx context.Context) ([]directory.Subscriptio
 	var out []directory.Subscription
 	for pages := 1; ; pages++ {
 		if err != nil {
-			return nil, classify(op, err)
+			return nil, classify(ctx, op, err)
 		}
 		if resp == nil {
 			return nil, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
@@ -77,7 +77,7 @@ func (c *Client) GetSubscription(ctx context.Context, id string) (directory.Subs
 	op := "graph: get subscription " + id
 	s, err := c.subs.BySubscriptionId(id).Get(ctx, nil)
 	if err != nil {
-		return directory.Subscription{}, classify(op, err)
+		return directory.Subscription{}, classify(ctx, op, err)
 	}
 	if s == nil {
 		return directory.Subscription{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
@@ -95,7 +95,7 @@ func (c *Client) RenewSubscription(ctx context.Context, id string, expiry time.T
 	body.SetExpirationDateTime(&exp)
 	s, err := c.subs.BySubscriptionId(id).Patch(ctx, body, nil)
 	if err != nil {
-		return directory.Subscription{}, classify(op, err)
+		return directory.Subscription{}, classify(ctx, op, err)
 	}
 	if s == nil {
 		return directory.Subscription{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
@@ -107,7 +107,7 @@ func (c *Client) RenewSubscription(ctx context.Context, id string, expiry time.T
 // directory.ErrNotFound.
 func (c *Client) DeleteSubscription(ctx context.Context, id string) error {
 	if err := c.subs.BySubscriptionId(id).Delete(ctx, nil); err != nil {
-		return classify("graph: delete subscription "+id, err)
+		return classify(ctx, "graph: delete subscription "+id, err)
 	}
 	return nil
 }
@@ -116,7 +116,7 @@ func (c *Client) DeleteSubscription(ctx context.Context, id string) error {
 // without changing the expiry.
 func (c *Client) ReauthorizeSubscription(ctx context.Context, id string) error {
 	if err := c.subs.BySubscriptionId(id).Reauthorize().Post(ctx, nil); err != nil {
-		return classify("graph: reauthorize subscription "+id, err)
+		return classify(ctx, "graph: reauthorize subscription "+id, err)
 	}
 	return nil
 }

@@ -23,13 +23,13 @@ type webhook struct {
 	srv         *httptest.Server
 	mu          sync.Mutex
 	handshakes  int
-	collections []json.RawMessage
+	collections map[string][]json.RawMessage // by path
 	refuse      bool
 }
 
 func newWebhook(t *testing.T) *webhook {
 	t.Helper()
-	w := &webhook{}
+	w := &webhook{collections: map[string][]json.RawMessage{}}
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -44,7 +44,7 @@ func newWebhook(t *testing.T) *webhook {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		w.collections = append(w.collections, body)
+		w.collections[r.URL.Path] = append(w.collections[r.URL.Path], body)
 		rw.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(w.srv.Close)
@@ -62,12 +62,12 @@ type notification struct {
 	} `json:"resourceData"`
 }
 
-func (w *webhook) notifications(t *testing.T) []notification {
+func (w *webhook) notifications(t *testing.T, path string) []notification {
 	t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []notification
-	for _, c := range w.collections {
+	for _, c := range w.collections[path] {
 		var coll struct {
 			Value []notification `json:"value"`
 		}
@@ -124,6 +124,10 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	require.ErrorIs(t, err, graph.ErrRequest, "past the users maximum")
 
 	require.NoError(t, b.sim.SendLifecycle(ctx, sub.ID, "reauthorizationRequired"))
+	life := hook.notifications(t, "/graph/lifecycle")
+	require.Len(t, life, 1)
+	require.Equal(t, sub.ID, life[0].SubscriptionID)
+	require.Equal(t, want.ClientState, life[0].ClientState)
 	require.NoError(t, b.client.ReauthorizeSubscription(ctx, sub.ID))
 	require.False(t, b.sim.Subscriptions(b.tenant)[0].ReauthorizationRequired)
 
@@ -134,7 +138,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	require.NoError(t, b.sim.WaitDeliveries(waitCtx))
-	notes := hook.notifications(t)
+	notes := hook.notifications(t, "/graph/notifications")
 	require.Len(t, notes, 1)
 	require.Equal(t, notification{
 		SubscriptionID: sub.ID, ChangeType: "updated", ClientState: want.ClientState,

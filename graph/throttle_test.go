@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestLongThrottleGoesToTheCaller(t *testing.T) {
 func TestThrottleRetryCanBeTurnedOff(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 3, nil, graph.WithThrottleRetry(0, 0))
-	b.sim.InjectFault(graphsim.Fault{Status: http.StatusTooManyRequests, RetryAfter: "0.01", Count: 1})
+	b.sim.InjectFault(graphsim.Fault{PathContains: "/v1.0/", Status: http.StatusTooManyRequests, RetryAfter: "0.01", Count: 1})
 	_, err := collect(t, b.client)
 	require.ErrorIs(t, err, directory.ErrThrottled)
 	require.EqualValues(t, 1, b.client.Requests())
@@ -87,7 +88,7 @@ func TestThrottleRetryCanBeTurnedOff(t *testing.T) {
 func TestThrottleWaitRespectsTheContext(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 3, nil, graph.WithThrottleRetry(2, time.Minute))
-	b.sim.InjectFault(graphsim.Fault{Status: http.StatusTooManyRequests, RetryAfter: "30"})
+	b.sim.InjectFault(graphsim.Fault{PathContains: "/v1.0/", Status: http.StatusTooManyRequests, RetryAfter: "30"})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -95,4 +96,16 @@ func TestThrottleWaitRespectsTheContext(t *testing.T) {
 	require.Error(t, err)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestThrottledTokenEndpoint(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 3, nil)
+	b.sim.InjectFault(graphsim.Fault{PathContains: "/oauth2/", Status: http.StatusTooManyRequests, RetryAfter: "12"})
+	_, err := b.client.GetUser(context.Background(), "x")
+	var te *directory.ThrottledError
+	require.ErrorAs(t, err, &te, "%v", err)
+	require.Equal(t, 12*time.Second, te.RetryAfter)
+	require.False(t, errors.Is(err, directory.ErrPermissionDenied))
+	require.Zero(t, b.client.Requests())
 }

@@ -28,7 +28,7 @@ func (c *Client) ListUsers(ctx context.Context) iter.Seq2[directory.User, error]
 		})
 		for pages := 1; ; pages++ {
 			if err != nil {
-				yield(directory.User{}, classify(op, err))
+				yield(directory.User{}, classify(ctx, op, err))
 				return
 			}
 			if resp == nil {
@@ -69,7 +69,7 @@ func (c *Client) GetUser(ctx context.Context, id string) (directory.User, error)
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: directory.SelectProperties},
 	})
 	if err != nil {
-		return directory.User{}, classify(op, err)
+		return directory.User{}, classify(ctx, op, err)
 	}
 	if u == nil {
 		return directory.User{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}

@@ -106,3 +106,35 @@ func mustJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(data)
 }
+
+// Graph lets lifecycleNotificationUrl equal notificationUrl, so the
+// notifications route handles lifecycle items too.
+func TestLifecycleOnNotificationsRoute(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := fixture(t, "lifecycle-notification.json", map[string]string{
+		"<subscription_guid>": subA, "<tenant_guid>": tenantA, "<secretClientState>": secretA,
+	})
+	resp, _ := b.postJSON(t, "/webhook/graph", body)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	require.Equal(t, [][]LifecycleEvent{{{TenantID: tenantA, SubscriptionID: subA, Event: LifecycleReauthorizationRequired}}}, b.enq.lifecycleCalls())
+	require.Empty(t, b.enq.userCalls())
+	require.InDelta(t, 1, b.accepted(endpointNotifications), 0)
+
+	// A forged one is still refused.
+	resp, _ = b.postJSON(t, "/webhook/graph", `{"value":[`+mustJSON(t, lifecycleItem(subA, tenantA, ptr("forged"), LifecycleMissed))+`]}`)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	require.Len(t, b.enq.lifecycleCalls(), 1)
+}
+
+// A change notification posted to the lifecycle route is not a lifecycle
+// event: it is dropped, never turned into a user job.
+func TestChangeOnLifecycleRoute(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	resp, _ := b.postJSON(t, "/webhook/graph/lifecycle", collection(t, item(subA, tenantA, ptr(secretA), "updated", "Users/"+userOne)))
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	require.Empty(t, b.enq.userCalls())
+	require.Empty(t, b.enq.lifecycleCalls())
+	require.InDelta(t, 1, b.rejected(endpointLifecycle, reasonUnknownLifecycleEvent), 0)
+}

@@ -110,3 +110,17 @@ func TestMonitoringMethodsAndOrigin(t *testing.T) {
 	resp, _ = b.do(t, http.MethodGet, "/monitoring/", "", nil, crossGet)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "safe methods load from anywhere")
 }
+
+func TestMonitoringRootRedirects(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.Monitoring = monitoringProbe() })
+	client := b.ts.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, b.ts.URL+"/monitoring", nil)
+	require.NoError(t, err)
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusMovedPermanently, resp.StatusCode)
+	require.Equal(t, "/monitoring/", resp.Header.Get("Location"))
+}

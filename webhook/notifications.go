@@ -161,10 +161,21 @@ func (s *Server) answerHandshake(c *gin.Context, e endpoint) bool {
 }
 
 // handleNotifications serves POST /webhook/graph: the handshake, or a
-// change notification collection whose accepted items are enqueued in one
-// call before the 202.
+// change notification collection. Graph allows a subscription's
+// lifecycleNotificationUrl to equal its notificationUrl, so items carrying a
+// lifecycleEvent are handled here too, as on the lifecycle route.
 func (s *Server) handleNotifications(c *gin.Context) {
-	if s.answerHandshake(c, endpointNotifications) {
+	s.handleCollection(c, endpointNotifications)
+}
+
+// handleCollection is the shared flow of both notification routes:
+// authenticate every item, enqueue the accepted user changes in one call
+// and the accepted lifecycle events in one call (Graph does not mix the two
+// kinds in one POST, so normally only one call happens), then answer 202.
+// Any failure of the store or the queue is a 503 so Graph delivers the whole
+// POST again; the Enqueuer must therefore take duplicates in its stride.
+func (s *Server) handleCollection(c *gin.Context, e endpoint) {
+	if s.answerHandshake(c, e) {
 		return
 	}
 	items, ok := s.readNotifications(c)
@@ -174,20 +185,27 @@ func (s *Server) handleNotifications(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.HandlerTimeout)
 	defer cancel()
 
-	changes, t, err := s.acceptUserChanges(ctx, items)
+	acc, err := s.acceptItems(ctx, e, items)
 	if err != nil {
-		s.metrics.lookupFailures[endpointNotifications].Inc()
+		s.metrics.lookupFailures[e].Inc()
 		s.writeError(c, err)
 		return
 	}
-	if len(changes) > 0 {
-		if err := s.cfg.Enqueuer.EnqueueUserChanges(ctx, changes); err != nil {
-			s.metrics.enqueueFailures[endpointNotifications].Inc()
-			s.writeError(c, &dependencyError{op: fmt.Sprintf("webhook: enqueue %d user changes", len(changes)), err: err})
+	if len(acc.changes) > 0 {
+		if err := s.cfg.Enqueuer.EnqueueUserChanges(ctx, acc.changes); err != nil {
+			s.metrics.enqueueFailures[e].Inc()
+			s.writeError(c, &dependencyError{op: fmt.Sprintf("webhook: enqueue %d user changes", len(acc.changes)), err: err})
 			return
 		}
 	}
-	s.metrics.record(endpointNotifications, len(changes), &t)
+	if len(acc.events) > 0 {
+		if err := s.cfg.Enqueuer.EnqueueLifecycle(ctx, acc.events); err != nil {
+			s.metrics.enqueueFailures[e].Inc()
+			s.writeError(c, &dependencyError{op: fmt.Sprintf("webhook: enqueue %d lifecycle events", len(acc.events)), err: err})
+			return
+		}
+	}
+	s.metrics.record(e, len(acc.changes)+len(acc.events), &acc.rejected)
 	c.Status(http.StatusAccepted)
 }
 
@@ -208,41 +226,71 @@ func (s *Server) readNotifications(c *gin.Context) ([]notificationItem, bool) {
 	return items, true
 }
 
-// acceptUserChanges authenticates every item and keeps the user changes
-// that pass, in order. Only a lookup failure is an error.
-func (s *Server) acceptUserChanges(ctx context.Context, items []notificationItem) ([]UserChange, tally, error) {
+// acceptedItems is what one POST yields for the Enqueuer, plus the count of
+// rejected items by reason.
+type acceptedItems struct {
+	changes  []UserChange
+	events   []LifecycleEvent
+	rejected tally
+}
+
+// acceptItems authenticates every item and keeps, in order, the user
+// changes and lifecycle events that pass. On the lifecycle route every item
+// is a lifecycle item; on the notifications route an item is one when it
+// carries a lifecycleEvent. Only a lookup failure is an error.
+func (s *Server) acceptItems(ctx context.Context, e endpoint, items []notificationItem) (acceptedItems, error) {
 	var (
-		t       tally
-		cache   subscriptionCache
-		changes = make([]UserChange, 0, len(items))
+		acc   acceptedItems
+		cache subscriptionCache
 	)
 	for i := range items {
 		it := &items[i]
 		sub, reason, ok, err := s.authenticate(ctx, it, &cache)
 		if err != nil {
-			return nil, t, err
+			return acceptedItems{}, err
 		}
 		if !ok {
-			t[reason]++
+			acc.rejected[reason]++
 			continue
 		}
-		if it.ChangeType != ChangeUpdated && it.ChangeType != ChangeDeleted {
-			t[reasonUnsupportedChangeType]++
+		if e == endpointLifecycle || it.LifecycleEvent != "" {
+			ev, ok := lifecycleEventFrom(it, sub)
+			if !ok {
+				acc.rejected[reasonUnknownLifecycleEvent]++
+				continue
+			}
+			acc.events = append(acc.events, ev)
 			continue
 		}
-		userID, ok := userIDFromResource(it.Resource, it.ResourceDataID)
+		change, reason, ok := userChangeFrom(it, sub)
 		if !ok {
-			t[reasonUnsupportedResource]++
+			acc.rejected[reason]++
 			continue
 		}
-		changes = append(changes, UserChange{
-			TenantID:       sub.TenantID,
-			UserID:         userID,
-			ChangeType:     it.ChangeType,
-			SubscriptionID: sub.ID,
-		})
+		if acc.changes == nil {
+			acc.changes = make([]UserChange, 0, len(items)-i)
+		}
+		acc.changes = append(acc.changes, change)
 	}
-	return changes, t, nil
+	return acc, nil
+}
+
+// userChangeFrom turns an authenticated item into a UserChange, or says why
+// it cannot.
+func userChangeFrom(it *notificationItem, sub Subscription) (UserChange, rejectReason, bool) {
+	if it.ChangeType != ChangeUpdated && it.ChangeType != ChangeDeleted {
+		return UserChange{}, reasonUnsupportedChangeType, false
+	}
+	userID, ok := userIDFromResource(it.Resource, it.ResourceDataID)
+	if !ok {
+		return UserChange{}, reasonUnsupportedResource, false
+	}
+	return UserChange{
+		TenantID:       sub.TenantID,
+		UserID:         userID,
+		ChangeType:     it.ChangeType,
+		SubscriptionID: sub.ID,
+	}, 0, true
 }
 
 // authenticate runs the checks every item shares: a known subscription, its

@@ -1,24 +1,30 @@
-// Package webhook is psasync's HTTP front: Graph change and lifecycle
-// notifications, the sync API and runs API, health, metrics and the mounted
-// asynq monitoring UI, served by one gin engine.
+// Package webhook is psasync's HTTP front, one gin engine serving:
+//
+//	POST /webhook/graph            Graph handshake and change notifications
+//	POST /webhook/graph/lifecycle  Graph handshake and lifecycle notifications
+//	POST /api/v1/sync              start a run (bearer token)
+//	GET  /api/v1/runs[/{id}]       read runs (bearer token)
+//	GET  /healthz, /readyz         liveness, readiness (Redis)
+//	GET  /metrics                  Prometheus
+//	ANY  /monitoring/*any          the asynq UI (bearer token or Basic auth)
 //
 // The notification path never calls Graph or a PSA: it authenticates each
 // item (known subscription, clientState compared in constant time, tenant),
-// hands the accepted ones to an Enqueuer in one call and answers 202 only
-// once that call returned nil. Rejected items are dropped, counted by reason
-// and still answered 202 (so Graph does not redeliver forged or stale
-// notifications); a failing store or queue is answered 503 so Graph does
-// redeliver. The 202 body is empty, so a forger learns nothing about which
-// check failed.
+// hands the accepted ones to the Enqueuer in one call per kind (user changes,
+// lifecycle events) and answers 202 only once that returned nil. Rejected
+// items are dropped, counted by reason and still answered 202 (so Graph does
+// not redeliver forged or stale notifications); a failing store or queue is
+// answered 503 so Graph does redeliver. The 202 body is empty, so a forger
+// learns nothing about which check failed.
 //
 // Authentication: the webhook routes are open (Graph cannot send a token)
-// and rely on clientState. /api/... requires Config.APIToken as a bearer
-// token; /monitoring/... accepts that bearer token, Basic auth with the
-// token as password (any user name, so a browser can open the UI), or the
-// optional MonitoringBasicAuth pair. Without an APIToken the API answers
-// 404, and without any credential the monitoring UI answers 404: these
-// routes are never open. /healthz, /readyz and /metrics are unauthenticated;
-// restrict them at the network layer if needed.
+// and rely on clientState. /api requires Config.APIToken as a bearer token;
+// /monitoring accepts that bearer token, Basic auth with the token as
+// password (any user name, so a browser can open the UI), or the optional
+// MonitoringBasicAuth pair. Without an APIToken the API answers 404, and
+// without any credential the monitoring UI answers 404: these routes are
+// never open. /healthz, /readyz and /metrics are unauthenticated; restrict
+// them at the network layer if needed.
 package webhook
 
 import (

@@ -43,3 +43,4 @@ func (d *demoEnv) Close() {
 		d.Env.Close()
 	}
 }
+

@@ -58,12 +58,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
-	if f, ok := extraCommands[cmd]; ok {
-		return f(ctx, rest, stdout, stderr)
-	}
 	fmt.Fprintf(stderr, "psasync: unknown command %q\n\n%s", cmd, usage)
 	return exitBadArgs
 }
-
-// extraCommands holds the long-running roles, registered by their files.
-var extraCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{}

@@ -35,7 +35,18 @@ type app struct {
 	psa     psa.Client
 	tenants *tenantSet
 	engine  *worker.Engine
+	metrics *worker.Metrics
 	closers []func()
+}
+
+// instrumented returns hc with its requests counted under upstream.
+func instrumented(hc *http.Client, m *worker.Metrics, upstream string) *http.Client {
+	if m == nil {
+		return hc
+	}
+	c := *hc
+	c.Transport = m.Transport(upstream, hc.Transport)
+	return &c
 }
 
 func (a *app) Close() {
@@ -64,7 +75,12 @@ func newLogger(c config.Log, out *os.File) *logrus.Logger {
 // engine. httpClient, when set, is used for every outbound call (demo mode
 // passes one that trusts the simulators).
 func build(ctx context.Context, cfg *config.Config, log *logrus.Logger, httpClient *http.Client) (*app, error) {
-	a := &app{cfg: cfg, log: log}
+	return buildWith(ctx, cfg, log, httpClient, nil)
+}
+
+// buildWith is build with metrics: every PSA and Graph request is counted.
+func buildWith(ctx context.Context, cfg *config.Config, log *logrus.Logger, httpClient *http.Client, metrics *worker.Metrics) (*app, error) {
+	a := &app{cfg: cfg, log: log, metrics: metrics}
 	if err := a.openRedis(); err != nil {
 		a.Close()
 		return nil, err
@@ -73,7 +89,7 @@ func build(ctx context.Context, cfg *config.Config, log *logrus.Logger, httpClie
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 60 * time.Second}
 	}
-	a.psa, err = newPSAClient(cfg.PSA, httpClient, log)
+	a.psa, err = newPSAClient(cfg.PSA, instrumented(httpClient, metrics, "psa"), log)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -83,7 +99,7 @@ func build(ctx context.Context, cfg *config.Config, log *logrus.Logger, httpClie
 		a.Close()
 		return nil, err
 	}
-	a.tenants = &tenantSet{cfg: cfg, log: log, http: httpClient, clients: map[string]*graph.Client{}}
+	a.tenants = &tenantSet{cfg: cfg, log: log, http: httpClient, metrics: metrics, clients: map[string]*graph.Client{}}
 	store := worker.NewStore(a.rdb, cfg.Redis.KeyPrefix)
 	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,
@@ -118,11 +134,11 @@ func (a *app) openRedis() error {
 func newPSAClient(c config.PSA, hc *http.Client, log *logrus.Logger) (psa.Client, error) {
 	switch c.Type {
 	case config.PSAConnectWise:
-		return connectwise.New(c.ConnectWise, connectwise.WithHTTPClient(hc))
+		return connectwise.New(c.ConnectWise, connectwise.WithHTTPClient(hc), connectwise.WithLogger(log))
 	case config.PSAAutotask:
-		return autotask.New(c.Autotask, autotask.WithHTTPClient(hc))
+		return autotask.New(c.Autotask, autotask.WithHTTPClient(hc), autotask.WithLogger(log))
 	case config.PSAHaloPSA:
-		return halopsa.New(c.HaloPSA, halopsa.WithHTTPClient(hc))
+		return halopsa.New(c.HaloPSA, halopsa.WithHTTPClient(hc), halopsa.WithLogger(log))
 	}
 	return nil, fmt.Errorf("psa.type: %q is not connectwise, autotask or halopsa", c.Type)
 }
@@ -133,6 +149,7 @@ type tenantSet struct {
 	cfg     *config.Config
 	log     *logrus.Logger
 	http    *http.Client
+	metrics *worker.Metrics
 	mu      sync.Mutex
 	clients map[string]*graph.Client
 }
@@ -203,7 +220,7 @@ func (s *tenantSet) graphClient(ctx context.Context, t config.Tenant) (*graph.Cl
 		TenantID: t.ID, ClientID: app.ClientID, ClientSecret: app.ClientSecret,
 		CertificatePath: app.CertificatePath, CertificatePassword: app.CertificatePassword,
 		AuthorityHost: app.AuthorityHost, BaseURL: app.BaseURL,
-	}, graph.WithHTTPClient(hc), graph.WithLogger(s.log.WithField("tenant", t.ID)))
+	}, graph.WithHTTPClient(instrumented(hc, s.metrics, "graph")), graph.WithLogger(s.log.WithField("tenant", t.ID)))
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", t.ID, err)
 	}

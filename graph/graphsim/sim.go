@@ -11,6 +11,35 @@
 // for /users/delta, and its change-notification subscriptions. Tokens issued
 // by the token endpoint are opaque and tied to one tenant: the bearer token
 // of a Graph call decides which tenant it reads.
+//
+// Endpoints (Graph's wire format):
+//
+//	GET    /{tenant}/v2.0/.well-known/openid-configuration
+//	POST   /{tenant}/oauth2/v2.0/token            client_credentials (secret or assertion)
+//	GET    /v1.0/users                            $select, $top, @odata.nextLink
+//	GET    /v1.0/users/{id-or-userPrincipalName}  $select
+//	GET    /v1.0/users/delta                      also delta(), microsoft.graph.delta()
+//	POST   /v1.0/subscriptions                    with the validation handshake
+//	GET    /v1.0/subscriptions
+//	GET    /v1.0/subscriptions/{id}               PATCH (renew), DELETE
+//	POST   /v1.0/subscriptions/{id}/reauthorize
+//
+// Administration (not Graph; ?tenant= names the tenant when there are
+// several):
+//
+//	POST   /_sim/users                 a Graph user JSON
+//	GET    /_sim/users, /_sim/users/{id-or-upn}
+//	PATCH  /_sim/users/{id-or-upn}     Graph user properties
+//	DELETE /_sim/users/{id-or-upn}     soft delete (?permanent=true purges)
+//	POST   /_sim/faults, DELETE /_sim/faults
+//	GET    /_sim/stats, DELETE /_sim/stats
+//	POST   /_sim/tenants/{tenant}/expire-delta | revoke-consent | grant-consent
+//	GET    /_sim/subscriptions, DELETE /_sim/subscriptions/{id}
+//	POST   /_sim/subscriptions/{id}/lifecycle  {"lifecycleEvent": "reauthorizationRequired"}
+//
+// A standalone runner calls Start (azidentity only talks to an https
+// authority) and gives psasync CertificatePEM to trust, e.g. through
+// graph.Config's ca_file.
 package graphsim
 
 import (
@@ -23,6 +52,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -242,6 +272,8 @@ func (s *Sim) Start(addr string) error {
 	srv := httptest.NewUnstartedServer(s)
 	_ = srv.Listener.Close()
 	srv.Listener = ln
+	// Clients that do not trust the certificate are expected in tests.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	s.mu.Lock()
 	s.server = srv

@@ -110,7 +110,7 @@ func TestAdminEndpointsChangeTheTenant(t *testing.T) {
 		"displayName": "Nina Novak", "givenName": "Nina", "surname": "Novak",
 		"userPrincipalName": "nina.novak@contoso.example", "mail": "nina.novak@contoso.example",
 		"accountEnabled": true, "mailNickname": "nina", "jobTitle": "Buyer",
-		"businessPhones": []string{"+1 555 0100"},
+		"businessPhones":   []string{"+1 555 0100"},
 		"assignedLicenses": []map[string]any{{"skuId": graphsim.SkuOfficeE3, "disabledPlans": []string{}}},
 		"passwordProfile":  map[string]any{"password": "x", "forceChangePasswordNextSignIn": true},
 	})

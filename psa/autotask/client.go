@@ -47,11 +47,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/psa"
 )
@@ -68,7 +69,7 @@ const maxResponse = 32 << 20
 type Client struct {
 	cfg     Config
 	http    *http.Client
-	log     *slog.Logger
+	log     logrus.FieldLogger
 	zoneTTL time.Duration
 	now     func() time.Time
 
@@ -86,7 +87,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	c := &Client{
 		cfg:      cfg.WithDefaults(),
 		http:     &http.Client{Timeout: 60 * time.Second},
-		log:      slog.New(slog.DiscardHandler),
+		log:      discardLogger(),
 		zoneTTL:  DefaultZoneCache,
 		now:      time.Now,
 		zoneLock: make(chan struct{}, 1),
@@ -161,7 +162,7 @@ func (c *Client) base(ctx context.Context) (*url.URL, error) {
 		zu.Path += "/"
 	}
 	c.zoneBase, c.zoneAt = zu, c.now()
-	c.log.Debug("autotask zone", "zone", zi.ZoneName, "url", zu.String())
+	c.log.WithFields(logrus.Fields{"zone": zi.ZoneName, "url": zu.String()}).Debug("autotask zone")
 	return zu, nil
 }
 
@@ -222,13 +223,13 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, body, out an
 	start := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.log.Debug("autotask request failed", "method", method, "path", req.URL.Path, "error", err)
+		c.log.WithFields(logrus.Fields{"method": method, "path": req.URL.Path}).WithError(err).Debug("autotask request failed")
 		return &psa.Error{Op: op, Kind: psa.ErrConnection, Err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	c.log.Debug("autotask request", "method", method, "path", req.URL.Path,
-		"status", resp.StatusCode, "duration", c.now().Sub(start))
+	c.log.WithFields(logrus.Fields{"method": method, "path": req.URL.Path,
+		"status": resp.StatusCode, "duration": c.now().Sub(start)}).Debug("autotask request")
 	if err != nil {
 		return &psa.Error{Op: op, Kind: psa.ErrConnection, StatusCode: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
 	}

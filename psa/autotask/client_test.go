@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/psasync/psa"
@@ -390,8 +390,9 @@ func newFakeAutotask(t *testing.T, api http.HandlerFunc) string {
 func TestLoggerNeverSeesTheSecret(t *testing.T) {
 	t.Parallel()
 	var logged safeBuffer
-	logger := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b := setup(t, nil, nil, autotask.WithLogger(logger), autotask.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+	logger := logrus.New()
+	logger.Out, logger.Level, logger.Formatter = &logged, logrus.DebugLevel, &logrus.TextFormatter{DisableColors: true}
+	b := setup(t, nil, nil, autotask.WithLogger(logger.WithField("tenant", "acme")), autotask.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
 	ctx := context.Background()
 	_, err := b.client.CreateContact(ctx, psa.Contact{CompanyID: "1", FirstName: "A", LastName: "B", Email: "a@acme.test"})
 	require.NoError(t, err)
@@ -403,6 +404,7 @@ func TestLoggerNeverSeesTheSecret(t *testing.T) {
 	require.Contains(t, out, "autotask request")
 	require.Contains(t, out, "/ATServicesRest/V1.0/Companies/1/Contacts")
 	require.Contains(t, out, "status=401")
+	require.Contains(t, out, "tenant=acme", "the caller's fields are kept")
 	require.NotContains(t, out, atsim.DefaultSecret)
 	require.NotContains(t, out, "a@acme.test", "bodies are not logged")
 }

@@ -1,6 +1,7 @@
 package autotask
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -59,19 +60,44 @@ type Config struct {
 }
 
 // String prints the config with the secret hidden, so that %v and %+v are
-// safe in logs.
+// safe in logs (logrus's text formatter prints field values with fmt).
 func (c Config) String() string {
-	secret := ""
-	if c.Secret != "" {
-		secret = "[redacted]"
-	}
 	return fmt.Sprintf("{ZoneURL:%s Username:%s Secret:%s IntegrationCode:%s ImpersonationResourceID:%s ExternalIDField:%s DepartmentUDF:%q OfficeLocationUDF:%q ContactTypeUDF:%q PageSize:%d}",
-		c.ZoneURL, c.Username, secret, redactCode(c.IntegrationCode), c.ImpersonationResourceID,
+		c.ZoneURL, c.Username, c.shownSecret(), redactCode(c.IntegrationCode), c.ImpersonationResourceID,
 		c.ExternalIDField, c.DepartmentUDF, c.OfficeLocationUDF, c.ContactTypeUDF, c.PageSize)
 }
 
 // GoString keeps %#v as safe as %v.
 func (c Config) GoString() string { return "autotask.Config" + c.String() }
+
+// MarshalJSON renders the config under its YAML key names with the secret
+// hidden and the integration code shortened as in String: logrus's JSON
+// formatter (production logging) marshals field values, and any other JSON
+// output of a Config must not leak them either.
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ZoneURL                 string `json:"zone_url"`
+		Username                string `json:"username"`
+		Secret                  string `json:"secret"`
+		IntegrationCode         string `json:"integration_code"`
+		ImpersonationResourceID string `json:"impersonation_resource_id"`
+		ExternalIDField         string `json:"external_id_field"`
+		DepartmentUDF           string `json:"department_udf"`
+		OfficeLocationUDF       string `json:"office_location_udf"`
+		ContactTypeUDF          string `json:"contact_type_udf"`
+		PageSize                int    `json:"page_size"`
+	}{c.ZoneURL, c.Username, c.shownSecret(), redactCode(c.IntegrationCode), c.ImpersonationResourceID,
+		c.ExternalIDField, c.DepartmentUDF, c.OfficeLocationUDF, c.ContactTypeUDF, c.PageSize})
+}
+
+// shownSecret is the secret as String and MarshalJSON show it: redacted when
+// set, empty when not.
+func (c Config) shownSecret() string {
+	if c.Secret == "" {
+		return ""
+	}
+	return "[redacted]"
+}
 
 func redactCode(code string) string {
 	if len(code) <= 4 {

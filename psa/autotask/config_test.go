@@ -1,11 +1,12 @@
 package autotask_test
 
 import (
+	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
@@ -85,11 +86,24 @@ external_id_field: "udf:M365 Object ID"
 func TestConfigNeverPrintsTheSecret(t *testing.T) {
 	t.Parallel()
 	cfg := validConfig()
-	var logged strings.Builder
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg)
-	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), logged.String()} {
+	logged := func(f logrus.Formatter) string {
+		var out strings.Builder
+		l := logrus.New()
+		l.Out, l.Level, l.Formatter = &out, logrus.DebugLevel, f
+		l.WithField("cfg", cfg).WithField("cfg_ptr", &cfg).Info("config")
+		return out.String()
+	}
+	asJSON, asText := logged(&logrus.JSONFormatter{}), logged(&logrus.TextFormatter{DisableColors: true})
+	marshalled, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), asJSON, asText, string(marshalled)} {
 		require.NotContains(t, s, "s3cr3t-value")
 		require.NotContains(t, s, "ABCDEFGH", "the integration code is shortened too")
 		require.Contains(t, s, "api@msp.test")
 	}
+	var back map[string]any
+	require.NoError(t, json.Unmarshal(marshalled, &back))
+	require.Equal(t, "[redacted]", back["secret"])
+	require.Equal(t, "ABCD****", back["integration_code"])
+	require.Equal(t, "api@msp.test", back["username"])
 }

@@ -1,9 +1,11 @@
 package autotask
 
 import (
-	"log/slog"
+	"io"
 	"net/http"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // DefaultZoneCache is how long a looked-up zone URL is reused.
@@ -23,8 +25,9 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithLogger sets where requests are logged at debug level (method, path,
-// status, duration; never headers or bodies). The default discards.
-func WithLogger(l *slog.Logger) Option {
+// status, duration; never headers or bodies). Pass an entry carrying the
+// tenant and task fields so that every line has them. The default discards.
+func WithLogger(l logrus.FieldLogger) Option {
 	return func(c *Client) {
 		if l != nil {
 			c.log = l
@@ -36,4 +39,12 @@ func WithLogger(l *slog.Logger) Option {
 // again; 0 or less looks it up before every call.
 func WithZoneCache(d time.Duration) Option {
 	return func(c *Client) { c.zoneTTL = d }
+}
+
+// discardLogger is the default logger: its own logrus.Logger writing to
+// io.Discard, so that a client never touches logrus's global logger.
+func discardLogger() *logrus.Logger {
+	l := logrus.New()
+	l.Out = io.Discard
+	return l
 }

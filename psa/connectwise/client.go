@@ -25,11 +25,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/psa"
 )
@@ -52,7 +53,7 @@ type Client struct {
 	objectField, officeField int
 
 	http *http.Client
-	log  *slog.Logger
+	log  logrus.FieldLogger
 
 	types, departments, commTypes *refTable
 }
@@ -86,7 +87,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		objectField: cfg.ObjectIDFieldID,
 		officeField: cfg.OfficeLocationFieldID,
 		http:        &http.Client{Timeout: 60 * time.Second},
-		log:         slog.New(slog.DiscardHandler),
+		log:         discardLogger(),
 		types:       &refTable{path: "/company/contacts/types", what: "contact type"},
 		departments: &refTable{path: "/company/contacts/departments", what: "department"},
 		commTypes:   &refTable{path: "/company/communicationTypes", what: "communication type"},
@@ -154,13 +155,14 @@ func (c *Client) do(ctx context.Context, r request) (http.Header, error) {
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.log.DebugContext(ctx, "connectwise request failed", "op", r.op, "method", r.method, "path", r.url.Path, "duration", time.Since(start))
+		c.log.WithFields(logrus.Fields{"op": r.op, "method": r.method, "path": r.url.Path, "duration": time.Since(start)}).
+			Debug("connectwise request failed")
 		return nil, &psa.Error{Op: r.op, Kind: psa.ErrConnection, Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	c.log.DebugContext(ctx, "connectwise request", "op", r.op, "method", r.method, "path", r.url.Path,
-		"status", resp.StatusCode, "bytes", len(raw), "duration", time.Since(start))
+	c.log.WithFields(logrus.Fields{"op": r.op, "method": r.method, "path": r.url.Path,
+		"status": resp.StatusCode, "bytes": len(raw), "duration": time.Since(start)}).Debug("connectwise request")
 	if err != nil {
 		return nil, &psa.Error{Op: r.op, Kind: psa.ErrConnection, StatusCode: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
 	}

@@ -1,15 +1,21 @@
 package connectwise_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/psasync/psa"
@@ -161,6 +167,52 @@ func TestErrorClasses(t *testing.T) {
 			require.Len(t, b.sim.Requests(), 1, "the client must not retry")
 		})
 	}
+}
+
+func TestLoggerNeverSeesTheKeys(t *testing.T) {
+	t.Parallel()
+	var logged bytes.Buffer
+	logger := logrus.New()
+	logger.Out, logger.Level, logger.Formatter = &logged, logrus.DebugLevel, &logrus.JSONFormatter{}
+	b := setup(t, nil, connectwise.WithLogger(logger.WithField("tenant", "acme")))
+	ctx := context.Background()
+	created, err := b.client.CreateContact(ctx, psa.Contact{CompanyID: strconv.Itoa(companyA), FirstName: "Ann", LastName: "Lee", Email: "ann@contoso.com"})
+	require.NoError(t, err)
+	created.ContactType = "Employee"
+	_, err = b.client.UpdateContact(ctx, created, []psa.Field{psa.FieldContactType})
+	require.NoError(t, err)
+	b.sim.InjectFault(cwsim.Fault{Status: 401})
+	require.ErrorIs(t, b.client.Ping(ctx), psa.ErrPermission)
+
+	out := logged.String()
+	require.NotContains(t, out, cwsim.DefaultPrivateKey)
+	require.NotContains(t, out, base64.StdEncoding.EncodeToString([]byte(cwsim.DefaultCompanyID+"+"+cwsim.DefaultPublicKey+":"+cwsim.DefaultPrivateKey)))
+	require.NotContains(t, out, "ann@contoso.com", "bodies are not logged")
+
+	var requests, skipped []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var l map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &l), "every line is JSON")
+		require.Equal(t, "debug", l["level"])
+		require.Equal(t, "acme", l["tenant"], "the caller's fields are kept")
+		switch l["msg"] {
+		case "connectwise request":
+			requests = append(requests, l)
+		case "connectwise: contact type is set only at creation; not patched":
+			skipped = append(skipped, l)
+		}
+	}
+	require.NotEmpty(t, requests)
+	last := requests[len(requests)-1]
+	require.Equal(t, "connectwise: ping", last["op"])
+	require.Equal(t, http.MethodGet, last["method"])
+	require.Equal(t, cwsim.APIPath+"/system/info", last["path"])
+	require.EqualValues(t, http.StatusUnauthorized, last["status"])
+	require.Contains(t, last, "bytes")
+	require.Contains(t, last, "duration")
+	require.Len(t, skipped, 1)
+	require.Equal(t, created.ID, fmt.Sprint(skipped[0]["contact"]))
 }
 
 func TestUnreachableSiteIsAConnectionError(t *testing.T) {

@@ -1,9 +1,9 @@
 package connectwise
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
@@ -129,34 +129,45 @@ func (c Config) apiBase() (*url.URL, error) {
 	return u, nil
 }
 
-// redacted is what String, GoString and LogValue show for the private key.
+// redacted is what String, GoString and MarshalJSON show for a set private
+// key.
 const redacted = "[redacted]"
 
-// String shows the config with the private key redacted, so that printing
-// or logging a Config cannot leak it.
-func (c Config) String() string {
-	key := ""
-	if c.PrivateKey != "" {
-		key = redacted
+// shownKey is the private key as String and MarshalJSON show it: redacted
+// when set, empty when not.
+func (c Config) shownKey() string {
+	if c.PrivateKey == "" {
+		return ""
 	}
+	return redacted
+}
+
+// String shows the config with the private key redacted, so that printing
+// or logging a Config cannot leak it (logrus's text formatter prints field
+// values with fmt).
+func (c Config) String() string {
 	return fmt.Sprintf("connectwise.Config{SiteURL:%q CompanyID:%q PublicKey:%q PrivateKey:%q ClientID:%q APIVersion:%q ObjectIDFieldID:%d OfficeLocationFieldID:%d PageSize:%d}",
-		c.SiteURL, c.CompanyID, c.PublicKey, key, c.ClientID, c.APIVersion, c.ObjectIDFieldID, c.OfficeLocationFieldID, c.PageSize)
+		c.SiteURL, c.CompanyID, c.PublicKey, c.shownKey(), c.ClientID, c.APIVersion, c.ObjectIDFieldID, c.OfficeLocationFieldID, c.PageSize)
 }
 
 // GoString is String, so %#v redacts too.
 func (c Config) GoString() string { return c.String() }
 
-// LogValue renders the config for slog without the private key.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("site_url", c.SiteURL),
-		slog.String("company_id", c.CompanyID),
-		slog.String("public_key", c.PublicKey),
-		slog.String("private_key", redacted),
-		slog.String("client_id", c.ClientID),
-		slog.String("api_version", c.APIVersion),
-		slog.Int("object_id_field_id", c.ObjectIDFieldID),
-		slog.Int("office_location_field_id", c.OfficeLocationFieldID),
-		slog.Int("page_size", c.PageSize),
-	)
+// MarshalJSON renders the config under its YAML key names with the private
+// key redacted: logrus's JSON formatter (production logging) marshals field
+// values, and any other JSON output of a Config must not leak the key
+// either.
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		SiteURL               string `json:"site_url"`
+		CompanyID             string `json:"company_id"`
+		PublicKey             string `json:"public_key"`
+		PrivateKey            string `json:"private_key"`
+		ClientID              string `json:"client_id"`
+		APIVersion            string `json:"api_version"`
+		ObjectIDFieldID       int    `json:"object_id_field_id"`
+		OfficeLocationFieldID int    `json:"office_location_field_id"`
+		PageSize              int    `json:"page_size"`
+	}{c.SiteURL, c.CompanyID, c.PublicKey, c.shownKey(), c.ClientID, c.APIVersion,
+		c.ObjectIDFieldID, c.OfficeLocationFieldID, c.PageSize})
 }

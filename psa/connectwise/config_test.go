@@ -3,10 +3,11 @@ package connectwise_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
-	"log/slog"
 	"testing"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/psasync/psa/connectwise"
@@ -72,11 +73,19 @@ func TestConfigValidate(t *testing.T) {
 func TestConfigNeverShowsPrivateKey(t *testing.T) {
 	t.Parallel()
 	cfg := validConfig()
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "cw", cfg)
+	logged := func(f logrus.Formatter) string {
+		var buf bytes.Buffer
+		l := logrus.New()
+		l.Out, l.Level, l.Formatter = &buf, logrus.DebugLevel, f
+		l.WithField("cw", cfg).WithField("cw_ptr", &cfg).Info("config")
+		return buf.String()
+	}
+	asJSON, asText := logged(&logrus.JSONFormatter{}), logged(&logrus.TextFormatter{DisableColors: true})
+	marshalled, err := json.Marshal(cfg)
+	require.NoError(t, err)
 	outputs := []string{
 		fmt.Sprint(cfg), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%s", cfg),
-		fmt.Sprintf("%v", &cfg), buf.String(),
+		fmt.Sprintf("%v", &cfg), asJSON, asText, string(marshalled),
 	}
 	client, err := connectwise.New(cfg)
 	require.NoError(t, err)
@@ -87,5 +96,15 @@ func TestConfigNeverShowsPrivateKey(t *testing.T) {
 		require.NotContains(t, s, encoded)
 	}
 	require.Contains(t, fmt.Sprint(cfg), "pub123", "the rest of the config stays visible")
-	require.Contains(t, buf.String(), `"private_key":"[redacted]"`)
+	require.Contains(t, asJSON, `"private_key":"[redacted]"`)
+	require.Contains(t, asJSON, `"public_key":"pub123"`, "the JSON log keeps the rest of the config")
+	require.Contains(t, asText, "pub123", "the text log keeps the rest of the config")
+
+	var back map[string]any
+	require.NoError(t, json.Unmarshal(marshalled, &back))
+	require.Equal(t, "[redacted]", back["private_key"])
+	cfg.PrivateKey = ""
+	empty, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	require.Contains(t, string(empty), `"private_key":""`, "an unset key shows as unset")
 }

@@ -1,8 +1,10 @@
 package connectwise
 
 import (
-	"log/slog"
+	"io"
 	"net/http"
+
+	"github.com/sirupsen/logrus"
 )
 
 // DefaultMaxPages bounds one list walk: 1,000 pages of 1,000 contacts. A
@@ -24,8 +26,10 @@ func WithHTTPClient(h *http.Client) Option {
 }
 
 // WithLogger sets where the client logs its requests (at debug level:
-// method, path, status, duration; never headers or bodies). Default: discard.
-func WithLogger(l *slog.Logger) Option {
+// method, path, status, duration; never headers or bodies). Pass an entry
+// carrying the tenant and task fields so that every line has them. Default:
+// discard.
+func WithLogger(l logrus.FieldLogger) Option {
 	return func(c *Client) {
 		if l != nil {
 			c.log = l
@@ -40,4 +44,12 @@ func WithMaxPages(n int) Option {
 			c.maxPages = n
 		}
 	}
+}
+
+// discardLogger is the default logger: its own logrus.Logger writing to
+// io.Discard, so that a client never touches logrus's global logger.
+func discardLogger() *logrus.Logger {
+	l := logrus.New()
+	l.Out = io.Discard
+	return l
 }

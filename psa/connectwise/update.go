@@ -72,7 +72,7 @@ func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa
 		replace("inactiveFlag", ct.Inactive)
 	}
 	if want[psa.FieldContactType] {
-		c.log.DebugContext(ctx, "connectwise: contact type is set only at creation; not patched", "contact", ct.ID)
+		c.log.WithField("contact", ct.ID).Debug("connectwise: contact type is set only at creation; not patched")
 	}
 
 	slots := map[slot]string{}

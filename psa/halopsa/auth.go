@@ -135,7 +135,7 @@ func (t *tokenSource) fetch(ctx context.Context) error {
 	margin := min(refreshMargin, life/2)
 	t.token = ans.AccessToken
 	t.refreshAt = t.c.now().Add(life - margin)
-	t.c.log.DebugContext(ctx, "halopsa token obtained", "expires_in", life)
+	t.c.log.WithField("expires_in", life).Debug("halopsa token obtained")
 	return nil
 }
 
@@ -206,7 +206,7 @@ func (t *tokenSource) discover(ctx context.Context) (authInfo, error) {
 	}
 	var info authInfo
 	if status != http.StatusOK || json.Unmarshal(data, &info) != nil || info.AuthURL == "" {
-		t.c.log.DebugContext(ctx, "halopsa authinfo unavailable, using default auth URL", "status", status)
+		t.c.log.WithField("status", status).Debug("halopsa authinfo unavailable, using default auth URL")
 		return fallback, nil
 	}
 	if err := checkBaseURL(info.AuthURL); err != nil {

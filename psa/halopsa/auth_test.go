@@ -208,7 +208,7 @@ func TestSecretAndTokenNeverLogged(t *testing.T) {
 	t.Parallel()
 	var logs strings.Builder
 	var mu sync.Mutex
-	b := setup(t, setupOpts{client: []halopsa.Option{halopsa.WithLogger(newTestLogger(&logs, &mu))}})
+	b := setup(t, setupOpts{client: []halopsa.Option{halopsa.WithLogger(newTestLogger(&logs, &mu).WithField("tenant", "acme"))}})
 	id := b.sim.SeedContact(halosim.SeedContact{CompanyID: testCompany, FirstName: "Ann", Email: "ann@contoso.example"})
 	require.NoError(t, getOne(t, b, id))
 	b.sim.RevokeTokens()
@@ -226,6 +226,8 @@ func TestSecretAndTokenNeverLogged(t *testing.T) {
 	out := logs.String()
 	mu.Unlock()
 	require.Contains(t, out, "halopsa request", "the logger is used")
+	require.Contains(t, out, "halopsa token obtained")
+	require.Contains(t, out, "tenant=acme", "the caller's fields are kept")
 	require.NotContains(t, out, halosim.DefaultClientSecret)
 	for _, tok := range tokens {
 		require.NotContains(t, out, tok)

@@ -38,10 +38,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/psa"
 )
@@ -55,7 +56,7 @@ const maxResponse = 32 << 20
 type Client struct {
 	cfg  Config
 	http *http.Client
-	log  *slog.Logger
+	log  logrus.FieldLogger
 	now  func() time.Time
 	auth *tokenSource
 	// maxPages guards listings; a field so tests can lower it.
@@ -70,7 +71,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	c := &Client{
 		cfg:  cfg.withDefaults(),
 		http: &http.Client{Timeout: 30 * time.Second},
-		log:  slog.New(slog.DiscardHandler),
+		log:  discardLogger(),
 		now:  time.Now,
 
 		maxPages: maxPages,
@@ -161,13 +162,13 @@ func (c *Client) send(req *http.Request) (int, http.Header, []byte, error) {
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.log.DebugContext(req.Context(), "halopsa request failed", "method", req.Method, "path", req.URL.Path, "error", err)
+		c.log.WithFields(logrus.Fields{"method": req.Method, "path": req.URL.Path}).WithError(err).Debug("halopsa request failed")
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	c.log.DebugContext(req.Context(), "halopsa request", "method", req.Method, "path", req.URL.Path,
-		"status", resp.StatusCode, "duration", time.Since(start))
+	c.log.WithFields(logrus.Fields{"method": req.Method, "path": req.URL.Path,
+		"status": resp.StatusCode, "duration": time.Since(start)}).Debug("halopsa request")
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("read answer: %w", err)
 	}

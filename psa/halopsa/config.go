@@ -1,9 +1,9 @@
 package halopsa
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 )
@@ -107,25 +107,37 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// String hides the client secret, so a Config printed by mistake leaks nothing.
+// String hides the client secret, so a Config printed by mistake leaks nothing
+// (logrus's text formatter prints field values with fmt).
 func (c Config) String() string {
 	return fmt.Sprintf("halopsa.Config{instance_url: %q, auth_url: %q, tenant: %q, client_id: %q, client_secret: %s, scope: %q, site_id: %d, page_size: %d, office_location_field: %q, contact_type_field: %q}",
 		c.InstanceURL, c.AuthURL, c.Tenant, c.ClientID, redacted(c.ClientSecret), c.Scope, c.SiteID, c.PageSize, c.OfficeLocationField, c.ContactTypeField)
 }
 
-// LogValue hides the client secret from structured logs.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("instance_url", c.InstanceURL),
-		slog.String("auth_url", c.AuthURL),
-		slog.String("tenant", c.Tenant),
-		slog.String("client_id", c.ClientID),
-		slog.String("client_secret", redacted(c.ClientSecret)),
-		slog.Int("site_id", c.SiteID),
-		slog.Int("page_size", c.PageSize),
-	)
+// MarshalJSON renders the config under its YAML key names with the client
+// secret hidden: logrus's JSON formatter (production logging) marshals field
+// values, and any other JSON output of a Config must not leak it either.
+func (c Config) MarshalJSON() ([]byte, error) {
+	secret := ""
+	if c.ClientSecret != "" {
+		secret = "[redacted]"
+	}
+	return json.Marshal(struct {
+		InstanceURL         string `json:"instance_url"`
+		AuthURL             string `json:"auth_url"`
+		Tenant              string `json:"tenant"`
+		ClientID            string `json:"client_id"`
+		ClientSecret        string `json:"client_secret"`
+		Scope               string `json:"scope"`
+		SiteID              int    `json:"site_id"`
+		PageSize            int    `json:"page_size"`
+		OfficeLocationField string `json:"office_location_field"`
+		ContactTypeField    string `json:"contact_type_field"`
+	}{c.InstanceURL, c.AuthURL, c.Tenant, c.ClientID, secret, c.Scope,
+		c.SiteID, c.PageSize, c.OfficeLocationField, c.ContactTypeField})
 }
 
+// redacted is the client secret as String shows it.
 func redacted(secret string) string {
 	if secret == "" {
 		return `""`

@@ -1,11 +1,12 @@
 package halopsa
 
 import (
+	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
@@ -91,8 +92,26 @@ func TestConfigNeverShowsTheSecret(t *testing.T) {
 		require.NotContains(t, s, "very-secret-value")
 		require.Contains(t, s, "[redacted]")
 	}
-	var sb strings.Builder
-	slog.New(slog.NewTextHandler(&sb, nil)).Info("config", "cfg", c)
-	require.NotContains(t, sb.String(), "very-secret-value")
-	require.Contains(t, sb.String(), "mymsp.halopsa.com")
+	logged := func(f logrus.Formatter) string {
+		var sb strings.Builder
+		l := logrus.New()
+		l.Out, l.Level, l.Formatter = &sb, logrus.DebugLevel, f
+		l.WithField("cfg", c).WithField("cfg_ptr", &c).Info("config")
+		return sb.String()
+	}
+	marshalled, err := json.Marshal(c)
+	require.NoError(t, err)
+	for _, s := range []string{logged(&logrus.JSONFormatter{}), logged(&logrus.TextFormatter{DisableColors: true}), string(marshalled)} {
+		require.NotContains(t, s, "very-secret-value")
+		require.Contains(t, s, "mymsp.halopsa.com")
+		require.Contains(t, s, "[redacted]")
+	}
+	var back map[string]any
+	require.NoError(t, json.Unmarshal(marshalled, &back))
+	require.Equal(t, "[redacted]", back["client_secret"])
+	require.Equal(t, "id", back["client_id"])
+	c.ClientSecret = ""
+	empty, err := json.Marshal(c)
+	require.NoError(t, err)
+	require.Contains(t, string(empty), `"client_secret":""`, "an unset secret shows as unset")
 }

@@ -2,8 +2,9 @@ package halopsa_test
 
 import (
 	"io"
-	"log/slog"
 	"sync"
+
+	"github.com/sirupsen/logrus"
 )
 
 // lockedWriter serialises writes from concurrent requests.
@@ -19,7 +20,10 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 }
 
 // newTestLogger logs everything, debug included, as text into w.
-func newTestLogger(w io.Writer, mu *sync.Mutex) *slog.Logger {
-	h := slog.NewTextHandler(lockedWriter{mu: mu, w: w}, &slog.HandlerOptions{Level: slog.LevelDebug})
-	return slog.New(h)
+func newTestLogger(w io.Writer, mu *sync.Mutex) *logrus.Logger {
+	l := logrus.New()
+	l.Out = lockedWriter{mu: mu, w: w}
+	l.Level = logrus.DebugLevel
+	l.Formatter = &logrus.TextFormatter{DisableColors: true}
+	return l
 }

@@ -1,9 +1,11 @@
 package halopsa
 
 import (
-	"log/slog"
+	"io"
 	"net/http"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // Option changes a Client built by New.
@@ -20,8 +22,9 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithLogger sets where request and token events are logged at debug level;
-// the default discards them. Tokens and the secret are never logged.
-func WithLogger(l *slog.Logger) Option {
+// the default discards them. Tokens and the secret are never logged. Pass an
+// entry carrying the tenant and task fields so that every line has them.
+func WithLogger(l logrus.FieldLogger) Option {
 	return func(c *Client) {
 		if l != nil {
 			c.log = l
@@ -37,4 +40,12 @@ func WithClock(now func() time.Time) Option {
 			c.now = now
 		}
 	}
+}
+
+// discardLogger is the default logger: its own logrus.Logger writing to
+// io.Discard, so that a client never touches logrus's global logger.
+func discardLogger() *logrus.Logger {
+	l := logrus.New()
+	l.Out = io.Discard
+	return l
 }

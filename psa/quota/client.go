@@ -25,12 +25,12 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/psa"
 )
@@ -79,7 +79,7 @@ type Client struct {
 	name     string
 	pageSize int
 	lease    time.Duration
-	log      *slog.Logger
+	log      logrus.FieldLogger
 
 	calls            atomic.Int64
 	limited          atomic.Int64
@@ -110,7 +110,7 @@ func Wrap(inner psa.Client, rdb redis.UniversalClient, cfg Config, opts ...Optio
 		name:     cfg.Key,
 		pageSize: DefaultPageSize,
 		lease:    DefaultLease,
-		log:      slog.New(slog.DiscardHandler),
+		log:      discardLogger(),
 	}
 	for _, o := range opts {
 		o(c)
@@ -246,7 +246,7 @@ func (c *Client) admit(ctx context.Context, op, group string) (func(), error) {
 			release()
 			c.limited.Add(1)
 			wait := max(res.RetryAfter, time.Millisecond)
-			c.log.DebugContext(ctx, "quota: budget spent", slog.String("op", op), slog.Duration("retry_after", wait))
+			c.log.WithFields(logrus.Fields{"op": op, "retry_after": wait}).Debug("quota: budget spent")
 			return nil, &psa.Error{Op: op, Kind: psa.ErrRateLimited, RetryAfter: wait,
 				Message: fmt.Sprintf("psasync's own quota for %s is spent (%d requests per %s across all replicas); the next call is allowed in %s",
 					c.name, c.cfg.Requests, c.cfg.Period, wait.Round(time.Millisecond))}
@@ -263,7 +263,7 @@ func (c *Client) storeError(ctx context.Context, op, what string, err error) err
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%s: %s: %w", op, what, cerr)
 	}
-	c.log.WarnContext(ctx, "quota: Redis failed", slog.String("op", op), slog.String("step", what), slog.Any("error", err))
+	c.log.WithFields(logrus.Fields{"op": op, "step": what}).WithError(err).Warn("quota: Redis failed")
 	return &psa.Error{Op: op, Kind: psa.ErrConnection,
 		Message: "psasync could not reach its quota store (Redis) to " + what, Err: err}
 }

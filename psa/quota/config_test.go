@@ -48,7 +48,7 @@ func TestValidate(t *testing.T) {
 			lines := strings.Split(err.Error(), "\n")
 			require.Len(t, lines, len(tt.badKeys), err.Error())
 			for i, key := range tt.badKeys {
-				require.True(t, strings.HasPrefix(lines[i], "quota config: "+key+": "), lines[i])
+				require.True(t, strings.HasPrefix(lines[i], ""+key+": "), lines[i])
 			}
 		})
 	}

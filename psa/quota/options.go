@@ -1,16 +1,19 @@
 package quota
 
 import (
-	"log/slog"
+	"io"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // Option changes a Client built by Wrap.
 type Option func(*Client)
 
 // WithLogger sets where waits, spent budgets (debug) and Redis trouble
-// (warn) are logged; the default discards them.
-func WithLogger(l *slog.Logger) Option {
+// (warn) are logged; the default discards them. Pass an entry carrying the
+// tenant and task fields so that every line has them.
+func WithLogger(l logrus.FieldLogger) Option {
 	return func(c *Client) {
 		if l != nil {
 			c.log = l
@@ -49,4 +52,12 @@ func WithLease(d time.Duration) Option {
 			c.lease = d
 		}
 	}
+}
+
+// discardLogger is the default logger: its own logrus.Logger writing to
+// io.Discard, so that a decorator never touches logrus's global logger.
+func discardLogger() *logrus.Logger {
+	l := logrus.New()
+	l.Out = io.Discard
+	return l
 }

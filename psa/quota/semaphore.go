@@ -4,10 +4,11 @@ import (
 	"context"
 	crand "crypto/rand"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/psa"
 )
@@ -74,14 +75,14 @@ func (c *Client) acquireSlot(ctx context.Context, op, group string) (*slot, erro
 		if !waited {
 			waited, start = true, time.Now()
 			c.concurrencyWaits.Add(1)
-			c.log.DebugContext(ctx, "quota: waiting for a concurrency slot", slog.String("op", op), slog.String("group", group))
+			c.log.WithFields(logrus.Fields{"op": op, "group": group}).Debug("quota: waiting for a concurrency slot")
 		}
 		remaining := c.cfg.ConcurrencyWait - time.Since(start)
 		if remaining <= 0 {
 			account()
 			c.limited.Add(1)
-			c.log.InfoContext(ctx, "quota: no concurrency slot freed up in time", slog.String("op", op),
-				slog.String("group", group), slog.Duration("waited", c.cfg.ConcurrencyWait))
+			c.log.WithFields(logrus.Fields{"op": op, "group": group, "waited": c.cfg.ConcurrencyWait}).
+				Info("quota: no concurrency slot freed up in time")
 			return nil, &psa.Error{Op: op, Kind: psa.ErrRateLimited, RetryAfter: concurrencyRetryAfter,
 				Message: fmt.Sprintf("psasync's own concurrency cap for %s (%d calls in flight per endpoint group, group %s) stayed full for %s",
 					c.name, c.cfg.MaxConcurrent, group, c.cfg.ConcurrencyWait)}
@@ -118,10 +119,10 @@ func (s *slot) arm(ctx context.Context) {
 		switch {
 		case err != nil:
 			// Try again at the next tick; the lease outlasts two misses.
-			s.c.log.WarnContext(bg, "quota: renewing a concurrency slot failed", slog.String("key", s.key), slog.Any("error", err))
+			s.c.log.WithField("key", s.key).WithError(err).Warn("quota: renewing a concurrency slot failed")
 		case ok == 0:
-			s.c.log.WarnContext(bg, "quota: a concurrency slot's lease ran out while its call was still running",
-				slog.String("key", s.key), slog.Duration("lease", s.c.lease))
+			s.c.log.WithFields(logrus.Fields{"key": s.key, "lease": s.c.lease}).
+				Warn("quota: a concurrency slot's lease ran out while its call was still running")
 			return
 		}
 		s.timer = time.AfterFunc(every, renew)
@@ -147,7 +148,7 @@ func (s *slot) release(ctx context.Context) {
 	defer cancel()
 	if err := s.c.rdb.ZRem(rctx, s.key, s.token).Err(); err != nil {
 		// The lease ends by itself; until then the slot stays taken.
-		s.c.log.WarnContext(rctx, "quota: giving back a concurrency slot failed; it frees itself when its lease ends",
-			slog.String("key", s.key), slog.Duration("lease", s.c.lease), slog.Any("error", err))
+		s.c.log.WithFields(logrus.Fields{"key": s.key, "lease": s.c.lease}).WithError(err).
+			Warn("quota: giving back a concurrency slot failed; it frees itself when its lease ends")
 	}
 }
