@@ -130,16 +130,22 @@ type PSA struct {
 	Quota *quota.Config `yaml:"quota"`
 }
 
-// EffectiveQuota is the PSA budget in force.
-func (p PSA) EffectiveQuota() quota.Config {
-	if p.Quota != nil {
-		q := *p.Quota
-		if q.Key == "" {
-			q.Key = quota.Defaults(p.Type).Key
-		}
-		return q
+// EffectiveQuota is the PSA budget in force; its Redis key lives under the
+// config's key prefix unless the quota names its own.
+func (c *Config) EffectiveQuota() quota.Config {
+	q := quota.Defaults(c.PSA.Type)
+	if c.PSA.Quota != nil {
+		q = c.PSA.Quota.WithDefaults()
+		q.Key = c.PSA.Quota.Key
 	}
-	return quota.Defaults(p.Type)
+	if q.Key == "" {
+		prefix := c.Redis.KeyPrefix
+		if prefix == "" {
+			prefix = "psasync:"
+		}
+		q.Key = prefix + "quota:" + c.PSA.Type
+	}
+	return q
 }
 
 // PSA types.
@@ -342,7 +348,7 @@ func (c *Config) Validate() error {
 		add("psa.type", "%q is not connectwise, autotask or halopsa", c.PSA.Type)
 	}
 	if c.PSA.Quota != nil {
-		if err := c.PSA.Quota.Validate(); err != nil {
+		if err := c.EffectiveQuota().Validate(); err != nil {
 			errs = append(errs, prefixed("psa.quota", err))
 		}
 	}

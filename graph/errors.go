@@ -45,6 +45,8 @@ type Error struct {
 	Err error
 }
 
+// Error describes the failed call: operation, class, status and Graph's code
+// and message.
 func (e *Error) Error() string {
 	s := e.Op + ": " + e.Kind.Error()
 	if e.StatusCode != 0 {

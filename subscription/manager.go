@@ -584,7 +584,8 @@ func (m *Manager) HandleLifecycle(ctx context.Context, tenantID, subscriptionID,
 }
 
 // Delete removes the tenant's subscriptions at Graph (its own and any stale
-// one to psasync's URL) and then its record. When Graph can no longer be
+// one to psasync's URL) and then its record; a tenant without a record is
+// left alone (no Graph call). When Graph can no longer be
 // asked (consent revoked, tenant unknown to Clients) the record is dropped
 // anyway, the subscription lapses on its own, and the error says so.
 func (m *Manager) Delete(ctx context.Context, tenantID string) error {
@@ -600,13 +601,19 @@ func (m *Manager) deleteLocked(ctx context.Context, tenantID string) error {
 	if err != nil {
 		return err
 	}
+	if !had {
+		// Nothing psasync created: a create in progress saves its record
+		// before the POST, so there is no subscription to look for.
+		return nil
+	}
 	gone := func(op string, cause error) error {
 		if derr := m.store.Delete(ctx, tenantID); derr != nil {
 			return derr
 		}
 		log.WithError(cause).Warn("dropped the tenant's subscription record; Graph could not be asked to delete it, it lapses on its own")
+		code, _, _ := classify(cause)
 		return &Error{TenantID: tenantID, Op: op + " (record dropped; the subscription lapses by " + formatTime(rec.Expiry) + ")",
-			Code: func() string { c, _, _ := classify(cause); return c }(), Err: cause}
+			Code: code, Err: cause}
 	}
 	api, err := m.clients.Subscriptions(ctx, tenantID)
 	if errors.Is(err, ErrUnknownTenant) {
@@ -624,7 +631,7 @@ func (m *Manager) deleteLocked(ctx context.Context, tenantID string) error {
 		return &Error{TenantID: tenantID, Op: "list subscriptions", Code: code, RetryAfter: retry, Err: err}
 	}
 	ids := map[string]bool{}
-	if had && rec.ID != "" {
+	if rec.ID != "" {
 		ids[rec.ID] = true
 	}
 	for _, s := range subs {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/psasync/psasync/cmd/psasim/simenv"
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -21,6 +22,7 @@ func benchWorld(b *testing.B, psaType string, n int) *testBundle {
 	b.Cleanup(env.Close)
 	cfg := env.Config
 	cfg.Sync.Concurrency = 8
+	cfg.PSA.Quota = &quota.Config{} // unlimited: these benchmarks measure psasync, not the budget
 	a, err := build(context.Background(), cfg, quietLogger(), env.HTTPClient)
 	require.NoError(b, err)
 	b.Cleanup(a.Close)

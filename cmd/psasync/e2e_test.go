@@ -18,6 +18,7 @@ import (
 	"github.com/psasync/psasync/cmd/psasim/simenv"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -63,6 +64,9 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 	t.Cleanup(env.Close)
 	cfg := env.Config
 	testRedis(t, cfg)
+	// The PSA quota is on, as in production, with a budget the suite never
+	// spends; the quota tests measure real budgets.
+	cfg.PSA.Quota = &quota.Config{Requests: 100000, Period: time.Hour, MaxConcurrent: 4}
 	if o.mutate != nil {
 		o.mutate(cfg)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/psasync/psasync/psa/autotask"
 	"github.com/psasync/psasync/psa/connectwise"
 	"github.com/psasync/psasync/psa/halopsa"
+	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -94,6 +95,10 @@ func buildWith(ctx context.Context, cfg *config.Config, log *logrus.Logger, http
 		a.Close()
 		return nil, err
 	}
+	if q := cfg.EffectiveQuota(); q.Limited() {
+		// One budget for every replica: the quota lives in Redis.
+		a.psa = quota.Wrap(a.psa, a.rdb, q, quota.WithName(cfg.PSA.Type), quota.WithPageSize(psaPageSize(cfg.PSA)), quota.WithLogger(log))
+	}
 	mapper, err := mapping.New(cfg.Mapping)
 	if err != nil {
 		a.Close()
@@ -141,6 +146,20 @@ func newPSAClient(c config.PSA, hc *http.Client, log *logrus.Logger) (psa.Client
 		return halopsa.New(c.HaloPSA, halopsa.WithHTTPClient(hc), halopsa.WithLogger(log))
 	}
 	return nil, fmt.Errorf("psa.type: %q is not connectwise, autotask or halopsa", c.Type)
+}
+
+// psaPageSize is the page size the PSA client reads with, so the quota
+// charges one unit per page.
+func psaPageSize(c config.PSA) int {
+	switch c.Type {
+	case config.PSAConnectWise:
+		return firstPositive(c.ConnectWise.PageSize, connectwise.DefaultPageSize)
+	case config.PSAAutotask:
+		return firstPositive(c.Autotask.PageSize, autotask.MaxPageSize)
+	case config.PSAHaloPSA:
+		return firstPositive(c.HaloPSA.PageSize, halopsa.DefaultPageSize)
+	}
+	return 0
 }
 
 // tenantSet resolves tenants from config, building one Graph client per

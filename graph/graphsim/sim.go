@@ -416,11 +416,13 @@ type responseRecorder struct {
 	body   bytes.Buffer
 }
 
+// WriteHeader keeps the status.
 func (r *responseRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Write keeps a copy of the body.
 func (r *responseRecorder) Write(b []byte) (int, error) {
 	r.body.Write(b)
 	return r.ResponseWriter.Write(b)

@@ -1,0 +1,104 @@
+package subscription
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+)
+
+// Task types of the subscription jobs; they equal the worker's
+// TypeSubscriptionEnsure and TypeSubscriptionReauthorize (DESIGN.md
+// contracts), redeclared so this package does not import the worker.
+const (
+	TypeEnsure      = "subscription:ensure"
+	TypeReauthorize = "subscription:reauthorize"
+)
+
+// jobPayload is the worker's SubscriptionPayload wire shape.
+type jobPayload struct {
+	Tenant         string `json:"tenant"`
+	SubscriptionID string `json:"subscription_id,omitempty"`
+	Reason         string `json:"reason,omitempty"`
+}
+
+func decodeJob(t *asynq.Task, needSubscription bool) (jobPayload, error) {
+	var p jobPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("%s payload: %w: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	if p.Tenant == "" {
+		return p, fmt.Errorf("%s payload %s: tenant is required: %w", t.Type(), t.Payload(), asynq.SkipRetry)
+	}
+	if needSubscription && p.SubscriptionID == "" && p.Reason != LifecycleSubscriptionRemoved && p.Reason != LifecycleMissed {
+		return p, fmt.Errorf("%s payload %s: subscription_id is required: %w", t.Type(), t.Payload(), asynq.SkipRetry)
+	}
+	return p, nil
+}
+
+// jobError turns a manager error into what asynq acts on: permanent ones
+// (an unknown tenant) skip retries; everything else, PermissionDenied
+// included, is retried with backoff (see RetryDelay) while the failure is
+// already recorded on the tenant's record.
+func jobError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Permanent() {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return err
+}
+
+// EnsureHandler runs subscription:ensure jobs (the scheduler's renewal
+// checks, `psasync subscriptions ensure`, config reloads).
+type EnsureHandler struct {
+	Manager *Manager
+}
+
+// ProcessTask ensures the payload's tenant has a live subscription.
+func (h *EnsureHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := decodeJob(t, false)
+	if err != nil {
+		return err
+	}
+	switch p.Reason {
+	case LifecycleSubscriptionRemoved, LifecycleMissed:
+		_, err = h.Manager.HandleLifecycle(ctx, p.Tenant, p.SubscriptionID, p.Reason)
+	default:
+		_, err = h.Manager.Ensure(ctx, p.Tenant)
+	}
+	return jobError(err)
+}
+
+// ReauthorizeHandler runs subscription:reauthorize jobs, which the webhook
+// enqueues for lifecycle events: Reason carries the event
+// (reauthorizationRequired when empty).
+type ReauthorizeHandler struct {
+	Manager *Manager
+}
+
+// ProcessTask acts on the lifecycle event of the payload.
+func (h *ReauthorizeHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := decodeJob(t, true)
+	if err != nil {
+		return err
+	}
+	event := p.Reason
+	switch event {
+	case LifecycleReauthorizationRequired, LifecycleSubscriptionRemoved, LifecycleMissed:
+	default:
+		event = LifecycleReauthorizationRequired
+	}
+	_, err = h.Manager.HandleLifecycle(ctx, p.Tenant, p.SubscriptionID, event)
+	return jobError(err)
+}
+
+// Register mounts both subscription handlers on mux.
+func Register(mux *asynq.ServeMux, m *Manager) {
+	mux.Handle(TypeEnsure, &EnsureHandler{Manager: m})
+	mux.Handle(TypeReauthorize, &ReauthorizeHandler{Manager: m})
+}
