@@ -206,6 +206,8 @@ func (c *clients) forget(tenantID string) {
 // run is one run a recording enqueuer accepted.
 type run struct {
 	ID, Tenant, Mode, Reason string
+	// At is when it was accepted, when the recorder has a clock.
+	At time.Time
 }
 
 // runs records enqueued runs and, like asynq with TaskID, refuses an id it
@@ -217,6 +219,7 @@ type runs struct {
 	order    []string
 	calls    int
 	failNext error
+	clock    func() time.Time
 }
 
 func newRuns() *runs { return &runs{byID: map[string]run{}} }
@@ -232,7 +235,11 @@ func (r *runs) EnqueueRun(_ context.Context, id, tenantID, mode, reason string) 
 	if _, dup := r.byID[id]; dup {
 		return nil
 	}
-	r.byID[id] = run{ID: id, Tenant: tenantID, Mode: mode, Reason: reason}
+	x := run{ID: id, Tenant: tenantID, Mode: mode, Reason: reason}
+	if r.clock != nil {
+		x.At = r.clock()
+	}
+	r.byID[id] = x
 	r.order = append(r.order, id)
 	return nil
 }

@@ -62,6 +62,11 @@ func (e *Engine) apply(ctx context.Context, w *waiter, tenant string, p *userPla
 			created, err = e.psa.CreateContact(ctx, p.contact)
 			return err
 		})
+		if errors.Is(err, psa.ErrDuplicate) && !verify {
+			// The PSA has the contact already (made since the run read the
+			// company): adopt it instead of reporting a duplicate.
+			return e.apply(ctx, w, tenant, p, false, true)
+		}
 		if err != nil {
 			code := errorCode(err, CodeContactCreationFailed)
 			out.cause = fmt.Errorf("create contact for %s in company %s: %w", p.upn, p.contact.CompanyID, err)

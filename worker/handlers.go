@@ -19,6 +19,73 @@ import (
 // the job is retried shortly without counting as a failure.
 var ErrUserLocked = errors.New("another job of this user is running")
 
+// ErrTenantBusy is returned when a run of the same tenant is in progress:
+// one writer per tenant at a time keeps a run's snapshot and a user job from
+// both creating the same contact. The job is retried without counting as a
+// failure.
+var ErrTenantBusy = errors.New("a sync run of this tenant is in progress")
+
+// tenantLock is held by a run for its whole length and renewed while it
+// runs, so a crashed worker's lock frees itself within its TTL.
+type tenantLock struct {
+	s     *Store
+	key   string
+	token string
+	ttl   time.Duration
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func (s *Store) tenantLockKey(tenant string) string { return s.prefix + "lock:tenant:" + tenant }
+
+// renewLock extends the lock only if it is still ours.
+// KEYS[1] lock key; ARGV[1] token; ARGV[2] ttl (ms). Returns 1 when renewed.
+var renewLock = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`)
+
+// lockTenant takes the tenant's run lock, or returns ErrTenantBusy.
+func (s *Store) lockTenant(ctx context.Context, tenant string, ttl time.Duration) (*tenantLock, error) {
+	l := &tenantLock{s: s, key: s.tenantLockKey(tenant), token: randomSuffix(), ttl: ttl, stop: make(chan struct{}), done: make(chan struct{})}
+	ok, err := s.rdb.SetNX(ctx, l.key, l.token, ttl).Result()
+	if err != nil {
+		return nil, fmt.Errorf("lock tenant %s: %w", tenant, err)
+	}
+	if !ok {
+		return nil, ErrTenantBusy
+	}
+	go func() {
+		defer close(l.done)
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-t.C:
+				renewLock.Run(context.Background(), s.rdb, []string{l.key}, l.token, ttl.Milliseconds())
+			}
+		}
+	}()
+	return l, nil
+}
+
+func (l *tenantLock) release() {
+	close(l.stop)
+	<-l.done
+	releaseLock.Run(context.Background(), l.s.rdb, []string{l.key}, l.token)
+}
+
+// tenantBusy reports whether a run holds the tenant's lock.
+func (s *Store) tenantBusy(ctx context.Context, tenant string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.tenantLockKey(tenant)).Result()
+	if err != nil {
+		return false, fmt.Errorf("check tenant %s lock: %w", tenant, err)
+	}
+	return n > 0, nil
+}
+
 // UserSyncHandler runs user:sync jobs.
 type UserSyncHandler struct {
 	Engine *Engine
@@ -44,6 +111,11 @@ func (h *UserSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 		return fmt.Errorf("user:sync payload %q: want tenant and user: %w", t.Payload(), asynq.SkipRetry)
 	}
 	s := h.Engine.store
+	if busy, err := s.tenantBusy(ctx, p.Tenant); err != nil {
+		return err
+	} else if busy {
+		return ErrTenantBusy
+	}
 	ttl := h.LockTTL
 	if ttl <= 0 {
 		ttl = 2 * time.Minute
@@ -121,6 +193,11 @@ func (h *TenantSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 		return fmt.Errorf("tenant:sync payload: want run_id and inputs: %w", asynq.SkipRetry)
 	}
 	s := h.Engine.store
+	lock, err := s.lockTenant(ctx, p.Inputs.Tenant, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	rec, ok, err := s.Run(ctx, p.RunID)
 	if err != nil {
 		return err
@@ -165,6 +242,9 @@ func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if errors.Is(err, ErrUserLocked) {
 		return 300 * time.Millisecond
 	}
+	if errors.Is(err, ErrTenantBusy) {
+		return 2 * time.Second
+	}
 	if d, ok := retryDelay(err); ok && d > 0 {
 		return d + 100*time.Millisecond
 	}
@@ -174,7 +254,7 @@ func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 // IsFailure is asynq's IsFailure: waiting for a lock or a rate limit is not a
 // failure, so it does not use up the job's retries.
 func IsFailure(err error) bool {
-	if errors.Is(err, ErrUserLocked) || errors.Is(err, psa.ErrRateLimited) || errors.Is(err, directory.ErrThrottled) {
+	if errors.Is(err, ErrUserLocked) || errors.Is(err, ErrTenantBusy) || errors.Is(err, psa.ErrRateLimited) || errors.Is(err, directory.ErrThrottled) {
 		return false
 	}
 	return true

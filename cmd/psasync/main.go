@@ -54,6 +54,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "sync":
 		return cmdSync(ctx, rest, stdout, stderr)
+	case "serve":
+		return roleCommand(roleWebhook|roleWorker|roleScheduler)(ctx, rest, stdout, stderr)
+	case "webhook":
+		return roleCommand(roleWebhook)(ctx, rest, stdout, stderr)
+	case "worker":
+		return roleCommand(roleWorker)(ctx, rest, stdout, stderr)
+	case "scheduler":
+		return roleCommand(roleScheduler)(ctx, rest, stdout, stderr)
+	case "subscriptions":
+		return cmdSubscriptions(ctx, rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -131,12 +131,3 @@ func flagNames(err error) string {
 	r := strings.NewReplacer("sync_mode:", "--mode:", "user_principal_names", "--upn", "company_id:", "--company-id:", "tenant:", "--tenant:")
 	return r.Replace(err.Error())
 }
-
-func firstPositive(v ...int) int {
-	for _, x := range v {
-		if x > 0 {
-			return x
-		}
-	}
-	return 0
-}
