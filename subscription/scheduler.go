@@ -21,6 +21,11 @@ type Schedule struct {
 	// ReconcileAt is the local time of the nightly full reconcile, "HH:MM"
 	// ("": 02:00; "off": none).
 	ReconcileAt string
+	// ReconcileWindow is how late a reconcile may still start when no
+	// scheduler ran at ReconcileAt (a restart, an outage) (0: 6 hours).
+	// Past it the day is skipped rather than running a full reconcile in
+	// business hours; the next night catches up.
+	ReconcileWindow time.Duration
 	// Location is the tenant's time zone for ReconcileAt (nil: UTC).
 	Location *time.Location
 	// RenewEvery is how often the tenant's subscription is checked (and
@@ -38,6 +43,9 @@ func (s Schedule) WithDefaults() Schedule {
 	}
 	if s.ReconcileAt == "" {
 		s.ReconcileAt = "02:00"
+	}
+	if s.ReconcileWindow == 0 {
+		s.ReconcileWindow = 6 * time.Hour
 	}
 	if s.Location == nil {
 		s.Location = time.UTC
@@ -58,6 +66,9 @@ func (s Schedule) Validate() error {
 		if _, _, err := parseClock(s.ReconcileAt); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if s.ReconcileWindow <= 0 || s.ReconcileWindow >= 24*time.Hour {
+		errs = append(errs, fmt.Errorf("reconcile window %s must be positive and shorter than a day", s.ReconcileWindow))
 	}
 	if s.RenewEvery > 0 && s.RenewEvery < time.Minute {
 		errs = append(errs, fmt.Errorf("renew_every %s is shorter than 1m", s.RenewEvery))
@@ -179,7 +190,8 @@ func NewScheduler(runs RunEnqueuer, jobs SubscriptionJobs, tenants TenantsFunc, 
 
 // Tick enqueues, for every enabled tenant, what is due at now: the
 // incremental run of the current period, today's reconcile once its local
-// time has passed (late, if the scheduler was down at that time), and the
+// time has passed (late, within ReconcileWindow, if no scheduler ran at
+// that time), and the
 // subscription check of the current RenewEvery period. Errors of one
 // tenant do not stop the others; they are returned joined.
 func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
@@ -209,7 +221,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 			hour, minute, _ := parseClock(sch.ReconcileAt)
 			local := now.In(sch.Location)
 			due := time.Date(local.Year(), local.Month(), local.Day(), hour, minute, 0, 0, sch.Location)
-			if !now.Before(due) {
+			if !now.Before(due) && now.Before(due.Add(sch.ReconcileWindow)) {
 				id := ReconcileRunID(t.ID, local.Format(time.DateOnly))
 				errs = append(errs, s.once(t.ID, "reconcile", id, func() error {
 					return s.runs.EnqueueRun(ctx, id, t.ID, ModeFull, ReasonNightlyReconcile)

@@ -193,11 +193,11 @@ func (h *TenantSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 		return fmt.Errorf("tenant:sync payload: want run_id and inputs: %w", asynq.SkipRetry)
 	}
 	s := h.Engine.store
-	lock, err := s.lockTenant(ctx, p.Inputs.Tenant, 2*time.Minute)
-	if err != nil {
+	if busy, err := s.tenantBusy(ctx, p.Inputs.Tenant); err != nil {
 		return err
+	} else if busy {
+		return ErrTenantBusy
 	}
-	defer lock.release()
 	rec, ok, err := s.Run(ctx, p.RunID)
 	if err != nil {
 		return err
@@ -211,6 +211,11 @@ func (h *TenantSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 		return err
 	}
 	rep, err := h.Engine.Run(ctx, p.RunID, p.Inputs)
+	if errors.Is(err, ErrTenantBusy) {
+		rec.State, rec.StartedAt = RunQueued, nil
+		_ = s.SaveRun(context.WithoutCancel(ctx), rec)
+		return err
+	}
 	finished := h.Engine.cfg.Now().UTC()
 	rec.FinishedAt = &finished
 	if err != nil {

@@ -28,6 +28,12 @@ func (e *Engine) Run(ctx context.Context, runID string, in RunInputs) (*Report, 
 	if !t.SyncEnabled {
 		return nil, fmt.Errorf("tenant %s: %w", in.Tenant, ErrTenantDisabled)
 	}
+	// One writer per tenant: a second run, and user jobs, wait for this one.
+	lock, err := e.store.lockTenant(ctx, t.ID, 2*time.Minute)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", t.ID, err)
+	}
+	defer lock.release()
 	start := e.cfg.Now()
 	rep := &Report{
 		SyncMode: in.SyncMode, SyncTimestamp: start.UTC(), RunID: runID, TenantID: t.ID, DryRun: in.DryRun, Inputs: in,

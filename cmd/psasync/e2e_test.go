@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
@@ -39,13 +40,15 @@ type setupOpts struct {
 }
 
 // testRedis points a config at the Redis of TEST_REDIS_ADDR under a key
-// prefix of its own, or leaves it empty for an embedded miniredis.
-func testRedis(t *testing.T, c *config.Config) {
+// prefix of its own, or at a miniredis of the test's own.
+func testRedis(t testing.TB, c *config.Config) {
 	t.Helper()
 	if addr := os.Getenv("TEST_REDIS_ADDR"); addr != "" {
 		c.Redis.Addr = addr
 		c.Redis.KeyPrefix = fmt.Sprintf("psasync-test:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+		return
 	}
+	c.Redis.Addr = miniredis.RunT(t).Addr()
 }
 
 func quietLogger() *logrus.Logger {

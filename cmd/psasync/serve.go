@@ -55,6 +55,8 @@ type serveFlags struct {
 	concurrency              int
 	demoUsers                int
 	demoChangeEvery          time.Duration
+	// noScheduler leaves the scheduler out of serve (tests drive runs).
+	noScheduler bool
 }
 
 func defaultConfigPath() string {
@@ -129,49 +131,92 @@ type node struct {
 	token   string
 	listen  string
 	baseURL string
+	ln      net.Listener
+	closers []func()
 }
 
 func runRoles(ctx context.Context, r role, f serveFlags, stdout, stderr io.Writer) error {
-	n := &node{role: r}
-	var err error
+	var (
+		cfg  *config.Config
+		demo *demoEnv
+		err  error
+	)
 	if f.demo {
-		n.demo, err = startDemo(ctx, f.psaType, demoOptions{users: f.demoUsers})
+		demo, err = startDemo(ctx, f.psaType, demoOptions{users: f.demoUsers})
 		if err != nil {
 			return &badConfigError{err}
 		}
-		defer n.demo.Close()
-		n.cfg = n.demo.cfg
-		n.cfg.Log.Format = "text"
-	} else if n.cfg, err = config.Load(f.cfgPath); err != nil {
+		defer demo.Close()
+		cfg = demo.cfg
+		cfg.Log.Format = "text"
+	} else if cfg, err = config.Load(f.cfgPath); err != nil {
 		return &badConfigError{err}
 	}
-	n.log = newLogger(n.cfg.Log, os.Stderr)
+	log := newLogger(cfg.Log, os.Stderr)
 	if w, ok := stderr.(*os.File); ok {
-		n.log.Out = w
+		log.Out = w
 	} else {
-		n.log.Out = stderr
+		log.Out = stderr
 	}
+	n, err := newNode(ctx, r, f, cfg, demo, log)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	n.announce(stdout)
+	return n.run(ctx, f)
+}
+
+// newNode wires a process's roles and opens its listener; run starts them.
+func newNode(ctx context.Context, r role, f serveFlags, cfg *config.Config, demo *demoEnv, log *logrus.Logger) (*node, error) {
+	n := &node{role: r, cfg: cfg, demo: demo, log: log}
+	var err error
 	n.listen = firstNonEmpty(f.listen, n.cfg.Server.Listen, "127.0.0.1:8080")
 	n.reg = prometheus.NewRegistry()
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if n.metrics, err = worker.NewMetrics(n.reg); err != nil {
-		return err
+		return nil, err
 	}
 	n.app, err = buildWith(ctx, n.cfg, n.log, n.demo.httpClient(), n.metrics)
 	if err != nil {
-		return &badConfigError{err}
+		return nil, &badConfigError{err}
 	}
-	defer n.app.Close()
+	n.closers = append(n.closers, n.app.Close)
 	n.asynq = asynq.RedisClientOpt{Addr: n.app.redisOp.Addrs[0], Username: n.app.redisOp.Username, Password: n.app.redisOp.Password, DB: n.app.redisOp.DB}
 	n.client = asynq.NewClient(n.asynq)
-	defer n.client.Close()
+	n.closers = append(n.closers, func() { _ = n.client.Close() })
 	n.queue = worker.NewQueue(n.client, n.app.rdb, n.cfg.Redis.KeyPrefix, n.cfg.Worker.CoalesceWindow)
 	n.subs = subscription.NewStore(n.app.rdb, n.cfg.Redis.KeyPrefix)
 	n.token = n.cfg.Server.APIToken
-	if f.demo && n.token == "" {
+	if demo != nil && n.token == "" {
 		n.token = randomToken()
 	}
+	if r&roleWebhook != 0 {
+		n.ln, err = net.Listen("tcp", n.listen)
+		if err != nil {
+			n.Close()
+			return nil, &badConfigError{fmt.Errorf("--listen %s: %w", n.listen, err)}
+		}
+		n.closers = append(n.closers, func() { _ = n.ln.Close() })
+		n.baseURL = "http://" + n.ln.Addr().String()
+	}
+	if err := n.setupSubscriptions(f); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
 
+// Close releases what newNode opened.
+func (n *node) Close() {
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		n.closers[i]()
+	}
+	n.closers = nil
+}
+
+// run runs the node's roles until ctx ends or one of them fails.
+func (n *node) run(ctx context.Context, f serveFlags) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -186,32 +231,20 @@ func runRoles(ctx context.Context, r role, f serveFlags, stdout, stderr io.Write
 			}
 		}()
 	}
-
-	var ln net.Listener
-	if r&roleWebhook != 0 {
-		ln, err = net.Listen("tcp", n.listen)
-		if err != nil {
-			return &badConfigError{fmt.Errorf("--listen %s: %w", n.listen, err)}
-		}
-		n.baseURL = "http://" + ln.Addr().String()
+	if n.role&roleWebhook != 0 {
 		srv, err := n.httpServer()
 		if err != nil {
-			_ = ln.Close()
 			return err
 		}
-		start("webhook", func(ctx context.Context) error { return serveHTTP(ctx, srv, ln, n.log) })
+		start("webhook", func(ctx context.Context) error { return serveHTTP(ctx, srv, n.ln, n.log) })
 	}
-	if err := n.setupSubscriptions(f); err != nil {
-		return err
-	}
-	if r&roleWorker != 0 {
+	if n.role&roleWorker != 0 {
 		conc := firstPositive(f.concurrency, n.cfg.Worker.Concurrency, 10)
 		start("worker", func(ctx context.Context) error { return n.runWorkers(ctx, conc) })
 	}
-	if r&roleScheduler != 0 {
+	if n.role&roleScheduler != 0 && !f.noScheduler {
 		start("scheduler", n.runScheduler)
 	}
-	n.announce(stdout)
 	if f.demo {
 		start("demo", func(ctx context.Context) error { return n.runDemo(ctx, f) })
 	}

@@ -32,8 +32,12 @@ func (g graphClients) Subscriptions(ctx context.Context, tenantID string) (subsc
 // setupSubscriptions builds the subscription manager. Without a public URL
 // it still answers list and delete; ensure then fails with a clear error.
 func (n *node) setupSubscriptions(f serveFlags) error {
-	if f.demo && n.cfg.Server.PublicURL == "" {
+	if n.demo != nil && n.cfg.Server.PublicURL == "" {
 		n.cfg.Server.PublicURL = n.baseURL
+	}
+	if n.cfg.Server.PublicURL == "" {
+		n.log.Warn("server.public_url is not set: psasync creates no Graph subscriptions; changes arrive with the scheduled incremental syncs only")
+		return nil
 	}
 	m, err := newManager(n.app, n.subs, runEnqueuer{n: n, retention: subscription.ScheduledRetention}, n.cfg.Server.PublicURL)
 	if err != nil {
@@ -48,7 +52,15 @@ func newManager(a *app, store *subscription.Store, runs subscription.RunEnqueuer
 }
 
 func (n *node) registerSubscriptionHandlers(mux *asynq.ServeMux) {
-	subscription.Register(mux, n.manager)
+	if n.manager != nil {
+		subscription.Register(mux, n.manager)
+		return
+	}
+	refuse := asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
+		return fmt.Errorf("server.public_url is not set on this worker, so it cannot manage Graph subscriptions: %w", asynq.SkipRetry)
+	})
+	mux.Handle(worker.TypeSubscriptionEnsure, refuse)
+	mux.Handle(worker.TypeSubscriptionReauthorize, refuse)
 }
 
 // workerServerConfig adds the subscription jobs' backoff to the workers'.
@@ -86,7 +98,7 @@ func (n *node) runScheduler(ctx context.Context) error {
 	for _, t := range n.cfg.Tenants {
 		tenants = append(tenants, subscription.Tenant{ID: t.ID, Enabled: t.SyncEnabled()})
 	}
-	if n.cfg.Server.PublicURL != "" {
+	if n.manager != nil {
 		results, err := n.manager.Converge(ctx, tenants)
 		if err != nil {
 			n.log.WithError(err).Warn("could not read stored subscriptions")
@@ -96,11 +108,13 @@ func (n *node) runScheduler(ctx context.Context) error {
 				n.log.WithError(r.Err).WithField("tenant", r.TenantID).Warn("subscription not in place yet; the scheduled checks retry")
 			}
 		}
-	} else {
-		n.log.Warn("server.public_url is not set: no Graph subscriptions (changes arrive with the scheduled incremental syncs only)")
 	}
 	re := runEnqueuer{n: n, retention: subscription.ScheduledRetention}
-	s, err := subscription.NewScheduler(re, re, func(context.Context) ([]subscription.ScheduledTenant, error) {
+	var jobs subscription.SubscriptionJobs = re
+	if n.manager == nil {
+		jobs = noSubscriptionJobs{}
+	}
+	s, err := subscription.NewScheduler(re, jobs, func(context.Context) ([]subscription.ScheduledTenant, error) {
 		return scheduledTenants(n.cfg)
 	}, subscription.SchedulerConfig{Logger: n.log})
 	if err != nil {
@@ -260,3 +274,9 @@ func when(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
+
+// noSubscriptionJobs is the scheduler's subscription queue when psasync
+// manages no subscriptions (no server.public_url).
+type noSubscriptionJobs struct{}
+
+func (noSubscriptionJobs) EnqueueEnsure(context.Context, string, string, string) error { return nil }
