@@ -265,6 +265,9 @@ func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
 	var errs []error
 	lines := bytes.Split(b, []byte("\n"))
 	for i, line := range lines {
+		if bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
+			continue // a comment may mention ${NAME} without it being set
+		}
 		lines[i] = envRef.ReplaceAllFunc(line, func(m []byte) []byte {
 			name := string(envRef.FindSubmatch(m)[1])
 			v, ok := lookup(name)

@@ -31,6 +31,9 @@ const (
 	// CodeSubscriptionFailed: any other failure, e.g. Graph refused the
 	// subscription because the webhook failed the validation handshake.
 	CodeSubscriptionFailed = "SubscriptionFailed"
+	// CodeInvalidRequest: the request itself was wrong (e.g. an unknown
+	// lifecycle event); retrying cannot help.
+	CodeInvalidRequest = "InvalidRequest"
 	// CodeSubscriptionExpired is reported by List for a record whose
 	// subscription has lapsed.
 	CodeSubscriptionExpired = "SubscriptionExpired"
@@ -58,7 +61,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Permanent reports whether retrying the same job cannot help.
-func (e *Error) Permanent() bool { return e.Code == CodeUnknownTenant }
+func (e *Error) Permanent() bool { return e.Code == CodeUnknownTenant || e.Code == CodeInvalidRequest }
 
 // busyRetry is how soon a job that found the tenant locked tries again.
 const busyRetry = 5 * time.Second

@@ -13,7 +13,9 @@ import (
 // TypeSubscriptionEnsure and TypeSubscriptionReauthorize (DESIGN.md
 // contracts), redeclared so this package does not import the worker.
 const (
-	TypeEnsure      = "subscription:ensure"
+	// TypeEnsure checks (creates, adopts, renews) a tenant's subscription.
+	TypeEnsure = "subscription:ensure"
+	// TypeReauthorize answers a lifecycle event of a subscription.
 	TypeReauthorize = "subscription:reauthorize"
 )
 

@@ -92,7 +92,7 @@ func TestHandlersUnderRealAsynq(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := setup(t, threeTenants, nil)
-	queue := "subscription-test-" + b.redis.prefix[len("psasync-test-"):len(b.redis.prefix)-1]
+	queue := b.redis.queue
 	opt := asynq.RedisClientOpt{Addr: b.redis.addr}
 	client := asynq.NewClient(opt)
 	t.Cleanup(func() { _ = client.Close() })

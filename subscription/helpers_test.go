@@ -51,31 +51,36 @@ func (c *fakeClock) Advance(d time.Duration) {
 type testRedis struct {
 	rdb    redis.UniversalClient
 	prefix string
-	mr     *miniredis.Miniredis // nil on a real Redis
-	addr   string
+	// queue is an asynq queue name of the test's own.
+	queue string
+	addr  string
 }
 
 func newRedis(t *testing.T) testRedis {
 	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	prefix := "psasync-test-" + hex.EncodeToString(b[:]) + ":"
+	id := hex.EncodeToString(b[:])
+	prefix, queue := "psasync-test-"+id+":", "subscription-test-"+id
 	if addr := os.Getenv("TEST_REDIS_ADDR"); addr != "" {
 		rdb := redis.NewClient(&redis.Options{Addr: addr})
 		t.Cleanup(func() {
 			ctx := context.Background()
-			keys, _ := rdb.Keys(ctx, prefix+"*").Result()
-			if len(keys) > 0 {
-				rdb.Del(ctx, keys...)
+			for _, pattern := range []string{prefix + "*", "asynq:{" + queue + "}*"} {
+				keys, _ := rdb.Keys(ctx, pattern).Result()
+				if len(keys) > 0 {
+					rdb.Del(ctx, keys...)
+				}
 			}
+			rdb.SRem(ctx, "asynq:queues", queue)
 			_ = rdb.Close()
 		})
-		return testRedis{rdb: rdb, prefix: prefix, addr: addr}
+		return testRedis{rdb: rdb, prefix: prefix, queue: queue, addr: addr}
 	}
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	return testRedis{rdb: rdb, prefix: prefix, mr: mr, addr: mr.Addr()}
+	return testRedis{rdb: rdb, prefix: prefix, queue: queue, addr: mr.Addr()}
 }
 
 // hook answers Graph's validation handshake on both webhook routes, as

@@ -275,8 +275,9 @@ func TestDeletedBehindOurBackIsRecreatedAndCaughtUp(t *testing.T) {
 		require.NotEqual(t, old.ID, sub.ID)
 		require.Equal(t, sub.ID, rec.ID)
 		require.True(t, expectedExpiry(b.clock.Now()).Equal(sub.ExpirationDateTime))
-		require.Len(t, b.runs.matching("gap:contoso:"+sub.ID), 1)
-		require.Equal(t, subscription.ReasonRecreated, b.runs.matching("gap:contoso:" + sub.ID)[0].Reason)
+		gap := b.runs.matching("gap:contoso:" + sub.ID)
+		require.Len(t, gap, 1)
+		require.Equal(t, subscription.ReasonRecreated, gap[0].Reason)
 	})
 
 	t.Run("404 on the reauthorization PATCH", func(t *testing.T) {
@@ -589,6 +590,25 @@ func TestConvergeFollowsTheConfig(t *testing.T) {
 	statuses, err = b.mgr.List(ctx)
 	require.NoError(t, err)
 	require.Empty(t, statuses)
+
+	// By hand, Delete also finds a subscription whose record Redis lost.
+	api, err := b.clients.Subscriptions(ctx, "contoso")
+	require.NoError(t, err)
+	_, err = api.CreateSubscription(ctx, directory.Subscription{
+		Resource: "/users", ChangeType: "updated,deleted", NotificationURL: b.mgr.NotificationURL(),
+		ExpirationDateTime: b.clock.Now().Add(time.Hour),
+	})
+	require.NoError(t, err)
+	require.NoError(t, b.mgr.Delete(ctx, "contoso"))
+	require.Empty(t, b.live("contoso"))
+
+	// A disabled tenant that never consented and has no record is quietly
+	// left alone.
+	require.NoError(t, b.sim.RevokeConsent("northwind"))
+	results, err = b.mgr.Converge(ctx, []subscription.Tenant{{ID: "northwind", Enabled: false}})
+	require.NoError(t, err)
+	require.Equal(t, []subscription.Result{{TenantID: "northwind", Action: subscription.ActionDelete}}, results)
+	require.ErrorIs(t, b.mgr.Delete(ctx, "northwind"), directory.ErrPermissionDenied, "by hand it says why Graph was not cleaned")
 }
 
 func TestListReportsLapsedSubscriptions(t *testing.T) {
@@ -606,7 +626,9 @@ func TestListReportsLapsedSubscriptions(t *testing.T) {
 	rec, err := b.mgr.Ensure(context.Background(), "contoso")
 	require.NoError(t, err)
 	require.Equal(t, b.only("contoso").ID, rec.ID)
-	require.Equal(t, subscription.ReasonRecreated, b.runs.matching("gap:contoso:" + rec.ID)[0].Reason)
+	gap := b.runs.matching("gap:contoso:" + rec.ID)
+	require.Len(t, gap, 1)
+	require.Equal(t, subscription.ReasonRecreated, gap[0].Reason)
 }
 
 func TestTenantLockSerialisesReplicas(t *testing.T) {

@@ -257,7 +257,7 @@ func TestSchedulerReplicasOverRealAsynq(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := newRedis(t)
-	queue := "sched-test-" + strings.TrimSuffix(strings.TrimPrefix(r.prefix, "psasync-test-"), ":")
+	queue := r.queue
 	opt := asynq.RedisClientOpt{Addr: r.addr}
 	replica := func() *subscription.Scheduler {
 		client := asynq.NewClient(opt)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -15,41 +16,129 @@ import (
 )
 
 // subscriptionLookup lets the webhook check notifications against the
-// subscriptions the manager stored.
-type subscriptionLookup struct{ store *subscription.Store }
+// subscriptions the manager stored. Known subscriptions are remembered for
+// a few seconds: a renewed subscription keeps its id and clientState, a
+// recreated one gets a new id, so the cache can only briefly keep
+// accepting a subscription that was just deleted.
+type subscriptionLookup struct {
+	store *subscription.Store
+	ttl   time.Duration
+	mu    sync.Mutex
+	known map[string]cachedSubscription
+}
 
-func (l subscriptionLookup) LookupSubscription(ctx context.Context, id string) (webhook.Subscription, bool, error) {
+type cachedSubscription struct {
+	sub     webhook.Subscription
+	expires time.Time
+}
+
+func newSubscriptionLookup(store *subscription.Store) *subscriptionLookup {
+	return &subscriptionLookup{store: store, ttl: 5 * time.Second, known: map[string]cachedSubscription{}}
+}
+
+func (l *subscriptionLookup) LookupSubscription(ctx context.Context, id string) (webhook.Subscription, bool, error) {
+	now := time.Now()
+	l.mu.Lock()
+	c, hit := l.known[id]
+	l.mu.Unlock()
+	if hit && now.Before(c.expires) {
+		return c.sub, true, nil
+	}
 	r, ok, err := l.store.LookupSubscription(ctx, id)
 	if err != nil || !ok {
 		return webhook.Subscription{}, ok, err
 	}
-	return webhook.Subscription{ID: r.ID, TenantID: r.TenantID, ClientState: r.ClientState}, true, nil
+	sub := webhook.Subscription{ID: r.ID, TenantID: r.TenantID, ClientState: r.ClientState}
+	l.mu.Lock()
+	if len(l.known) > 10000 { // bounded: an MSP has at most a few thousand tenants
+		l.known = map[string]cachedSubscription{}
+	}
+	l.known[id] = cachedSubscription{sub: sub, expires: now.Add(l.ttl)}
+	l.mu.Unlock()
+	return sub, true, nil
 }
 
 // enqueuer turns accepted notifications into jobs.
-type enqueuer struct{ n *node }
+type enqueuer struct {
+	n *node
+	// touched remembers when each subscription's last-notification time was
+	// last written, so a busy tenant costs one write a second, not one per
+	// notification.
+	mu      sync.Mutex
+	touched map[string]time.Time
+}
+
+func newEnqueuer(n *node) *enqueuer { return &enqueuer{n: n, touched: map[string]time.Time{}} }
+
+// enqueueParallelism bounds the Redis round trips one request has in flight.
+const enqueueParallelism = 8
 
 func (e *enqueuer) EnqueueUserChanges(ctx context.Context, changes []webhook.UserChange) error {
 	seen := make(map[[2]string]bool, len(changes))
 	subs := map[string]bool{}
+	var todo []webhook.UserChange
 	for _, c := range changes {
 		k := [2]string{c.TenantID, c.UserID}
 		if seen[k] {
 			continue // one job per user and request is enough: it reads the newest state
 		}
 		seen[k] = true
-		if err := e.n.queue.EnqueueUserSync(ctx, c.TenantID, c.UserID); err != nil {
-			return err
-		}
+		todo = append(todo, c)
 		subs[c.SubscriptionID] = true
 	}
+	if len(todo) == 1 {
+		if err := e.n.queue.EnqueueUserSync(ctx, todo[0].TenantID, todo[0].UserID); err != nil {
+			return err
+		}
+	} else if err := e.enqueueAll(ctx, todo); err != nil {
+		return err
+	}
+	e.touch(ctx, subs)
+	return nil
+}
+
+// enqueueAll enqueues a batch with a few round trips in flight at once; any
+// failure fails the whole request (Graph delivers it again, and the jobs
+// that did get in collapse with the redelivered ones).
+func (e *enqueuer) enqueueAll(ctx context.Context, todo []webhook.UserChange) error {
+	sem := make(chan struct{}, enqueueParallelism)
+	errc := make(chan error, len(todo))
+	var wg sync.WaitGroup
+	for _, c := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := e.n.queue.EnqueueUserSync(ctx, c.TenantID, c.UserID); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+func (e *enqueuer) touch(ctx context.Context, subs map[string]bool) {
 	now := time.Now().UTC()
 	for id := range subs {
+		e.mu.Lock()
+		last := e.touched[id]
+		fresh := now.Sub(last) < time.Second
+		if !fresh {
+			if len(e.touched) > 10000 {
+				e.touched = map[string]time.Time{}
+			}
+			e.touched[id] = now
+		}
+		e.mu.Unlock()
+		if fresh {
+			continue
+		}
 		if err := e.n.subs.TouchNotification(ctx, id, now); err != nil {
 			e.n.log.WithError(err).WithField("subscription", id).Warn("could not record the notification time")
 		}
 	}
-	return nil
 }
 
 func (e *enqueuer) EnqueueLifecycle(ctx context.Context, events []webhook.LifecycleEvent) error {

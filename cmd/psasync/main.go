@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // tenant time zones load on hosts without zoneinfo (distroless)
 )
 
 // Exit codes shared by every command.

@@ -67,7 +67,7 @@ func startNode(t *testing.T, o nodeOpts) *nodeBundle {
 }
 
 // startNodeWith starts a node on an existing world (a second replica).
-func startNodeWith(t *testing.T, env *simenv.Env, cfg *config.Config, o nodeOpts) *nodeBundle {
+func startNodeWith(t testing.TB, env *simenv.Env, cfg *config.Config, o nodeOpts) *nodeBundle {
 	t.Helper()
 	if o.roles == 0 {
 		o.roles = roleWebhook | roleWorker | roleScheduler
@@ -187,13 +187,12 @@ func (nb *nodeBundle) postNotification(t *testing.T, body any) int {
 	return resp.StatusCode
 }
 
-
 func (nb *nodeBundle) queueInfo() (*asynq.QueueInfo, error) {
 	return asynq.NewInspector(nb.n.asynq).GetQueueInfo(worker.QueueDefault)
 }
 
 // waitIdle waits until no job of any queue is waiting or running.
-func (nb *nodeBundle) waitIdle(t *testing.T) {
+func (nb *nodeBundle) waitIdle(t testing.TB) {
 	t.Helper()
 	insp := asynq.NewInspector(nb.n.asynq)
 	require.Eventually(t, func() bool {

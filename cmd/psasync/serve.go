@@ -274,8 +274,8 @@ func (n *node) httpServer() (*http.Server, error) {
 		n.log.Warn("server.api_token is not set: /api/v1 is disabled and /monitoring needs basic auth")
 	}
 	h, err := webhook.New(webhook.Config{
-		Lookup:              subscriptionLookup{n.subs},
-		Enqueuer:            &enqueuer{n: n},
+		Lookup:              newSubscriptionLookup(n.subs),
+		Enqueuer:            newEnqueuer(n),
 		Runs:                &runs{n: n},
 		APIToken:            n.token,
 		Monitoring:          mon,

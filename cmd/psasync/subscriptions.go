@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -24,7 +26,13 @@ type graphClients struct{ a *app }
 func (g graphClients) Subscriptions(ctx context.Context, tenantID string) (subscription.SubscriptionAPI, error) {
 	t, ok := g.a.cfg.Tenant(tenantID)
 	if !ok {
-		return nil, fmt.Errorf("%q: %w", tenantID, worker.ErrUnknownTenant)
+		// A tenant removed from the config still has a subscription to
+		// delete: reach it with the shared multi-tenant app, if there is one.
+		shared := g.a.cfg.Graph
+		if shared.ClientID == "" || (shared.ClientSecret == "" && shared.CertificatePath == "") {
+			return nil, fmt.Errorf("%q: %w %w", tenantID, worker.ErrUnknownTenant, subscription.ErrUnknownTenant)
+		}
+		t = config.Tenant{ID: tenantID}
 	}
 	return g.a.tenants.graphClient(ctx, t)
 }
@@ -33,7 +41,9 @@ func (g graphClients) Subscriptions(ctx context.Context, tenantID string) (subsc
 // it still answers list and delete; ensure then fails with a clear error.
 func (n *node) setupSubscriptions(f serveFlags) error {
 	if n.demo != nil && n.cfg.Server.PublicURL == "" {
-		n.cfg.Server.PublicURL = n.baseURL
+		// The simulator posts to loopback (it accepts plain http only there),
+		// also when psasync listens on every interface in a container.
+		n.cfg.Server.PublicURL = loopbackURL(n.ln)
 	}
 	if n.cfg.Server.PublicURL == "" {
 		n.log.Warn("server.public_url is not set: psasync creates no Graph subscriptions; changes arrive with the scheduled incremental syncs only")
@@ -280,3 +290,16 @@ func when(t time.Time) string {
 type noSubscriptionJobs struct{}
 
 func (noSubscriptionJobs) EnqueueEnsure(context.Context, string, string, string) error { return nil }
+
+// loopbackURL is the http URL of a listener as seen from this host.
+func loopbackURL(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+}

@@ -54,6 +54,10 @@ type Options struct {
 	GraphOptions []graphsim.Option
 	// Unlimited turns off the PSA simulator's vendor quotas (benchmarks).
 	Unlimited bool
+	// TimeScale > 1 runs the PSA simulator's quota clock that many times
+	// faster (Autotask's rolling hour, Halo's 5 minutes), so quota
+	// behaviour over an hour can be measured in seconds.
+	TimeScale float64
 }
 
 // Env is a running simulated world.
@@ -135,7 +139,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	env.HTTPClient = env.Graph.HTTPClient()
 
 	var err error
-	env.PSA, err = newPSASim(o.PSA, o.Unlimited)
+	env.PSA, err = newPSASim(o.PSA, o.Unlimited, o.TimeScale)
 	if err != nil {
 		env.Close()
 		return nil, err
@@ -174,7 +178,12 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	return env, nil
 }
 
-func newPSASim(kind string, unlimited bool) (PSASim, error) {
+func newPSASim(kind string, unlimited bool, scale float64) (PSASim, error) {
+	var clock func() time.Time
+	if scale > 1 {
+		start := time.Now()
+		clock = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * scale)) }
+	}
 	switch kind {
 	case config.PSAConnectWise:
 		return cwAdapter{cwsim.New()}, nil
@@ -183,11 +192,17 @@ func newPSASim(kind string, unlimited bool) (PSASim, error) {
 		if unlimited {
 			opts = append(opts, atsim.WithHourlyLimit(0), atsim.WithThreadLimit(0))
 		}
+		if clock != nil {
+			opts = append(opts, atsim.WithClock(clock), atsim.WithLatencyScale(1/scale))
+		}
 		return atAdapter{atsim.New(opts...)}, nil
 	case config.PSAHaloPSA:
 		var opts []halosim.Option
 		if unlimited {
 			opts = append(opts, halosim.WithRateLimit(0, 0))
+		}
+		if clock != nil {
+			opts = append(opts, halosim.WithClock(clock))
 		}
 		return haloAdapter{halosim.New(opts...)}, nil
 	}
