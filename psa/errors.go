@@ -23,6 +23,10 @@ var (
 	// ErrInvalid: the PSA rejected the request's content (400/422) or
 	// answered something psasync cannot read.
 	ErrInvalid = errors.New("invalid request")
+	// ErrOwnQuota marks a call psasync's own shared quota held back before
+	// anything was sent: waiting for it is expected, not a failure of the
+	// PSA (it comes with ErrRateLimited and a RetryAfter).
+	ErrOwnQuota = errors.New("psasync's own PSA budget is spent")
 )
 
 // Error is a failed PSA call. It unwraps to its Kind so callers use

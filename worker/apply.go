@@ -19,9 +19,11 @@ type outcome struct {
 }
 
 // apply carries out one plan: the single place psasync writes to a PSA.
-// verify asks the PSA by email right before a create, so a job re-run after
-// a crash adopts the contact its first attempt made instead of duplicating
-// it; bulk runs skip it because they read the company moments earlier.
+// Plans come from fresh reads (a per-user job asks the PSA by email while
+// planning, so a job re-run after a crash adopts the contact its first
+// attempt made). verify asks again right before the create; apply uses it
+// when the PSA refused a create as a duplicate, i.e. someone made the
+// contact after the plan's read.
 func (e *Engine) apply(ctx context.Context, w *waiter, tenant string, p *userPlan, dryRun, verify bool) outcome {
 	out := outcome{plan: p}
 	log := e.log.WithFields(logrus.Fields{"tenant": tenant, "user": p.user.ID})

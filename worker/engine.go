@@ -73,6 +73,10 @@ type Config struct {
 	MaxWait time.Duration
 	// MaxAttempts bounds the tries of one throttled call in a run (default 5).
 	MaxAttempts int
+	// MaxOwnQuotaWait bounds how long one call of a run waits, in all, for
+	// psasync's own PSA budget (default 6h: a run larger than an hour's
+	// budget spreads over several hours instead of failing).
+	MaxOwnQuotaWait time.Duration
 	// BulkThreshold: an incremental run with more changed users than this
 	// reads the company's contacts in pages instead of per user (default 50).
 	BulkThreshold int
@@ -95,6 +99,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
+	}
+	if c.MaxOwnQuotaWait <= 0 {
+		c.MaxOwnQuotaWait = 6 * time.Hour
 	}
 	if c.BulkThreshold <= 0 {
 		c.BulkThreshold = 50
@@ -167,9 +174,20 @@ type waiter struct {
 	mu  sync.Mutex
 	thr Throttling
 	on  bool
+	// ownOnly waits for psasync's own quota only, up to jobOwnQuotaWait.
+	ownOnly bool
 }
 
 func newWaiter(e *Engine, on bool) *waiter { return &waiter{e: e, on: on} }
+
+// jobOwnQuotaWait is how long a per-user job waits in place for psasync's
+// own budget before handing the wait to the queue: re-running the job
+// later would spend Graph and PSA reads again.
+const jobOwnQuotaWait = 10 * time.Second
+
+// newJobWaiter waits only for psasync's own budget, briefly; the PSA's and
+// Graph's throttling go back to the queue, which retries after Retry-After.
+func newJobWaiter(e *Engine) *waiter { return &waiter{e: e, ownOnly: true} }
 
 func (w *waiter) throttling() Throttling {
 	w.mu.Lock()
@@ -179,17 +197,31 @@ func (w *waiter) throttling() Throttling {
 
 // do runs fn, waiting out Retry-After from the PSA or Graph when the run
 // waits (on); per-user jobs return the error so asynq schedules the retry.
+//
+// psasync's own quota is waited out for as long as MaxOwnQuotaWait in all:
+// a run larger than the budget is expected to pace itself, not fail. A PSA's
+// or Graph's own throttling is retried MaxAttempts times.
 func (w *waiter) do(ctx context.Context, fn func() error) error {
+	var owned time.Duration
+	ownLimit := w.e.cfg.MaxOwnQuotaWait
+	if w.ownOnly {
+		ownLimit = jobOwnQuotaWait
+	}
 	for attempt := 1; ; attempt++ {
 		err := fn()
-		if err == nil || !w.on || attempt >= w.e.cfg.MaxAttempts {
+		if err == nil || (!w.on && !w.ownOnly) {
 			return err
 		}
 		d, ok := retryDelay(err)
-		if !ok {
+		if !ok || d > w.e.cfg.MaxWait {
 			return err
 		}
-		if d > w.e.cfg.MaxWait {
+		if errors.Is(err, psa.ErrOwnQuota) {
+			if owned += d; owned > ownLimit {
+				return err
+			}
+			attempt--
+		} else if w.ownOnly || attempt >= w.e.cfg.MaxAttempts {
 			return err
 		}
 		w.mu.Lock()

@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -318,6 +317,7 @@ func TestRunRefusesDisabledUnknownAndBusyTenants(t *testing.T) {
 
 	_, err = w.engine.Run(ctx, "r2", worker.DefaultRunInputs("fabrikam"))
 	require.ErrorIs(t, err, worker.ErrUnknownTenant)
+	require.ErrorContains(t, err, "tenant fabrikam")
 	_, err = w.engine.SyncUser(ctx, "fabrikam", jane.ID)
 	var perm *worker.PermanentError
 	require.ErrorAs(t, err, &perm)
@@ -586,9 +586,9 @@ func TestCreateAnsweredDuplicateIsAdopted(t *testing.T) {
 	require.Equal(t, itoa(int(made.Load())), l.ContactID)
 }
 
-// TestRetriedJobAdoptsItsEarlierCreate: a per-user job looks up the email
-// again right before it creates, so a contact made meanwhile (by a job
-// killed after its create) is adopted, not duplicated.
+// TestRetriedJobAdoptsItsEarlierCreate: a contact made after a per-user
+// job looked for it (by a job killed after its create, or a person) is
+// adopted, not duplicated and not reported as a duplicate.
 func TestRetriedJobAdoptsItsEarlierCreate(t *testing.T) {
 	t.Parallel()
 	jane := member(1, "jane", "Jane", "Doe")
@@ -607,8 +607,7 @@ func TestRetriedJobAdoptsItsEarlierCreate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "skipped", out.Action, "the contact is already current")
 	require.Equal(t, itoa(int(made.Load())), out.ContactID)
-	require.Len(t, w.withEmail(jane.Mail), 1)
-	require.Zero(t, w.writes())
+	require.Len(t, w.withEmail(jane.Mail), 1, "no duplicate")
 	l, ok, err := w.store.GetLink(context.Background(), tenantID, jane.ID)
 	require.NoError(t, err)
 	require.True(t, ok, "the link is cached")
@@ -633,14 +632,6 @@ func TestMissingCompanyFailsTheUserOnly(t *testing.T) {
 	require.Empty(t, link, "a run with errors keeps the old delta link so the next run retries")
 }
 
-func TestEngineWithoutTenantsErrIsWrapped(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t, worldOpts{})
-	_, err := w.engine.Run(context.Background(), "r", worker.DefaultRunInputs("nope"))
-	require.True(t, errors.Is(err, worker.ErrUnknownTenant))
-	require.ErrorContains(t, err, "tenant nope")
-}
-
 // TestUpdateExistingFalseHoldsWhenACreateIsAdopted: a run with
 // update_existing=false whose create meets a contact made meanwhile must
 // leave that contact as it is, as it would have had the run seen it first.
@@ -662,4 +653,30 @@ func TestUpdateExistingFalseHoldsWhenACreateIsAdopted(t *testing.T) {
 	require.Equal(t, "Intern", c.Title, "update_existing is false")
 	require.Empty(t, c.ExternalID)
 	require.Len(t, w.withEmail(jane.Mail), 1)
+}
+
+// TestSkippedJobNamesItsContact: a per-user job that finds the contact
+// current says which contact it checked, whether it found it by the stored
+// link or by email, so the runs API (and a test of a re-run job) can tell.
+func TestSkippedJobNamesItsContact(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	jane := member(1, "jane", "Jane", "Doe")
+	w := newWorld(t, worldOpts{users: []graphsim.User{jane}})
+	out, err := w.engine.SyncUser(ctx, tenantID, jane.ID)
+	require.NoError(t, err)
+	require.Equal(t, "created", out.Action)
+	id := out.ContactID
+	require.NotEmpty(t, id)
+
+	out, err = w.engine.SyncUser(ctx, tenantID, jane.ID)
+	require.NoError(t, err)
+	require.Equal(t, "skipped", out.Action)
+	require.Equal(t, id, out.ContactID, "found by the stored link")
+
+	require.NoError(t, w.redis.rdb.Del(ctx, w.redis.prefix+"link:"+tenantID).Err())
+	out, err = w.engine.SyncUser(ctx, tenantID, jane.ID)
+	require.NoError(t, err)
+	require.Equal(t, "skipped", out.Action)
+	require.Equal(t, id, out.ContactID, "found by email")
 }

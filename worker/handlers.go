@@ -273,6 +273,10 @@ func ServerConfig(concurrency int, log asynq.Logger) asynq.Config {
 		RetryDelayFunc:           RetryDelay,
 		IsFailure:                IsFailure,
 		DelayedTaskCheckInterval: 200 * time.Millisecond,
+		// An idle worker looks for new jobs ten times a second (asynq's
+		// default is once a second), so a notification reaches the PSA
+		// within about a second; the cost is a few Redis calls a second.
+		TaskCheckInterval: 100 * time.Millisecond,
 		ShutdownTimeout:          25 * time.Second,
 		Logger:                   log,
 	}

@@ -161,7 +161,6 @@ func TestUserSyncHandlerUserLocked(t *testing.T) {
 	require.Equal(t, "running-job", v, "the other job's lock is left alone")
 
 	// Another user of the tenant is not blocked.
-	b.h.Engine = b.engine
 	u2 := member(2, "john", "John", "Doe")
 	_, err = b.graph.CreateUser(tenantID, u2)
 	require.NoError(t, err)
@@ -303,4 +302,92 @@ func TestUserSyncHandlerDeletedUserDeactivates(t *testing.T) {
 	cs := b.withEmail(b.jane.Mail)
 	require.Len(t, cs, 1)
 	require.True(t, cs[0].Inactive)
+}
+
+func TestTenantSyncHandler(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := newHandlerBundle(t, worldOpts{})
+	var reports []*worker.Report
+	th := &worker.TenantSyncHandler{Engine: b.engine, Observe: func(r *worker.Report) { reports = append(reports, r) }}
+
+	for _, payload := range []string{``, `{}`, `{"inputs":{"tenant":"contoso"}}`, `nope`} {
+		err := th.ProcessTask(ctx, asynq.NewTask(worker.TypeTenantSync, []byte(payload)))
+		require.ErrorIs(t, err, asynq.SkipRetry, "payload %q", payload)
+	}
+
+	in := worker.DefaultRunInputs(tenantID)
+	in.SyncMode = worker.ModeFull
+	created := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	require.NoError(t, b.store.SaveRun(ctx, worker.RunRecord{ID: "run-1", State: worker.RunQueued, Inputs: in, CreatedAt: created}))
+	task, err := worker.NewTenantSyncTask("run-1", in)
+	require.NoError(t, err)
+
+	// A run already in progress: the job waits, the record stays queued.
+	lock := b.redis.prefix + "lock:tenant:" + tenantID
+	require.NoError(t, b.redis.rdb.Set(ctx, lock, "other", time.Minute).Err())
+	err = th.ProcessTask(ctx, task)
+	require.ErrorIs(t, err, worker.ErrTenantBusy)
+	require.False(t, worker.IsFailure(err))
+	rec, _, err := b.store.Run(ctx, "run-1")
+	require.NoError(t, err)
+	require.Equal(t, worker.RunQueued, rec.State)
+	require.NoError(t, b.redis.rdb.Del(ctx, lock).Err())
+
+	require.NoError(t, th.ProcessTask(ctx, task))
+	rec, ok, err := b.store.Run(ctx, "run-1")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, worker.RunSucceeded, rec.State)
+	require.True(t, rec.CreatedAt.Equal(created), "the queued record is updated, not replaced")
+	require.NotNil(t, rec.StartedAt)
+	require.NotNil(t, rec.FinishedAt)
+	require.False(t, rec.FinishedAt.Before(*rec.StartedAt))
+	require.NotNil(t, rec.Report)
+	require.True(t, rec.Report.Success)
+	require.Equal(t, "run-1", rec.Report.RunID)
+	require.Equal(t, 1, rec.Report.Statistics.ContactsCreated)
+	require.Len(t, reports, 1)
+
+	// A run scheduled without a queued record gets one.
+	task, err = worker.NewTenantSyncTask("run-2", in)
+	require.NoError(t, err)
+	require.NoError(t, th.ProcessTask(ctx, task))
+	rec, ok, err = b.store.Run(ctx, "run-2")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, worker.RunSucceeded, rec.State)
+	require.Equal(t, in, rec.Inputs)
+	runs, err := b.store.Runs(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, runs, 2)
+}
+
+func TestTenantSyncHandlerFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	// A run that cannot start is recorded as failed and not retried.
+	b := newHandlerBundle(t, worldOpts{tenant: func(tn *worker.Tenant) { tn.SyncEnabled = false }})
+	th := &worker.TenantSyncHandler{Engine: b.engine}
+	task, err := worker.NewTenantSyncTask("run-1", worker.DefaultRunInputs(tenantID))
+	require.NoError(t, err)
+	err = th.ProcessTask(ctx, task)
+	require.ErrorIs(t, err, asynq.SkipRetry)
+	require.ErrorIs(t, err, worker.ErrTenantDisabled)
+	rec, _, err := b.store.Run(ctx, "run-1")
+	require.NoError(t, err)
+	require.Equal(t, worker.RunFailed, rec.State)
+	require.Contains(t, rec.Error, "office365_sync_enabled")
+	require.Nil(t, rec.Report)
+
+	// A run whose users failed has a report, is failed, and is not re-run.
+	b = newHandlerBundle(t, worldOpts{tenant: func(tn *worker.Tenant) { tn.DefaultCompanyID = "" }})
+	th = &worker.TenantSyncHandler{Engine: b.engine}
+	require.NoError(t, th.ProcessTask(ctx, task))
+	rec, _, err = b.store.Run(ctx, "run-1")
+	require.NoError(t, err)
+	require.Equal(t, worker.RunFailed, rec.State)
+	require.NotNil(t, rec.Report)
+	require.Equal(t, map[string]string{b.jane.UserPrincipalName: worker.CodeMissingCompanyID}, errorCodes(rec.Report))
 }

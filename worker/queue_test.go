@@ -182,11 +182,11 @@ func TestEnqueueUserSyncBurstCollapsesIntoOneTrailingJob(t *testing.T) {
 func TestEnqueueUserSyncAfterTheWindowLeadsAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const window = 300 * time.Millisecond
+	const window = time.Second
 	b := newQueueBundle(t, window)
 	require.NoError(t, b.q.EnqueueUserSync(ctx, b.tenant, "u1"))
 	require.NoError(t, b.q.EnqueueUserSync(ctx, b.tenant, "u1"))
-	b.r.elapse(window + 200*time.Millisecond)
+	b.r.elapse(window + 100*time.Millisecond)
 
 	require.NoError(t, b.q.EnqueueUserSync(ctx, b.tenant, "u1"))
 	pending, scheduled := b.userTasks(t, "u1")

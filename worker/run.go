@@ -177,7 +177,7 @@ func (e *Engine) run(ctx context.Context, log logrus.FieldLogger, w *waiter, t T
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			outs[i] = e.apply(ctx, w, t.ID, p, in.DryRun, !bulk)
+			outs[i] = e.apply(ctx, w, t.ID, p, in.DryRun, false)
 		}()
 	}
 	wg.Wait()
@@ -399,13 +399,13 @@ func (e *Engine) SyncUser(ctx context.Context, tenantID, userID string) (UserOut
 		return out, fmt.Errorf("read user %s: %w", userID, err)
 	}
 	out.UserPrincipalName = u.UserPrincipalName
-	w := newWaiter(e, false)
+	w := newJobWaiter(e)
 	in := DefaultRunInputs(tenantID)
 	pl := e.newPlanner(t, in, liveSource{e: e, w: w}, func(ctx context.Context, user string) (Link, bool, error) {
 		return e.store.GetLink(ctx, tenantID, user)
 	})
 	p := pl.plan(ctx, u)
-	o := e.apply(ctx, w, tenantID, p, false, true)
+	o := e.apply(ctx, w, tenantID, p, false, false)
 	if p.kind == actSkip && p.link != nil {
 		e.storeLink(ctx, tenantID, p)
 	}

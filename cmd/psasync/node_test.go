@@ -39,6 +39,8 @@ type nodeOpts struct {
 	redis  string
 	prefix string
 	tune   func(*config.Config)
+	// clock drives subscription upkeep (a simulated week).
+	clock func() time.Time
 }
 
 func startNode(t *testing.T, o nodeOpts) *nodeBundle {
@@ -73,7 +75,7 @@ func startNodeWith(t testing.TB, env *simenv.Env, cfg *config.Config, o nodeOpts
 		o.roles = roleWebhook | roleWorker | roleScheduler
 	}
 	demo := &demoEnv{Env: env, cfg: cfg}
-	f := serveFlags{listen: "127.0.0.1:0", concurrency: 4, noScheduler: true}
+	f := serveFlags{listen: "127.0.0.1:0", concurrency: 4, noScheduler: true, clock: o.clock}
 	n, err := newNode(context.Background(), o.roles, f, cfg, demo, quietLogger())
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

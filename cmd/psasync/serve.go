@@ -57,6 +57,8 @@ type serveFlags struct {
 	demoChangeEvery          time.Duration
 	// noScheduler leaves the scheduler out of serve (tests drive runs).
 	noScheduler bool
+	// clock replaces time.Now for subscription upkeep (tests simulate weeks).
+	clock func() time.Time
 }
 
 func defaultConfigPath() string {
@@ -198,7 +200,7 @@ func newNode(ctx context.Context, r role, f serveFlags, cfg *config.Config, demo
 			return nil, &badConfigError{fmt.Errorf("--listen %s: %w", n.listen, err)}
 		}
 		n.closers = append(n.closers, func() { _ = n.ln.Close() })
-		n.baseURL = "http://" + n.ln.Addr().String()
+		n.baseURL = loopbackURL(n.ln)
 	}
 	if err := n.setupSubscriptions(f); err != nil {
 		n.Close()

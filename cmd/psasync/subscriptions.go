@@ -49,7 +49,7 @@ func (n *node) setupSubscriptions(f serveFlags) error {
 		n.log.Warn("server.public_url is not set: psasync creates no Graph subscriptions; changes arrive with the scheduled incremental syncs only")
 		return nil
 	}
-	m, err := newManager(n.app, n.subs, runEnqueuer{n: n, retention: subscription.ScheduledRetention}, n.cfg.Server.PublicURL)
+	m, err := newManager(n.app, n.subs, runEnqueuer{n: n, retention: subscription.ScheduledRetention}, n.cfg.Server.PublicURL, f.clock)
 	if err != nil {
 		return &badConfigError{err}
 	}
@@ -57,8 +57,8 @@ func (n *node) setupSubscriptions(f serveFlags) error {
 	return nil
 }
 
-func newManager(a *app, store *subscription.Store, runs subscription.RunEnqueuer, publicURL string) (*subscription.Manager, error) {
-	return subscription.NewManager(store, graphClients{a}, runs, subscription.Config{PublicURL: publicURL, Logger: a.log})
+func newManager(a *app, store *subscription.Store, runs subscription.RunEnqueuer, publicURL string, clock func() time.Time) (*subscription.Manager, error) {
+	return subscription.NewManager(store, graphClients{a}, runs, subscription.Config{PublicURL: publicURL, Logger: a.log, Clock: clock})
 }
 
 func (n *node) registerSubscriptionHandlers(mux *asynq.ServeMux) {
@@ -199,7 +199,7 @@ func cmdSubscriptions(ctx context.Context, args []string, stdout, stderr io.Writ
 		log.WithField("tenant", tenantID).Infof("an incremental sync is due (%s); the running service's workers take it", reason)
 		return nil
 	})
-	m, err := newManager(a, store, clientOnly, publicURL)
+	m, err := newManager(a, store, clientOnly, publicURL, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "psasync subscriptions: %v\n", err)
 		return exitBadArgs

@@ -247,7 +247,7 @@ func (c *Client) admit(ctx context.Context, op, group string) (func(), error) {
 			c.limited.Add(1)
 			wait := max(res.RetryAfter, time.Millisecond)
 			c.log.WithFields(logrus.Fields{"op": op, "retry_after": wait}).Debug("quota: budget spent")
-			return nil, &psa.Error{Op: op, Kind: psa.ErrRateLimited, RetryAfter: wait,
+			return nil, &psa.Error{Op: op, Kind: psa.ErrRateLimited, RetryAfter: wait, Err: psa.ErrOwnQuota,
 				Message: fmt.Sprintf("psasync's own quota for %s is spent (%d requests per %s across all replicas); the next call is allowed in %s",
 					c.name, c.cfg.Requests, c.cfg.Period, wait.Round(time.Millisecond))}
 		}

@@ -83,7 +83,7 @@ func (c *Client) acquireSlot(ctx context.Context, op, group string) (*slot, erro
 			c.limited.Add(1)
 			c.log.WithFields(logrus.Fields{"op": op, "group": group, "waited": c.cfg.ConcurrencyWait}).
 				Info("quota: no concurrency slot freed up in time")
-			return nil, &psa.Error{Op: op, Kind: psa.ErrRateLimited, RetryAfter: concurrencyRetryAfter,
+			return nil, &psa.Error{Op: op, Kind: psa.ErrRateLimited, RetryAfter: concurrencyRetryAfter, Err: psa.ErrOwnQuota,
 				Message: fmt.Sprintf("psasync's own concurrency cap for %s (%d calls in flight per endpoint group, group %s) stayed full for %s",
 					c.name, c.cfg.MaxConcurrent, group, c.cfg.ConcurrencyWait)}
 		}

@@ -164,3 +164,6 @@ func (a haloAdapter) Stats() Stats {
 	s := a.Sim.Stats()
 	return Stats{Reads: s.Reads, Writes: s.Writes, Requests: s.Requests, Throttled: s.Throttled, Errors: s.Errors}
 }
+
+// QuotaUsed is how many requests Autotask counts in its current rolling hour.
+func (a atAdapter) QuotaUsed() int { return a.Sim.Stats().QuotaUsed }

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/psasync/cmd/psasim/simenv"
+	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/worker"
+)
+
+// testAPIToken is the bearer token of test nodes.
+const testAPIToken = "test-token-0123456789abcdef"
+
+// nodeBundle is a running psasync process (in this test process) with its
+// simulated world: the webhook listens on a free port, the Graph simulator
+// is subscribed to it and posts real notifications.
+type nodeBundle struct {
+	*testBundle
+	n      *node
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type nodeOpts struct {
+	setupOpts
+	roles     role
+	subscribe bool // create the tenant's Graph subscription (handshake included)
+	// redis, when set, is the Redis address to use (shared between nodes).
+	redis  string
+	prefix string
+	tune   func(*config.Config)
+	// clock drives subscription upkeep (a simulated week).
+	clock func() time.Time
+}
+
+func startNode(t *testing.T, o nodeOpts) *nodeBundle {
+	t.Helper()
+	if o.users == 0 {
+		o.users = 30
+	}
+	if o.roles == 0 {
+		o.roles = roleWebhook | roleWorker | roleScheduler
+	}
+	env, err := simenv.Start(context.Background(), simenv.Options{PSA: o.psa, Users: o.users, SeedPSA: o.seedPSA, Unlimited: true})
+	require.NoError(t, err)
+	t.Cleanup(env.Close)
+	cfg := env.Config
+	if o.redis != "" {
+		cfg.Redis.Addr, cfg.Redis.KeyPrefix = o.redis, o.prefix
+	} else {
+		testRedis(t, cfg)
+	}
+	cfg.PSA.Quota = &quota.Config{Requests: 100000, Period: time.Hour, MaxConcurrent: 4}
+	cfg.Server.APIToken = testAPIToken
+	if o.tune != nil {
+		o.tune(cfg)
+	}
+	return startNodeWith(t, env, cfg, o)
+}
+
+// startNodeWith starts a node on an existing world (a second replica).
+func startNodeWith(t testing.TB, env *simenv.Env, cfg *config.Config, o nodeOpts) *nodeBundle {
+	t.Helper()
+	if o.roles == 0 {
+		o.roles = roleWebhook | roleWorker | roleScheduler
+	}
+	demo := &demoEnv{Env: env, cfg: cfg}
+	f := serveFlags{listen: "127.0.0.1:0", concurrency: 4, noScheduler: true, clock: o.clock}
+	n, err := newNode(context.Background(), o.roles, f, cfg, demo, quietLogger())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	nb := &nodeBundle{testBundle: &testBundle{env: env, app: n.app, tenant: env.Tenants[0], company: simenv.DefaultCompanyID}, n: n, cancel: cancel, done: make(chan error, 1)}
+	go func() { nb.done <- n.run(ctx, f) }()
+	t.Cleanup(nb.stop)
+	if o.roles&roleWebhook != 0 {
+		require.Eventually(t, func() bool {
+			resp, err := http.Get(n.baseURL + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}, 10*time.Second, 20*time.Millisecond, "node never became ready")
+	}
+	if o.subscribe {
+		_, err := n.manager.Ensure(context.Background(), nb.tenant)
+		require.NoError(t, err, "subscribe (the simulator performs the handshake against our webhook)")
+		// Creating the subscription enqueues a catch-up run: let it finish.
+		nb.waitIdle(t)
+	}
+	return nb
+}
+
+// stop shuts the node down gracefully (SIGTERM's path) and waits for it.
+func (nb *nodeBundle) stop() {
+	if nb.cancel == nil {
+		return
+	}
+	nb.cancel()
+	select {
+	case <-nb.done:
+	case <-time.After(30 * time.Second):
+	}
+	nb.n.Close()
+	nb.cancel = nil
+}
+
+// api calls the node's HTTP API with the test token.
+func (nb *nodeBundle) api(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, nb.n.baseURL+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testAPIToken)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+// fullSync runs a full sync directly on the engine (no queue).
+func (nb *nodeBundle) fullSync(t *testing.T) *worker.Report {
+	t.Helper()
+	return nb.run(t, worker.ModeFull, nil)
+}
+
+// waitContact waits until the contact linked to user satisfies ok.
+func (nb *nodeBundle) waitContact(t *testing.T, userID string, ok func(simenv.Contact) bool) simenv.Contact {
+	t.Helper()
+	var last simenv.Contact
+	require.Eventually(t, func() bool {
+		for _, c := range nb.env.PSA.Contacts(nb.company) {
+			if c.ExternalID == userID {
+				last = c
+				return ok(c)
+			}
+		}
+		return false
+	}, 20*time.Second, 20*time.Millisecond, "contact of %s never reached the expected state; last %+v", userID, last)
+	return last
+}
+
+// queueEmpty reports whether no user job is waiting, scheduled or running.
+func (nb *nodeBundle) queueIdle(t *testing.T) bool {
+	t.Helper()
+	info, err := asynq.NewInspector(nb.n.asynq).GetQueueInfo(worker.QueueDefault)
+	if err != nil {
+		return true // the queue does not exist yet: nothing was ever enqueued
+	}
+	return info.Pending+info.Scheduled+info.Active+info.Retry == 0
+}
+
+// notification is a Graph change notification collection for one user.
+func notification(subID, clientState, tenant, userID string) map[string]any {
+	return map[string]any{"value": []any{map[string]any{
+		"subscriptionId": subID, "clientState": clientState, "tenantId": tenant, "changeType": "updated",
+		"resource": "Users/" + userID, "subscriptionExpirationDateTime": time.Now().Add(time.Hour).Format(time.RFC3339),
+		"resourceData": map[string]any{"@odata.type": "#Microsoft.Graph.User", "@odata.id": "Users/" + userID, "id": userID, "organizationId": tenant},
+	}}}
+}
+
+func (nb *nodeBundle) postNotification(t *testing.T, body any) int {
+	t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(t, err)
+	resp, err := http.Post(nb.n.baseURL+"/webhook/graph", "application/json", bytes.NewReader(b))
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (nb *nodeBundle) queueInfo() (*asynq.QueueInfo, error) {
+	return asynq.NewInspector(nb.n.asynq).GetQueueInfo(worker.QueueDefault)
+}
+
+// waitIdle waits until no job of any queue is waiting or running.
+func (nb *nodeBundle) waitIdle(t testing.TB) {
+	t.Helper()
+	insp := asynq.NewInspector(nb.n.asynq)
+	require.Eventually(t, func() bool {
+		for _, q := range []string{worker.QueueCritical, worker.QueueDefault, worker.QueueLow} {
+			info, err := insp.GetQueueInfo(q)
+			if err == nil && info.Pending+info.Scheduled+info.Active+info.Retry > 0 {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 20*time.Millisecond, "queues never became idle")
+}
