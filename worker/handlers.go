@@ -277,7 +277,7 @@ func ServerConfig(concurrency int, log asynq.Logger) asynq.Config {
 		// default is once a second), so a notification reaches the PSA
 		// within about a second; the cost is a few Redis calls a second.
 		TaskCheckInterval: 100 * time.Millisecond,
-		ShutdownTimeout:          25 * time.Second,
-		Logger:                   log,
+		ShutdownTimeout:   25 * time.Second,
+		Logger:            log,
 	}
 }
