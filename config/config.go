@@ -102,6 +102,9 @@ type Redis struct {
 	Password  string `yaml:"password"`
 	DB        int    `yaml:"db"`
 	KeyPrefix string `yaml:"key_prefix"`
+	// QueuePrefix is put in front of the queue names (critical, default,
+	// low), so several deployments can share one Redis.
+	QueuePrefix string `yaml:"queue_prefix"`
 }
 
 // GraphApp is the (multi-tenant) Entra app registration psasync signs in

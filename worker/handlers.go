@@ -267,9 +267,14 @@ func IsFailure(err error) bool {
 
 // ServerConfig is the asynq server configuration psasync's workers use.
 func ServerConfig(concurrency int, log asynq.Logger) asynq.Config {
+	return ServerConfigFor(concurrency, log, DefaultQueues)
+}
+
+// ServerConfigFor is ServerConfig for queues with a prefix.
+func ServerConfigFor(concurrency int, log asynq.Logger, queues Queues) asynq.Config {
 	return asynq.Config{
 		Concurrency:              concurrency,
-		Queues:                   map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1},
+		Queues:                   queues.Weights(),
 		RetryDelayFunc:           RetryDelay,
 		IsFailure:                IsFailure,
 		DelayedTaskCheckInterval: 200 * time.Millisecond,

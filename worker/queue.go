@@ -29,7 +29,18 @@ type Queue struct {
 	prefix string
 	window time.Duration
 	now    func() time.Time
+	queues Queues
 }
+
+// WithQueues makes the queue enqueue into names (a prefixed set) instead of
+// the default queues; call it right after NewQueue.
+func (q *Queue) WithQueues(names Queues) *Queue {
+	q.queues = names
+	return q
+}
+
+// Queues are the queue names this Queue enqueues into.
+func (q *Queue) Queues() Queues { return q.queues }
 
 // NewQueue wraps an asynq client and the Redis used for coalescing windows;
 // window 0 means one second.
@@ -40,7 +51,7 @@ func NewQueue(client *asynq.Client, rdb redis.UniversalClient, prefix string, wi
 	if window <= 0 {
 		window = time.Second
 	}
-	return &Queue{client: client, rdb: rdb, prefix: prefix, window: window, now: time.Now}
+	return &Queue{client: client, rdb: rdb, prefix: prefix, window: window, now: time.Now, queues: DefaultQueues}
 }
 
 // openWindow starts a window for the user or returns the open one's start.
@@ -82,7 +93,7 @@ func (q *Queue) EnqueueUserSync(ctx context.Context, tenant, user string) error 
 		id = fmt.Sprintf("user:%s:%s:trail:%d", tenant, user, startMS)
 		opts = append(opts, asynq.ProcessAt(at))
 	}
-	t, err := NewUserSyncTask(tenant, user, append(opts, asynq.TaskID(id), asynq.Retention(0))...)
+	t, err := NewUserSyncTask(tenant, user, append(opts, asynq.TaskID(id), asynq.Retention(0), asynq.Queue(q.queues.Default))...)
 	if err != nil {
 		return err
 	}
@@ -106,7 +117,7 @@ func (q *Queue) EnqueueRun(ctx context.Context, store *Store, id string, in RunI
 	if id == "" {
 		id = "run-" + q.now().UTC().Format("20060102T150405") + "-" + randomSuffix()
 	}
-	t, err := NewTenantSyncTask(id, in, append([]asynq.Option{asynq.TaskID(id)}, opts...)...)
+	t, err := NewTenantSyncTask(id, in, append([]asynq.Option{asynq.TaskID(id), asynq.Queue(q.queues.Low)}, opts...)...)
 	if err != nil {
 		return "", err
 	}
@@ -124,7 +135,7 @@ func (q *Queue) EnqueueRun(ctx context.Context, store *Store, id string, in RunI
 
 // EnqueueSubscription enqueues a subscription job.
 func (q *Queue) EnqueueSubscription(ctx context.Context, typ string, p SubscriptionPayload, opts ...asynq.Option) error {
-	t, err := NewSubscriptionTask(typ, p, opts...)
+	t, err := NewSubscriptionTask(typ, p, append([]asynq.Option{asynq.Queue(q.queues.Critical)}, opts...)...)
 	if err != nil {
 		return err
 	}

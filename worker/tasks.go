@@ -23,6 +23,28 @@ const (
 	QueueLow      = "low"      // runs
 )
 
+// Queues names the three queues. A prefix lets several deployments, or
+// parallel tests, share one Redis: asynq keys are per queue name.
+type Queues struct {
+	Critical, Default, Low string
+}
+
+// DefaultQueues are the plain names.
+var DefaultQueues = Queues{Critical: QueueCritical, Default: QueueDefault, Low: QueueLow}
+
+// PrefixedQueues returns the queue names with prefix in front ("" = default).
+func PrefixedQueues(prefix string) Queues {
+	return Queues{Critical: prefix + QueueCritical, Default: prefix + QueueDefault, Low: prefix + QueueLow}
+}
+
+// All lists the queues, most urgent first.
+func (q Queues) All() []string { return []string{q.Critical, q.Default, q.Low} }
+
+// Weights are asynq's priorities: subscriptions first, then users, then runs.
+func (q Queues) Weights() map[string]int {
+	return map[string]int{q.Critical: 6, q.Default: 3, q.Low: 1}
+}
+
 // UserSyncPayload names the user only: the worker reads the user's current
 // state from Graph when the job runs, so a late job never writes old data.
 type UserSyncPayload struct {

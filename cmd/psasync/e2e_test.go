@@ -46,6 +46,8 @@ func testRedis(t testing.TB, c *config.Config) {
 	if addr := os.Getenv("TEST_REDIS_ADDR"); addr != "" {
 		c.Redis.Addr = addr
 		c.Redis.KeyPrefix = fmt.Sprintf("psasync-test:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+		// asynq's keys are per queue name: a queue set of the test's own.
+		c.Redis.QueuePrefix = c.Redis.KeyPrefix
 		return
 	}
 	c.Redis.Addr = miniredis.RunT(t).Addr()

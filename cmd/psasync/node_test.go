@@ -163,7 +163,7 @@ func (nb *nodeBundle) waitContact(t *testing.T, userID string, ok func(simenv.Co
 // queueEmpty reports whether no user job is waiting, scheduled or running.
 func (nb *nodeBundle) queueIdle(t *testing.T) bool {
 	t.Helper()
-	info, err := asynq.NewInspector(nb.n.asynq).GetQueueInfo(worker.QueueDefault)
+	info, err := asynq.NewInspector(nb.n.asynq).GetQueueInfo(nb.n.queues.Default)
 	if err != nil {
 		return true // the queue does not exist yet: nothing was ever enqueued
 	}
@@ -190,7 +190,7 @@ func (nb *nodeBundle) postNotification(t *testing.T, body any) int {
 }
 
 func (nb *nodeBundle) queueInfo() (*asynq.QueueInfo, error) {
-	return asynq.NewInspector(nb.n.asynq).GetQueueInfo(worker.QueueDefault)
+	return asynq.NewInspector(nb.n.asynq).GetQueueInfo(nb.n.queues.Default)
 }
 
 // waitIdle waits until no job of any queue is waiting or running.
@@ -198,7 +198,7 @@ func (nb *nodeBundle) waitIdle(t testing.TB) {
 	t.Helper()
 	insp := asynq.NewInspector(nb.n.asynq)
 	require.Eventually(t, func() bool {
-		for _, q := range []string{worker.QueueCritical, worker.QueueDefault, worker.QueueLow} {
+		for _, q := range nb.n.queues.All() {
 			info, err := insp.GetQueueInfo(q)
 			if err == nil && info.Pending+info.Scheduled+info.Active+info.Retry > 0 {
 				return false

@@ -126,6 +126,7 @@ type node struct {
 	asynq   asynq.RedisConnOpt
 	client  *asynq.Client
 	queue   *worker.Queue
+	queues  worker.Queues
 	subs    *subscription.Store
 	manager *subscription.Manager
 	metrics *worker.Metrics
@@ -187,7 +188,8 @@ func newNode(ctx context.Context, r role, f serveFlags, cfg *config.Config, demo
 	n.asynq = asynq.RedisClientOpt{Addr: n.app.redisOp.Addrs[0], Username: n.app.redisOp.Username, Password: n.app.redisOp.Password, DB: n.app.redisOp.DB}
 	n.client = asynq.NewClient(n.asynq)
 	n.closers = append(n.closers, func() { _ = n.client.Close() })
-	n.queue = worker.NewQueue(n.client, n.app.rdb, n.cfg.Redis.KeyPrefix, n.cfg.Worker.CoalesceWindow)
+	n.queues = worker.PrefixedQueues(n.cfg.Redis.QueuePrefix)
+	n.queue = worker.NewQueue(n.client, n.app.rdb, n.cfg.Redis.KeyPrefix, n.cfg.Worker.CoalesceWindow).WithQueues(n.queues)
 	n.subs = subscription.NewStore(n.app.rdb, n.cfg.Redis.KeyPrefix)
 	n.token = n.cfg.Server.APIToken
 	if demo != nil && n.token == "" {
@@ -313,7 +315,7 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, log logru
 // runWorkers processes jobs until ctx ends; asynq then stops taking new
 // ones, waits for running ones and puts unfinished ones back in the queue.
 func (n *node) runWorkers(ctx context.Context, concurrency int) error {
-	srv := asynq.NewServer(n.asynq, workerServerConfig(concurrency, asynqLogger{n.log}))
+	srv := asynq.NewServer(n.asynq, workerServerConfig(concurrency, asynqLogger{n.log}, n.queues))
 	mux := asynq.NewServeMux()
 	mux.Handle(worker.TypeUserSync, &worker.UserSyncHandler{Engine: n.app.engine, Log: n.log, Observe: n.metrics.ObserveOutcome})
 	mux.Handle(worker.TypeTenantSync, &worker.TenantSyncHandler{Engine: n.app.engine, Log: n.log, Observe: n.metrics.ObserveReport})

@@ -74,8 +74,8 @@ func (n *node) registerSubscriptionHandlers(mux *asynq.ServeMux) {
 }
 
 // workerServerConfig adds the subscription jobs' backoff to the workers'.
-func workerServerConfig(concurrency int, log asynq.Logger) asynq.Config {
-	c := worker.ServerConfig(concurrency, log)
+func workerServerConfig(concurrency int, log asynq.Logger, queues worker.Queues) asynq.Config {
+	c := worker.ServerConfigFor(concurrency, log, queues)
 	c.RetryDelayFunc = func(n int, err error, t *asynq.Task) time.Duration {
 		if d, ok := subscription.RetryDelay(err); ok {
 			return d
