@@ -43,13 +43,13 @@ func (e *Engine) apply(ctx context.Context, w *waiter, tenant string, p *userPla
 			if len(cs) > 0 {
 				// Someone (a previous attempt, or a person) created it meanwhile:
 				// plan again as an update of that contact.
-				p2 := &planner{e: e, in: RunInputs{UpdateExisting: true}}
+				p2 := &planner{e: e, in: RunInputs{UpdateExisting: p.updateExisting}}
 				if len(cs) > 1 {
 					out.cause = fmt.Errorf("%d contacts in company %s have email %s", len(cs), p.contact.CompanyID, p.contact.Email)
 					out.err = &ErrorItem{UserPrincipalName: p.upn, Code: CodeDuplicateContact, Message: out.cause.Error(), Timestamp: e.cfg.Now().UTC()}
 					return out
 				}
-				*p = *p2.planUpdate(&userPlan{user: p.user, upn: p.upn, warnings: p.warnings}, cs[0], p.contact, &Link{ContactID: cs[0].ID, CompanyID: cs[0].CompanyID})
+				*p = *p2.planUpdate(&userPlan{user: p.user, upn: p.upn, warnings: p.warnings, updateExisting: p.updateExisting}, cs[0], p.contact, &Link{ContactID: cs[0].ID, CompanyID: cs[0].CompanyID})
 				if p.kind == actSkip {
 					out.written = cs[0]
 					e.storeLink(ctx, tenant, p)

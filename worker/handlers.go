@@ -77,6 +77,36 @@ func (l *tenantLock) release() {
 	releaseLock.Run(context.Background(), l.s.rdb, []string{l.key}, l.token)
 }
 
+// lockUser takes a user's lock, waiting up to wait (polling) while another
+// holder has it; waited says the lock was contended, so the caller's view
+// of the user may be stale. ErrUserLocked when it stayed taken.
+func (s *Store) lockUser(ctx context.Context, tenant, user string, ttl, wait time.Duration) (func(), bool, error) {
+	key := s.prefix + "lock:user:" + tenant + ":" + user
+	token := randomSuffix()
+	deadline := time.Now().Add(wait)
+	waited := false
+	for {
+		ok, err := s.rdb.SetNX(ctx, key, token, ttl).Result()
+		if err != nil {
+			return nil, waited, fmt.Errorf("lock user %s: %w", user, err)
+		}
+		if ok {
+			return func() { releaseLock.Run(context.WithoutCancel(ctx), s.rdb, []string{key}, token) }, waited, nil
+		}
+		if !time.Now().Before(deadline) {
+			return nil, waited, ErrUserLocked
+		}
+		waited = true
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, waited, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // tenantBusy reports whether a run holds the tenant's lock.
 func (s *Store) tenantBusy(ctx context.Context, tenant string) (bool, error) {
 	n, err := s.rdb.Exists(ctx, s.tenantLockKey(tenant)).Result()
@@ -120,16 +150,11 @@ func (h *UserSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 	if ttl <= 0 {
 		ttl = 2 * time.Minute
 	}
-	key := s.prefix + "lock:user:" + p.Tenant + ":" + p.User
-	token := randomSuffix()
-	ok, err := s.rdb.SetNX(ctx, key, token, ttl).Result()
+	release, _, err := s.lockUser(ctx, p.Tenant, p.User, ttl, 0)
 	if err != nil {
-		return fmt.Errorf("lock user %s: %w", p.User, err)
+		return err
 	}
-	if !ok {
-		return ErrUserLocked
-	}
-	defer releaseLock.Run(context.WithoutCancel(ctx), s.rdb, []string{key}, token)
+	defer release()
 
 	out, err := h.Engine.SyncUser(ctx, p.Tenant, p.User)
 	log := h.logger().WithFields(logrus.Fields{"tenant": p.Tenant, "user": p.User, "action": out.Action})

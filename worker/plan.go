@@ -24,16 +24,19 @@ const (
 
 // userPlan is the decision for one user: the only input of apply.
 type userPlan struct {
-	user     directory.User
-	upn      string
-	kind     actionKind
-	contact  psa.Contact // create: the new contact; update: current with the changes applied
-	fields   []psa.Field // update: what to write
-	action   string      // report action: created, updated, deactivated, reactivated, linked
-	reason   string      // skip reason
-	errCode  string
-	errMsg   string
-	warnings []WarningItem
+	user    directory.User
+	upn     string
+	kind    actionKind
+	contact psa.Contact // create: the new contact; update: current with the changes applied
+	fields  []psa.Field // update: what to write
+	action  string      // report action: created, updated, deactivated, reactivated, linked
+	reason  string      // skip reason
+	errCode string
+	errMsg  string
+	cause   error // the PSA or Graph error behind errCode, when there was one
+	// updateExisting is the run's update_existing, for apply's adoption.
+	updateExisting bool
+	warnings       []WarningItem
 	// link is stored once the write succeeded (or at once for a skip that
 	// only found a contact psasync had not cached).
 	link *Link
@@ -177,11 +180,13 @@ type planner struct {
 	src    contactSource
 	links  func(ctx context.Context, user string) (Link, bool, error)
 	claims map[string]string // company|email -> upn of the user that claimed it in this run
+	// matched maps a contact id to the upn of the user it was matched to in this run.
+	matched map[string]string
 }
 
 func (e *Engine) newPlanner(t Tenant, in RunInputs, src contactSource, links func(context.Context, string) (Link, bool, error)) *planner {
 	return &planner{
-		e: e, t: t, in: in, src: src, links: links, claims: map[string]string{},
+		e: e, t: t, in: in, src: src, links: links, claims: map[string]string{}, matched: map[string]string{},
 		mt:    mapping.Tenant{ContactType: t.ContactType, VerifiedDomains: t.VerifiedDomains, SyncFilter: t.SyncFilter},
 		scope: mapping.Scope{SkipDisabled: in.SkipDisabledUsers, Departments: in.DepartmentFilter, OfficeLocations: in.OfficeLocationFilter, UserPrincipalNames: in.UserPrincipalNames},
 	}
@@ -206,6 +211,12 @@ func (p *planner) company(u directory.User, email string) string {
 func (p *planner) fail(plan *userPlan, code, msg string) *userPlan {
 	plan.kind, plan.errCode, plan.errMsg = actError, code, msg
 	return plan
+}
+
+// failErr fails a plan on a PSA or Graph error, keeping it as the cause.
+func (p *planner) failErr(plan *userPlan, code string, err error) *userPlan {
+	plan.cause = err
+	return p.fail(plan, code, err.Error())
 }
 
 // linked finds the contact psasync linked to the user: the stored link,
@@ -248,7 +259,7 @@ func (p *planner) linked(ctx context.Context, u directory.User, company string) 
 // plan decides what to do for one user. It reads (links, the contact
 // source) but never writes.
 func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
-	plan := &userPlan{user: u, upn: u.UserPrincipalName}
+	plan := &userPlan{user: u, upn: u.UserPrincipalName, updateExisting: p.in.UpdateExisting}
 	if u.Deleted() {
 		return p.planRemoval(ctx, plan, "deleted in Microsoft 365")
 	}
@@ -283,7 +294,7 @@ func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
 
 	current, link, found, err := p.linked(ctx, u, company)
 	if err != nil {
-		return p.fail(plan, errorCode(err, CodePSAConnectionError), err.Error())
+		return p.failErr(plan, errorCode(err, CodePSAConnectionError), err)
 	}
 	if found && current.CompanyID != "" && current.CompanyID != company {
 		plan.warnings = append(plan.warnings, WarningItem{UserPrincipalName: u.UserPrincipalName, Code: WarnCompanyChanged,
@@ -299,6 +310,9 @@ func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
 			current, found = c, true
 			link = &Link{ContactID: c.ID, CompanyID: c.CompanyID}
 		}
+	}
+	if found {
+		p.matched[current.ID] = u.UserPrincipalName
 	}
 	if !found {
 		key := strings.ToLower(company + "|" + desired.Email)
@@ -324,13 +338,17 @@ func (p *planner) matchByEmail(ctx context.Context, plan *userPlan, u directory.
 	for _, addr := range addrs {
 		cs, err := p.src.byEmail(ctx, desired.CompanyID, addr)
 		if err != nil {
-			p.fail(plan, errorCode(err, CodePSAConnectionError), err.Error())
+			p.failErr(plan, errorCode(err, CodePSAConnectionError), err)
 			return psa.Contact{}, false, true
 		}
 		var free []psa.Contact
 		for _, c := range cs {
 			if c.ExternalID != "" && !strings.EqualFold(c.ExternalID, u.ID) {
 				p.fail(plan, CodeDuplicateContact, fmt.Sprintf("contact %s with email %s is linked to another Microsoft 365 user (%s)", c.ID, addr, c.ExternalID))
+				return psa.Contact{}, false, true
+			}
+			if other, ok := p.matched[c.ID]; ok && other != u.UserPrincipalName {
+				p.fail(plan, CodeDuplicateContact, fmt.Sprintf("contact %s with email %s is already matched to %s in this run", c.ID, addr, other))
 				return psa.Contact{}, false, true
 			}
 			free = append(free, c)
@@ -365,6 +383,7 @@ func (p *planner) planUpdate(plan *userPlan, current, desired psa.Contact, link 
 		}
 	}
 	plan.link = link
+	plan.contact = current // what a skip checked; replaced below for an update
 	if len(fields) == 0 {
 		plan.kind, plan.reason = actSkip, "unchanged"
 		return plan
@@ -386,7 +405,7 @@ func (p *planner) planUpdate(plan *userPlan, current, desired psa.Contact, link 
 func (p *planner) planRemoval(ctx context.Context, plan *userPlan, why string) *userPlan {
 	current, link, found, err := p.linked(ctx, plan.user, p.companyForRemoval(plan.user))
 	if err != nil {
-		return p.fail(plan, errorCode(err, CodePSAConnectionError), err.Error())
+		return p.failErr(plan, errorCode(err, CodePSAConnectionError), err)
 	}
 	if plan.upn == "" && found {
 		plan.upn = current.Email

@@ -121,14 +121,22 @@ func (q *Queue) EnqueueRun(ctx context.Context, store *Store, id string, in RunI
 	if err != nil {
 		return "", err
 	}
+	// The record goes first, and only if the id is new: a worker that
+	// finishes the run quickly must not find its report overwritten by
+	// "queued", and a second replica's run of the same period is refused.
+	created, err := store.createRun(ctx, RunRecord{ID: id, State: RunQueued, Inputs: in, CreatedAt: q.now().UTC()})
+	if err != nil {
+		return "", err
+	}
+	if !created {
+		return id, fmt.Errorf("run %s exists: %w", id, asynq.ErrTaskIDConflict)
+	}
 	if _, err := q.client.EnqueueContext(ctx, t); err != nil {
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
 			return id, err
 		}
+		store.deleteRun(context.WithoutCancel(ctx), id)
 		return "", fmt.Errorf("enqueue run %s: %w", id, err)
-	}
-	if err := store.SaveRun(ctx, RunRecord{ID: id, State: RunQueued, Inputs: in, CreatedAt: q.now().UTC()}); err != nil {
-		return id, err
 	}
 	return id, nil
 }

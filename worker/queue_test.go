@@ -342,7 +342,7 @@ func TestEnqueueRunRedisDown(t *testing.T) {
 	dead := deadRedis(t)
 	q := worker.NewQueue(asynq.NewClientFromRedisClient(dead), dead, "", time.Second)
 	id, err := q.EnqueueRun(context.Background(), worker.NewStore(dead, ""), "run-1", worker.DefaultRunInputs("contoso"))
-	require.ErrorContains(t, err, "enqueue run run-1")
+	require.ErrorContains(t, err, "run run-1")
 	require.Empty(t, id)
 }
 

@@ -177,7 +177,7 @@ func (e *Engine) run(ctx context.Context, log logrus.FieldLogger, w *waiter, t T
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			outs[i] = e.apply(ctx, w, t.ID, p, in.DryRun, false)
+			outs[i] = e.applyLocked(ctx, w, t.ID, p, in.DryRun)
 		}()
 	}
 	wg.Wait()
@@ -194,6 +194,28 @@ func (e *Engine) run(ctx context.Context, log logrus.FieldLogger, w *waiter, t T
 			rep.Warnings = append(rep.Warnings, WarningItem{Code: WarnDeltaReset, Timestamp: e.cfg.Now().UTC(), Message: "could not store the new delta link; the next incremental run enumerates every user: " + err.Error()})
 		}
 	}
+}
+
+// applyLocked applies a run's plan under the user's lock, so a per-user job
+// that started before the run cannot write the same contact at the same
+// time. When the lock was contended, a job has just synced the user from
+// fresher Graph data than the run's: the run's plan is stale, so it is
+// skipped (the next run sees the result).
+func (e *Engine) applyLocked(ctx context.Context, w *waiter, tenant string, p *userPlan, dryRun bool) outcome {
+	if dryRun || p.user.ID == "" {
+		return e.apply(ctx, w, tenant, p, dryRun, false)
+	}
+	release, waited, err := e.store.lockUser(ctx, tenant, p.user.ID, 2*time.Minute, 2*time.Minute)
+	if err != nil {
+		cause := fmt.Errorf("wait for the job of user %s: %w", p.upn, err)
+		return outcome{plan: p, cause: cause, err: &ErrorItem{UserPrincipalName: p.upn, Code: CodePSAConnectionError, Message: cause.Error(), Timestamp: e.cfg.Now().UTC()}}
+	}
+	defer release()
+	if waited {
+		p.kind, p.reason = actSkip, "synced by a per-user job during the run"
+		return outcome{plan: p}
+	}
+	return e.apply(ctx, w, tenant, p, false, false)
 }
 
 // readCompanies reads, once and in pages, every company the run's users map
@@ -317,7 +339,7 @@ func (e *Engine) record(rep *Report, o outcome) {
 	case o.err != nil:
 		rep.Errors = append(rep.Errors, *o.err)
 	case p.kind == actError:
-		rep.Errors = append(rep.Errors, ErrorItem{UserPrincipalName: p.upn, Code: p.errCode, Message: p.errMsg, Timestamp: e.cfg.Now().UTC()})
+		rep.Errors = append(rep.Errors, ErrorItem{UserPrincipalName: p.upn, Code: p.errCode, Message: p.errMsg, Timestamp: e.cfg.Now().UTC(), PSAError: psaErrorText(p.cause)})
 	case p.kind == actCreate:
 		rep.Statistics.ContactsCreated++
 		rep.CreatedContacts = append(rep.CreatedContacts, contactResult(p.user, o.written, nil, p.action))
@@ -425,8 +447,12 @@ func (e *Engine) SyncUser(ctx context.Context, tenantID, userID string) (UserOut
 		return out, o.cause
 	case p.kind == actError:
 		out.Action, out.Code, out.Message = "failed", p.errCode, p.errMsg
-		if permanent(p.errCode, nil) {
+		out.PSAError = psaErrorText(p.cause)
+		if permanent(p.errCode, p.cause) {
 			return out, &PermanentError{Outcome: out}
+		}
+		if p.cause != nil {
+			return out, p.cause
 		}
 		return out, errors.New(p.errMsg)
 	case p.kind == actCreate, p.kind == actUpdate:

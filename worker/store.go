@@ -21,6 +21,7 @@ import (
 //	P runs                       zset   run ids scored by start time (unix ms)
 //	P outcome:{tenant}:{user}    string JSON of the user's last job outcome
 //	P lock:user:{tenant}:{user}  string per-user lock token (SET NX PX)
+//	P lock:tenant:{tenant}       string per-tenant run lock token, renewed while a run runs
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -150,6 +151,31 @@ func (s *Store) SaveRun(ctx context.Context, r RunRecord) error {
 		return fmt.Errorf("store run %s: %w", r.ID, err)
 	}
 	return nil
+}
+
+// createRun stores a new run record; false when the id exists already.
+func (s *Store) createRun(ctx context.Context, r RunRecord) (bool, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return false, fmt.Errorf("encode run %s: %w", r.ID, err)
+	}
+	ok, err := s.rdb.SetNX(ctx, s.prefix+"run:"+r.ID, b, s.RunTTL).Result()
+	if err != nil {
+		return false, fmt.Errorf("store run %s: %w", r.ID, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	if err := s.rdb.ZAdd(ctx, s.prefix+"runs", redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID}).Err(); err != nil {
+		return false, fmt.Errorf("index run %s: %w", r.ID, err)
+	}
+	return true, nil
+}
+
+// deleteRun removes a run record that never got its task.
+func (s *Store) deleteRun(ctx context.Context, id string) {
+	s.rdb.Del(ctx, s.prefix+"run:"+id)
+	s.rdb.ZRem(ctx, s.prefix+"runs", id)
 }
 
 // Run reads one run record.

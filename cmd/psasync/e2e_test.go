@@ -50,7 +50,9 @@ func testRedis(t testing.TB, c *config.Config) {
 		c.Redis.QueuePrefix = c.Redis.KeyPrefix
 		return
 	}
-	c.Redis.Addr = miniredis.RunT(t).Addr()
+	mr := miniredis.RunT(t)
+	t.Cleanup(followRealTime(mr))
+	c.Redis.Addr = mr.Addr()
 }
 
 func quietLogger() *logrus.Logger {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -29,12 +28,6 @@ import (
 	"github.com/psasync/psasync/worker"
 )
 
-// benchRedisDB is the Redis database the benchmarks fill on a real Redis:
-// asynq's keys carry no prefix, so database 0 would hand the benchmark's
-// hundreds of thousands of jobs to the workers of any test sharing it.
-// The benchmarks delete their queues and keys when they end.
-const benchRedisDB = 14
-
 // ingestClients is how many keep-alive HTTP clients post notifications at
 // once in BenchmarkWebhookIngest (Graph delivers over many connections).
 const ingestClients = 32
@@ -49,10 +42,13 @@ type benchRedisTarget struct {
 // benchRedis picks the Redis of TEST_REDIS_ADDR, else a redis-server on
 // 127.0.0.1:6379 if one answers PING, else an in-process miniredis (whose
 // figures say little about a real deployment; the benchmark logs which).
+// On a real Redis the benchmark gets a database of its own (its hundreds of
+// thousands of jobs must not reach other tests' workers) and empties it
+// when it ends.
 func benchRedis(b *testing.B) benchRedisTarget {
 	b.Helper()
 	if addr := os.Getenv("TEST_REDIS_ADDR"); addr != "" {
-		return benchRedisTarget{addr: addr, db: benchRedisDB, kind: "TEST_REDIS_ADDR"}
+		return benchRedisTarget{addr: addr, db: claimTestRedisDB(b, addr), kind: "TEST_REDIS_ADDR"}
 	}
 	const local = "127.0.0.1:6379"
 	c := redis.NewClient(&redis.Options{Addr: local, DialTimeout: 300 * time.Millisecond, MaxRetries: -1})
@@ -60,7 +56,7 @@ func benchRedis(b *testing.B) benchRedisTarget {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	if c.Ping(ctx).Err() == nil {
-		return benchRedisTarget{addr: local, db: benchRedisDB, kind: "local redis-server"}
+		return benchRedisTarget{addr: local, db: claimTestRedisDB(b, local), kind: "local redis-server"}
 	}
 	return benchRedisTarget{addr: realTimeMiniredis(b).Addr(), kind: "miniredis"}
 }
@@ -116,9 +112,11 @@ func startBenchNode(b *testing.B, rt benchRedisTarget, o benchNodeOpts) *benchNo
 		case <-done:
 		case <-time.After(30 * time.Second):
 		}
-		bn.cleanRedis(b, cfg.Redis.KeyPrefix)
 		_ = bn.insp.Close()
 		n.Close()
+		if rt.kind != "miniredis" {
+			cleanTestRedis(b, rt.addr, rt.db, cfg.Redis.KeyPrefix)
+		}
 	})
 	require.Eventually(b, func() bool {
 		resp, err := http.Get(n.baseURL + "/readyz")
@@ -137,29 +135,6 @@ func startBenchNode(b *testing.B, rt benchRedisTarget, o benchNodeOpts) *benchNo
 	return bn
 }
 
-// cleanRedis deletes what the benchmark left in Redis: its queues (none
-// of their tasks is running once the node has stopped) and its keys.
-func (bn *benchNode) cleanRedis(b *testing.B, prefix string) {
-	for _, q := range []string{worker.QueueCritical, worker.QueueDefault, worker.QueueLow} {
-		if err := bn.insp.DeleteQueue(q, true); err != nil && !queueMissing(err) {
-			b.Logf("clean up queue %s: %v", q, err)
-		}
-	}
-	ctx := context.Background()
-	rdb := bn.n.app.rdb
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		if keys = append(keys, iter.Val()); len(keys) == 1000 {
-			rdb.Unlink(ctx, keys...)
-			keys = keys[:0]
-		}
-	}
-	if len(keys) > 0 {
-		rdb.Unlink(ctx, keys...)
-	}
-}
-
 // dropQueued empties the default queue between benchmark rounds so Redis
 // does not grow with every b.N the framework tries.
 func (bn *benchNode) dropQueued(b *testing.B) {
@@ -172,11 +147,6 @@ func (bn *benchNode) dropQueued(b *testing.B) {
 	if err != nil && !queueMissing(err) {
 		require.NoError(b, err)
 	}
-}
-
-// queueMissing reports asynq's error for a queue that was never used.
-func queueMissing(err error) bool {
-	return errors.Is(err, asynq.ErrQueueNotFound) || strings.Contains(err.Error(), "does not exist")
 }
 
 // notificationTemplate is a collection of batch items whose user ids are

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,12 +35,6 @@ import (
 // helperWorkerEnv names the config file a re-executed test binary runs the
 // worker role against (see TestHelperWorkerProcess).
 const helperWorkerEnv = "PSASYNC_TEST_HELPER_WORKER_CONFIG"
-
-// killTestRedisDB is the Redis database the kill test uses on a shared
-// Redis (TEST_REDIS_ADDR). asynq's keys carry no prefix, so on database 0
-// the workers of the other tests running in parallel would take this
-// test's job (and this test's worker theirs).
-const killTestRedisDB = 13
 
 // TestHelperWorkerProcess is not a test: it is the worker process that
 // TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate starts by
@@ -99,9 +94,10 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	cfg := env.Config
 	cfg.PSA.ConnectWise.SiteURL = proxy.URL
 	cfg.Server.APIToken = testAPIToken
-	if os.Getenv("TEST_REDIS_ADDR") != "" {
+	if addr := os.Getenv("TEST_REDIS_ADDR"); addr != "" {
 		testRedis(t, cfg)
-		cfg.Redis.DB = killTestRedisDB
+		cfg.Redis.DB = claimTestRedisDB(t, addr)
+		t.Cleanup(func() { cleanTestRedis(t, cfg.Redis.Addr, cfg.Redis.DB, cfg.Redis.KeyPrefix) })
 	} else {
 		cfg.Redis.Addr = realTimeMiniredis(t).Addr()
 	}
@@ -197,6 +193,99 @@ func realTimeMiniredis(t testing.TB) *miniredis.Miniredis {
 		<-done
 	})
 	return mr
+}
+
+// Keys that mark a database of a shared Redis as the psasync tests'.
+const (
+	testDBOwnerKey = "psasync-test:db-owner" // permanent: the database is for tests
+	testDBClaimKey = "psasync-test:db-claim" // a test or benchmark is using it
+)
+
+// claimDB claims a database for one test if no test holds it and it is
+// either empty or already a test database.
+// KEYS[1] claim key; KEYS[2] owner key; ARGV[1] token; ARGV[2] ttl (ms).
+// Returns 1 when claimed.
+var claimDB = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  if redis.call('DBSIZE') > 0 then return 0 end
+  redis.call('SET', KEYS[2], 'psasync tests')
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// releaseDB gives a claimed database back if the claim is still ours.
+// KEYS[1] claim key; ARGV[1] token. Returns 1 when released.
+var releaseDB = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// claimTestRedisDB gives a test a database of the shared Redis at addr to
+// itself until it ends. asynq's keys carry no prefix: two tests, or two
+// test processes, whose workers poll the same database take each other's
+// jobs. Databases 15 down to 1 are tried; one holding data that is not the
+// tests' is never touched.
+func claimTestRedisDB(tb testing.TB, addr string) int {
+	tb.Helper()
+	ctx := context.Background()
+	token := randomToken()
+	for db := 15; db >= 1; db-- {
+		c := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+		ok, err := claimDB.Run(ctx, c, []string{testDBClaimKey, testDBOwnerKey}, token, time.Hour.Milliseconds()).Bool()
+		if err == nil && ok {
+			tb.Cleanup(func() {
+				releaseDB.Run(context.Background(), c, []string{testDBClaimKey}, token)
+				_ = c.Close()
+			})
+			return db
+		}
+		_ = c.Close()
+		if err != nil && !strings.Contains(err.Error(), "out of range") {
+			require.NoError(tb, err, "claim redis database %d", db)
+		}
+	}
+	tb.Fatalf("no free test database on redis %s (databases 1-15 are all in use or hold other data)", addr)
+	return 0
+}
+
+// cleanTestRedis removes what a test or benchmark left in a Redis database
+// of its own: asynq's queues with their tasks (completed ones included) and
+// lifetime counters, and the keys under prefix. It must run after every
+// worker on the database has stopped.
+func cleanTestRedis(tb testing.TB, addr string, db int, prefix string) {
+	ctx := context.Background()
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: addr, DB: db})
+	defer insp.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+	defer rdb.Close()
+	for _, q := range []string{worker.QueueCritical, worker.QueueDefault, worker.QueueLow} {
+		if _, err := insp.DeleteAllCompletedTasks(q); err != nil && !queueMissing(err) {
+			tb.Logf("clean up completed tasks of %s: %v", q, err)
+		}
+		if err := insp.DeleteQueue(q, true); err != nil && !queueMissing(err) {
+			tb.Logf("clean up queue %s: %v", q, err)
+		}
+		day := time.Now().UTC().Format(time.DateOnly)
+		rdb.Unlink(ctx, "asynq:{"+q+"}:processed", "asynq:{"+q+"}:failed", "asynq:{"+q+"}:processed:"+day, "asynq:{"+q+"}:failed:"+day)
+	}
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		if keys = append(keys, iter.Val()); len(keys) == 1000 {
+			rdb.Unlink(ctx, keys...)
+			keys = keys[:0]
+		}
+	}
+	if len(keys) > 0 {
+		rdb.Unlink(ctx, keys...)
+	}
+}
+
+// queueMissing reports asynq's error for a queue that was never used.
+func queueMissing(err error) bool {
+	return errors.Is(err, asynq.ErrQueueNotFound) || strings.Contains(err.Error(), "does not exist")
 }
 
 // newGraphUser adds a syncable user to the simulated tenant, shaped like

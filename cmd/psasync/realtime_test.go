@@ -91,6 +91,7 @@ func TestForgedNotificationsEnqueueNothing(t *testing.T) {
 func TestRedisDownGives503AndNothingIsLost(t *testing.T) {
 	t.Parallel()
 	mr := miniredis.RunT(t)
+	t.Cleanup(followRealTime(mr))
 	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}, subscribe: true, redis: mr.Addr()})
 	require.True(t, nb.fullSync(t).Success)
 	rec, _, err := nb.n.subs.ByTenant(context.Background(), nb.tenant)

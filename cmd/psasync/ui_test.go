@@ -75,7 +75,16 @@ func TestMonitoringUIInChromium(t *testing.T) {
 	if !ok {
 		t.Skip("no chromium binary on PATH (Debian: apt-get install chromium); set PSASYNC_CHROMIUM to use another")
 	}
-	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}, subscribe: true})
+	o := nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}, subscribe: true}
+	if addr := os.Getenv("TEST_REDIS_ADDR"); addr != "" {
+		// A database of its own: the UI shows, and the test waits for, every
+		// queue of the database, which other tests' jobs would fill.
+		db := claimTestRedisDB(t, addr)
+		var prefix string
+		o.tune = func(c *config.Config) { c.Redis.DB, prefix = db, c.Redis.KeyPrefix }
+		t.Cleanup(func() { cleanTestRedis(t, addr, db, prefix) })
+	}
+	nb := startNode(t, o)
 	// One job in each queue: subscribing ran a catch-up run (low); a
 	// notification runs a user job (default); a lifecycle event runs a
 	// subscription job (critical).

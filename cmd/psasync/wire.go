@@ -121,7 +121,8 @@ func (a *app) openRedis() error {
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return fmt.Errorf("start embedded redis: %w", err)
 		}
-		a.closers = append(a.closers, mr.Close)
+		stop := followRealTime(mr)
+		a.closers = append(a.closers, func() { stop(); mr.Close() })
 		a.log.WithField("addr", mr.Addr()).Warn("no redis.addr configured: using an EMBEDDED IN-MEMORY Redis; queues, links and run reports are lost when the process exits")
 		rc.Addr = mr.Addr()
 	}
@@ -134,6 +135,30 @@ func (a *app) openRedis() error {
 		return fmt.Errorf("redis %s: %w", rc.Addr, err)
 	}
 	return nil
+}
+
+// followRealTime moves miniredis's clock with the real one: miniredis only
+// expires keys when told time passed, and psasync's locks and coalescing
+// windows rely on expiry.
+func followRealTime(mr *miniredis.Miniredis) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				mr.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 func newPSAClient(c config.PSA, hc *http.Client, log *logrus.Logger) (psa.Client, error) {
