@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -35,20 +36,19 @@ const ingestClients = 32
 // benchRedisTarget is where a benchmark's Redis is.
 type benchRedisTarget struct {
 	addr string
-	db   int
 	kind string // "TEST_REDIS_ADDR", "local redis-server" or "miniredis"
 }
 
 // benchRedis picks the Redis of TEST_REDIS_ADDR, else a redis-server on
 // 127.0.0.1:6379 if one answers PING, else an in-process miniredis (whose
 // figures say little about a real deployment; the benchmark logs which).
-// On a real Redis the benchmark gets a database of its own (its hundreds of
-// thousands of jobs must not reach other tests' workers) and empties it
-// when it ends.
+// On a real Redis the benchmark's queues and keys carry a prefix of their
+// own (its hundreds of thousands of jobs must not reach other tests'
+// workers) and are deleted when it ends.
 func benchRedis(b *testing.B) benchRedisTarget {
 	b.Helper()
 	if addr := os.Getenv("TEST_REDIS_ADDR"); addr != "" {
-		return benchRedisTarget{addr: addr, db: claimTestRedisDB(b, addr), kind: "TEST_REDIS_ADDR"}
+		return benchRedisTarget{addr: addr, kind: "TEST_REDIS_ADDR"}
 	}
 	const local = "127.0.0.1:6379"
 	c := redis.NewClient(&redis.Options{Addr: local, DialTimeout: 300 * time.Millisecond, MaxRetries: -1})
@@ -56,9 +56,11 @@ func benchRedis(b *testing.B) benchRedisTarget {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	if c.Ping(ctx).Err() == nil {
-		return benchRedisTarget{addr: local, db: claimTestRedisDB(b, local), kind: "local redis-server"}
+		return benchRedisTarget{addr: local, kind: "local redis-server"}
 	}
-	return benchRedisTarget{addr: realTimeMiniredis(b).Addr(), kind: "miniredis"}
+	mr := miniredis.RunT(b)
+	b.Cleanup(followRealTime(mr))
+	return benchRedisTarget{addr: mr.Addr(), kind: "miniredis"}
 }
 
 // benchNode is a psasync node started for a benchmark, with its simulated
@@ -95,8 +97,9 @@ func startBenchNode(b *testing.B, rt benchRedisTarget, o benchNodeOpts) *benchNo
 	if o.psaURL != nil {
 		cfg.PSA.ConnectWise.SiteURL = o.psaURL(env)
 	}
-	cfg.Redis.Addr, cfg.Redis.DB = rt.addr, rt.db
+	cfg.Redis.Addr = rt.addr
 	cfg.Redis.KeyPrefix = fmt.Sprintf("psasync-bench:%d:", time.Now().UnixNano())
+	cfg.Redis.QueuePrefix = cfg.Redis.KeyPrefix
 	cfg.PSA.Quota = &quota.Config{} // unlimited: the benchmarks measure psasync, not the budget
 	cfg.Server.APIToken = testAPIToken
 	f := serveFlags{listen: "127.0.0.1:0", concurrency: o.concurrency, noScheduler: true}
@@ -115,7 +118,7 @@ func startBenchNode(b *testing.B, rt benchRedisTarget, o benchNodeOpts) *benchNo
 		_ = bn.insp.Close()
 		n.Close()
 		if rt.kind != "miniredis" {
-			cleanTestRedis(b, rt.addr, rt.db, cfg.Redis.KeyPrefix)
+			cleanTestRedis(b, rt.addr, cfg.Redis.DB, cfg.Redis.KeyPrefix, n.queues)
 		}
 	})
 	require.Eventually(b, func() bool {
@@ -139,11 +142,11 @@ func startBenchNode(b *testing.B, rt benchRedisTarget, o benchNodeOpts) *benchNo
 // does not grow with every b.N the framework tries.
 func (bn *benchNode) dropQueued(b *testing.B) {
 	b.Helper()
-	_, err := bn.insp.DeleteAllPendingTasks(worker.QueueDefault)
+	_, err := bn.insp.DeleteAllPendingTasks(bn.n.queues.Default)
 	if err != nil && !queueMissing(err) {
 		require.NoError(b, err)
 	}
-	_, err = bn.insp.DeleteAllScheduledTasks(worker.QueueDefault)
+	_, err = bn.insp.DeleteAllScheduledTasks(bn.n.queues.Default)
 	if err != nil && !queueMissing(err) {
 		require.NoError(b, err)
 	}
@@ -242,7 +245,7 @@ func (l *latencies) report(b *testing.B, unit string) (p50, p99 time.Duration) {
 // ≥25,000/s single-item, ≥100,000/s in batches of 50, p99 ≤ 25 ms.
 func BenchmarkWebhookIngest(b *testing.B) {
 	rt := benchRedis(b)
-	b.Logf("redis: %s (%s, db %d)", rt.kind, rt.addr, rt.db)
+	b.Logf("redis: %s (%s)", rt.kind, rt.addr)
 	bn := startBenchNode(b, rt, benchNodeOpts{roles: roleWebhook, users: 10})
 	var run atomic.Uint64 // makes every round's user ids new
 	for _, tc := range []struct {
@@ -354,7 +357,7 @@ func (c captureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // from the POST to the PSA write. Run with e.g. -benchtime 50x.
 func BenchmarkEndToEndLatency(b *testing.B) {
 	rt := benchRedis(b)
-	b.Logf("redis: %s (%s, db %d)", rt.kind, rt.addr, rt.db)
+	b.Logf("redis: %s (%s)", rt.kind, rt.addr)
 	captured := make(chan []byte, 64)
 	notifyClient := &http.Client{Transport: captureTransport{next: http.DefaultTransport, captured: captured}, Timeout: 10 * time.Second}
 	var proxy *psaProxy
@@ -365,7 +368,7 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 			proxy.writes = make(chan psaWrite, 1024)
 			return proxy.URL
 		}})
-	waitQueuesIdle(b, bn.insp)
+	waitQueuesIdle(b, bn.insp, bn.n.queues)
 	in := worker.DefaultRunInputs(bn.tenant)
 	in.SyncMode = worker.ModeFull
 	rep, err := bn.n.app.engine.Run(context.Background(), "bench-first-full-sync", in)
@@ -480,10 +483,10 @@ func drainWrites(c <-chan psaWrite) {
 }
 
 // waitQueuesIdle waits until no job of any queue is waiting or running.
-func waitQueuesIdle(b *testing.B, insp *asynq.Inspector) {
+func waitQueuesIdle(b *testing.B, insp *asynq.Inspector, queues worker.Queues) {
 	b.Helper()
 	require.Eventually(b, func() bool {
-		for _, q := range []string{worker.QueueCritical, worker.QueueDefault, worker.QueueLow} {
+		for _, q := range queues.All() {
 			info, err := insp.GetQueueInfo(q)
 			if err == nil && info.Pending+info.Scheduled+info.Active+info.Retry > 0 {
 				return false

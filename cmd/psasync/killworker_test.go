@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
@@ -75,9 +74,9 @@ func TestHelperWorkerProcess(t *testing.T) {
 //
 // This takes about two minutes: asynq's recoverer takes a task whose
 // worker died once its 30 s lease has been expired for 30 s more and only
-// looks every minute, the recovered task waits asynq's default retry delay
-// (15-45 s), and the dead worker's per-user lock (2 min TTL, taken when the
-// job started) must expire before the job can run again.
+// looks every minute, the recovered task then waits asynq's default retry
+// delay (15-45 s), and the dead worker's per-user lock (2 min TTL, taken
+// when the job started) must expire before the job can run again.
 func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a worker process and waits for asynq to recover its job (about 2 minutes)")
@@ -94,12 +93,10 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	cfg := env.Config
 	cfg.PSA.ConnectWise.SiteURL = proxy.URL
 	cfg.Server.APIToken = testAPIToken
-	if addr := os.Getenv("TEST_REDIS_ADDR"); addr != "" {
-		testRedis(t, cfg)
-		cfg.Redis.DB = claimTestRedisDB(t, addr)
-		t.Cleanup(func() { cleanTestRedis(t, cfg.Redis.Addr, cfg.Redis.DB, cfg.Redis.KeyPrefix) })
-	} else {
-		cfg.Redis.Addr = realTimeMiniredis(t).Addr()
+	testRedis(t, cfg) // TEST_REDIS_ADDR with queues and keys of the test's own, else miniredis
+	queues := worker.PrefixedQueues(cfg.Redis.QueuePrefix)
+	if os.Getenv("TEST_REDIS_ADDR") != "" {
+		t.Cleanup(func() { cleanTestRedis(t, cfg.Redis.Addr, cfg.Redis.DB, cfg.Redis.KeyPrefix, queues) })
 	}
 	cfgPath := filepath.Join(t.TempDir(), "psasync.yaml")
 	require.NoError(t, env.WriteConfig(cfgPath))
@@ -113,7 +110,7 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	aopt := asynq.RedisClientOpt{Addr: cfg.Redis.Addr, DB: cfg.Redis.DB}
 	ac := asynq.NewClient(aopt)
 	t.Cleanup(func() { _ = ac.Close() })
-	require.NoError(t, worker.NewQueue(ac, rdb, cfg.Redis.KeyPrefix, 0).EnqueueUserSync(ctx, tenant, u.ID))
+	require.NoError(t, worker.NewQueue(ac, rdb, cfg.Redis.KeyPrefix, 0).WithQueues(queues).EnqueueUserSync(ctx, tenant, u.ID))
 
 	select {
 	case <-held.created:
@@ -123,12 +120,12 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	require.Len(t, contactsByEmail(env, u.Mail), 1, "the create reached the PSA before the kill")
 	insp := asynq.NewInspector(aopt)
 	t.Cleanup(func() { _ = insp.Close() })
-	require.True(t, activeJobOf(t, insp, u.ID), "the job is running in the worker process")
+	require.True(t, activeJobOf(t, insp, queues.Default, u.ID), "the job is running in the worker process")
 
 	child.kill(t)
 	held.release()
 	killedAt := time.Now()
-	require.True(t, activeJobOf(t, insp, u.ID), "the killed worker never acknowledged the job: asynq still has it as active")
+	require.True(t, activeJobOf(t, insp, queues.Default, u.ID), "the killed worker never acknowledged the job: asynq still has it as active")
 
 	second := startNodeWith(t, env, cfg, nodeOpts{roles: roleWorker})
 	store := second.n.app.engine.Store()
@@ -137,13 +134,13 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	require.Eventually(t, func() bool {
 		if time.Since(lastLog) > 15*time.Second {
 			lastLog = time.Now()
-			t.Logf("%s after the kill: %s", time.Since(killedAt).Round(time.Second), describeQueue(insp, worker.QueueDefault))
+			t.Logf("%s after the kill: %s", time.Since(killedAt).Round(time.Second), describeQueue(insp, queues.Default))
 		}
 		o, ok, err := store.Outcome(ctx, tenant, u.ID)
 		if err != nil || !ok {
 			return false
 		}
-		info, err := insp.GetQueueInfo(worker.QueueDefault)
+		info, err := insp.GetQueueInfo(queues.Default)
 		if err != nil || info.Pending+info.Scheduled+info.Active+info.Retry > 0 {
 			return false
 		}
@@ -161,106 +158,22 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	require.True(t, ok, "the second worker linked the user")
 	require.Equal(t, strconv.Itoa(contacts[0].ID), link.ContactID, "linked to the contact the killed worker created")
 	require.Equal(t, 1, proxy.creates(), "one create in all: the second worker found the contact instead of creating one")
-	info, err := insp.GetQueueInfo(worker.QueueDefault)
+	info, err := insp.GetQueueInfo(queues.Default)
 	require.NoError(t, err)
 	require.Zero(t, info.Archived, "the job was not given up")
 }
 
-// realTimeMiniredis starts a miniredis whose keys expire as time passes, as
-// in a real Redis: miniredis only counts TTLs down when told to, and this
-// test needs the killed worker's per-user lock to expire.
-func realTimeMiniredis(t testing.TB) *miniredis.Miniredis {
-	t.Helper()
-	mr := miniredis.RunT(t)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		const tick = 100 * time.Millisecond
-		tk := time.NewTicker(tick)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-				mr.FastForward(tick)
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		close(stop)
-		<-done
-	})
-	return mr
-}
-
-// Keys that mark a database of a shared Redis as the psasync tests'.
-const (
-	testDBOwnerKey = "psasync-test:db-owner" // permanent: the database is for tests
-	testDBClaimKey = "psasync-test:db-claim" // a test or benchmark is using it
-)
-
-// claimDB claims a database for one test if no test holds it and it is
-// either empty or already a test database.
-// KEYS[1] claim key; KEYS[2] owner key; ARGV[1] token; ARGV[2] ttl (ms).
-// Returns 1 when claimed.
-var claimDB = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  if redis.call('DBSIZE') > 0 then return 0 end
-  redis.call('SET', KEYS[2], 'psasync tests')
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`)
-
-// releaseDB gives a claimed database back if the claim is still ours.
-// KEYS[1] claim key; ARGV[1] token. Returns 1 when released.
-var releaseDB = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
-
-// claimTestRedisDB gives a test a database of the shared Redis at addr to
-// itself until it ends. asynq's keys carry no prefix: two tests, or two
-// test processes, whose workers poll the same database take each other's
-// jobs. Databases 15 down to 1 are tried; one holding data that is not the
-// tests' is never touched.
-func claimTestRedisDB(tb testing.TB, addr string) int {
-	tb.Helper()
-	ctx := context.Background()
-	token := randomToken()
-	for db := 15; db >= 1; db-- {
-		c := redis.NewClient(&redis.Options{Addr: addr, DB: db})
-		ok, err := claimDB.Run(ctx, c, []string{testDBClaimKey, testDBOwnerKey}, token, time.Hour.Milliseconds()).Bool()
-		if err == nil && ok {
-			tb.Cleanup(func() {
-				releaseDB.Run(context.Background(), c, []string{testDBClaimKey}, token)
-				_ = c.Close()
-			})
-			return db
-		}
-		_ = c.Close()
-		if err != nil && !strings.Contains(err.Error(), "out of range") {
-			require.NoError(tb, err, "claim redis database %d", db)
-		}
-	}
-	tb.Fatalf("no free test database on redis %s (databases 1-15 are all in use or hold other data)", addr)
-	return 0
-}
-
-// cleanTestRedis removes what a test or benchmark left in a Redis database
-// of its own: asynq's queues with their tasks (completed ones included) and
-// lifetime counters, and the keys under prefix. It must run after every
-// worker on the database has stopped.
-func cleanTestRedis(tb testing.TB, addr string, db int, prefix string) {
+// cleanTestRedis removes what a test or benchmark left in a shared Redis:
+// its own asynq queues with their tasks (completed ones included) and
+// counters, and the keys under its prefix. It must run after the workers
+// of those queues have stopped.
+func cleanTestRedis(tb testing.TB, addr string, db int, prefix string, queues worker.Queues) {
 	ctx := context.Background()
 	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: addr, DB: db})
 	defer insp.Close()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: db})
 	defer rdb.Close()
-	for _, q := range []string{worker.QueueCritical, worker.QueueDefault, worker.QueueLow} {
+	for _, q := range queues.All() {
 		if _, err := insp.DeleteAllCompletedTasks(q); err != nil && !queueMissing(err) {
 			tb.Logf("clean up completed tasks of %s: %v", q, err)
 		}
@@ -350,10 +263,10 @@ func describeQueue(insp *asynq.Inspector, queue string) string {
 	return b.String()
 }
 
-// activeJobOf reports whether a user:sync job of user is active.
-func activeJobOf(t *testing.T, insp *asynq.Inspector, user string) bool {
+// activeJobOf reports whether a user:sync job of user is active in queue.
+func activeJobOf(t *testing.T, insp *asynq.Inspector, queue, user string) bool {
 	t.Helper()
-	tasks, err := insp.ListActiveTasks(worker.QueueDefault)
+	tasks, err := insp.ListActiveTasks(queue)
 	require.NoError(t, err)
 	for _, ti := range tasks {
 		if ti.Type == worker.TypeUserSync && bytes.Contains(ti.Payload, []byte(user)) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/worker"
@@ -108,8 +109,12 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitBadArgs
 	}
 	defer a.Close()
-	runID := "cli-" + strings.ReplaceAll(fmt.Sprint(os.Getpid()), " ", "")
+	runID := fmt.Sprintf("cli-%d-%d", os.Getpid(), time.Now().Unix())
 	rep, err := a.engine.Run(ctx, runID, in)
+	if errors.Is(err, worker.ErrTenantBusy) {
+		fmt.Fprintf(stderr, "psasync sync: %v; try again when it has finished\n", err)
+		return exitFailed
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "psasync sync: %v\n", err)
 		return exitBadArgs

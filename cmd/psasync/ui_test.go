@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -77,12 +78,10 @@ func TestMonitoringUIInChromium(t *testing.T) {
 	}
 	o := nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}, subscribe: true}
 	if addr := os.Getenv("TEST_REDIS_ADDR"); addr != "" {
-		// A database of its own: the UI shows, and the test waits for, every
-		// queue of the database, which other tests' jobs would fill.
-		db := claimTestRedisDB(t, addr)
-		var prefix string
-		o.tune = func(c *config.Config) { c.Redis.DB, prefix = db, c.Redis.KeyPrefix }
-		t.Cleanup(func() { cleanTestRedis(t, addr, db, prefix) })
+		// Registered before the node, so it runs after the node stopped.
+		var rc config.Redis
+		o.tune = func(c *config.Config) { rc = c.Redis }
+		t.Cleanup(func() { cleanTestRedis(t, addr, rc.DB, rc.KeyPrefix, worker.PrefixedQueues(rc.QueuePrefix)) })
 	}
 	nb := startNode(t, o)
 	// One job in each queue: subscribing ran a catch-up run (low); a
@@ -112,8 +111,9 @@ func TestMonitoringUIInChromium(t *testing.T) {
 	dom := dumpDOM(t, chromium, authed.String())
 	// The DOM is large: assert without printing it.
 	require.True(t, strings.Contains(dom, "<title>Asynq - Monitoring</title>"), "the UI loaded; DOM starts %q", head(dom))
-	for _, q := range []string{worker.QueueCritical, worker.QueueDefault, worker.QueueLow} {
-		require.True(t, strings.Contains(dom, `href="/monitoring/queues/`+q+`"`), "the queues table lists %s", q)
+	for _, q := range nb.n.queues.All() {
+		link := regexp.MustCompile(`<a [^>]*href="/monitoring/queues/[^"]+"[^>]*>` + regexp.QuoteMeta(q) + `</a>`)
+		require.True(t, link.MatchString(dom), "the queues table lists %s", q)
 	}
 
 	anon := dumpDOM(t, chromium, base.String())
