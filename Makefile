@@ -3,7 +3,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test fmt-check vet unit build bench demo
+.PHONY: test fmt-check vet unit build bench bench-quota demo
 
 test: fmt-check vet unit
 
@@ -21,8 +21,17 @@ build:
 	$(GO) build -o bin/psasync ./cmd/psasync
 	$(GO) build -o bin/psasim ./cmd/psasim
 
+# The project's benchmarks: a 10,000-user reconcile per PSA, webhook ingest
+# against Redis (TEST_REDIS_ADDR, else 127.0.0.1:6379 when it answers),
+# end-to-end latency, and the quota-bound initial syncs (slow: ~15 min).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./worker/... ./webhook/...
+	$(GO) test -run '^$$' -bench 'FullReconcile10k|InitialSync10k' -benchtime 1x -timeout 30m ./cmd/psasync
+	$(GO) test -run '^$$' -bench 'WebhookIngest' -benchtime 3s -timeout 30m ./cmd/psasync
+	$(GO) test -run '^$$' -bench 'EndToEndLatency' -benchtime 50x -timeout 30m ./cmd/psasync
+	$(GO) test -run '^$$' -bench . -timeout 30m ./webhook ./mapping ./psa/quota ./graph
+
+bench-quota:
+	$(GO) test -run '^$$' -bench 'QuotaInitialSync2000' -benchtime 1x -timeout 60m ./cmd/psasync
 
 demo:
 	$(GO) run ./cmd/psasync serve --demo

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -25,17 +26,6 @@ var ErrUserLocked = errors.New("another job of this user is running")
 // failure.
 var ErrTenantBusy = errors.New("a sync run of this tenant is in progress")
 
-// tenantLock is held by a run for its whole length and renewed while it
-// runs, so a crashed worker's lock frees itself within its TTL.
-type tenantLock struct {
-	s     *Store
-	key   string
-	token string
-	ttl   time.Duration
-	stop  chan struct{}
-	done  chan struct{}
-}
-
 func (s *Store) tenantLockKey(tenant string) string { return s.prefix + "lock:tenant:" + tenant }
 
 // renewLock extends the lock only if it is still ours.
@@ -45,36 +35,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 `)
 
-// lockTenant takes the tenant's run lock, or returns ErrTenantBusy.
-func (s *Store) lockTenant(ctx context.Context, tenant string, ttl time.Duration) (*tenantLock, error) {
-	l := &tenantLock{s: s, key: s.tenantLockKey(tenant), token: randomSuffix(), ttl: ttl, stop: make(chan struct{}), done: make(chan struct{})}
-	ok, err := s.rdb.SetNX(ctx, l.key, l.token, ttl).Result()
+// lockTenant takes the tenant's run lock, kept while the run runs, or
+// returns ErrTenantBusy.
+func (s *Store) lockTenant(ctx context.Context, tenant string, ttl time.Duration) (func(), error) {
+	key, token := s.tenantLockKey(tenant), randomSuffix()
+	ok, err := s.rdb.SetNX(ctx, key, token, ttl).Result()
 	if err != nil {
 		return nil, fmt.Errorf("lock tenant %s: %w", tenant, err)
 	}
 	if !ok {
 		return nil, ErrTenantBusy
 	}
-	go func() {
-		defer close(l.done)
-		t := time.NewTicker(ttl / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-l.stop:
-				return
-			case <-t.C:
-				renewLock.Run(context.Background(), s.rdb, []string{l.key}, l.token, ttl.Milliseconds())
-			}
-		}
-	}()
-	return l, nil
-}
-
-func (l *tenantLock) release() {
-	close(l.stop)
-	<-l.done
-	releaseLock.Run(context.Background(), l.s.rdb, []string{l.key}, l.token)
+	return s.keepLock(key, token, ttl), nil
 }
 
 // lockUser takes a user's lock, waiting up to wait (polling) while another
@@ -91,7 +63,7 @@ func (s *Store) lockUser(ctx context.Context, tenant, user string, ttl, wait tim
 			return nil, waited, fmt.Errorf("lock user %s: %w", user, err)
 		}
 		if ok {
-			return func() { releaseLock.Run(context.WithoutCancel(ctx), s.rdb, []string{key}, token) }, waited, nil
+			return s.keepLock(key, token, ttl), waited, nil
 		}
 		if !time.Now().Before(deadline) {
 			return nil, waited, ErrUserLocked
@@ -104,6 +76,34 @@ func (s *Store) lockUser(ctx context.Context, tenant, user string, ttl, wait tim
 			return nil, waited, ctx.Err()
 		case <-t.C:
 		}
+	}
+}
+
+// keepLock renews a held lock every third of its TTL until the returned
+// release is called, which then deletes it if it is still ours. A holder
+// that dies stops renewing, so its lock frees itself within one TTL.
+func (s *Store) keepLock(key, token string, ttl time.Duration) func() {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				renewLock.Run(context.Background(), s.rdb, []string{key}, token, ttl.Milliseconds())
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			releaseLock.Run(context.Background(), s.rdb, []string{key}, token)
+		})
 	}
 }
 
@@ -120,8 +120,8 @@ func (s *Store) tenantBusy(ctx context.Context, tenant string) (bool, error) {
 type UserSyncHandler struct {
 	Engine *Engine
 	Log    logrus.FieldLogger
-	// LockTTL bounds how long a crashed worker's lock blocks the user
-	// (default 2 minutes, the task timeout).
+	// LockTTL bounds how long a crashed worker's lock blocks the user; the
+	// lock is renewed while the job runs (default 30 s).
 	LockTTL time.Duration
 	// Observe, when set, sees every outcome (metrics).
 	Observe func(UserOutcome)
@@ -148,7 +148,7 @@ func (h *UserSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 	}
 	ttl := h.LockTTL
 	if ttl <= 0 {
-		ttl = 2 * time.Minute
+		ttl = 30 * time.Second
 	}
 	release, _, err := s.lockUser(ctx, p.Tenant, p.User, ttl, 0)
 	if err != nil {
@@ -274,6 +274,10 @@ func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 	}
 	if errors.Is(err, ErrTenantBusy) {
 		return 2 * time.Second
+	}
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		// The worker that had the job died: run it again at once.
+		return time.Second
 	}
 	if d, ok := retryDelay(err); ok && d > 0 {
 		return d + 100*time.Millisecond

@@ -29,11 +29,11 @@ func (e *Engine) Run(ctx context.Context, runID string, in RunInputs) (*Report, 
 		return nil, fmt.Errorf("tenant %s: %w", in.Tenant, ErrTenantDisabled)
 	}
 	// One writer per tenant: a second run, and user jobs, wait for this one.
-	lock, err := e.store.lockTenant(ctx, t.ID, 2*time.Minute)
+	release, err := e.store.lockTenant(ctx, t.ID, time.Minute)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", t.ID, err)
 	}
-	defer lock.release()
+	defer release()
 	start := e.cfg.Now()
 	rep := &Report{
 		SyncMode: in.SyncMode, SyncTimestamp: start.UTC(), RunID: runID, TenantID: t.ID, DryRun: in.DryRun, Inputs: in,
@@ -205,7 +205,7 @@ func (e *Engine) applyLocked(ctx context.Context, w *waiter, tenant string, p *u
 	if dryRun || p.user.ID == "" {
 		return e.apply(ctx, w, tenant, p, dryRun, false)
 	}
-	release, waited, err := e.store.lockUser(ctx, tenant, p.user.ID, 2*time.Minute, 2*time.Minute)
+	release, waited, err := e.store.lockUser(ctx, tenant, p.user.ID, 30*time.Second, 2*time.Minute)
 	if err != nil {
 		cause := fmt.Errorf("wait for the job of user %s: %w", p.upn, err)
 		return outcome{plan: p, cause: cause, err: &ErrorItem{UserPrincipalName: p.upn, Code: CodePSAConnectionError, Message: cause.Error(), Timestamp: e.cfg.Now().UTC()}}

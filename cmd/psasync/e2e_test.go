@@ -48,6 +48,10 @@ func testRedis(t testing.TB, c *config.Config) {
 		c.Redis.KeyPrefix = fmt.Sprintf("psasync-test:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
 		// asynq's keys are per queue name: a queue set of the test's own.
 		c.Redis.QueuePrefix = c.Redis.KeyPrefix
+		// Registered before the node starts, so it runs after the node stopped.
+		t.Cleanup(func() {
+			cleanTestRedis(t, c.Redis.Addr, c.Redis.DB, c.Redis.KeyPrefix, worker.PrefixedQueues(c.Redis.QueuePrefix))
+		})
 		return
 	}
 	mr := miniredis.RunT(t)
