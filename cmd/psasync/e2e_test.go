@@ -321,19 +321,24 @@ func TestDuplicateContactsAreNotGuessed(t *testing.T) {
 
 func TestMissingCompany(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{psa: config.PSAConnectWise, mutate: func(c *config.Config) { c.Tenants[0].PSADefaultCompanyID = "" }})
-	rep := b.run(t, worker.ModeFull, nil)
-	require.False(t, rep.Success)
-	require.NotEmpty(t, rep.Errors)
-	for _, e := range rep.Errors {
-		require.Equal(t, worker.CodeMissingCompanyID, e.Code)
-		require.NotEmpty(t, e.UserPrincipalName)
-	}
-	require.Zero(t, b.env.PSA.Stats().Writes)
+	for _, p := range psaTypes() {
+		t.Run(p, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{psa: p, mutate: func(c *config.Config) { c.Tenants[0].PSADefaultCompanyID = "" }})
+			rep := b.run(t, worker.ModeFull, nil)
+			require.False(t, rep.Success)
+			require.NotEmpty(t, rep.Errors)
+			for _, e := range rep.Errors {
+				require.Equal(t, worker.CodeMissingCompanyID, e.Code)
+				require.NotEmpty(t, e.UserPrincipalName)
+			}
+			require.Zero(t, b.env.PSA.Stats().Writes)
 
-	// The run's company_id fills the gap.
-	rep = b.run(t, worker.ModeFull, func(in *worker.RunInputs) { in.CompanyID = strconv.Itoa(b.company) })
-	require.True(t, rep.Success, "%+v", rep.Errors)
+			// The run's company_id fills the gap.
+			rep = b.run(t, worker.ModeFull, func(in *worker.RunInputs) { in.CompanyID = strconv.Itoa(b.company) })
+			require.True(t, rep.Success, "%+v", rep.Errors)
+		})
+	}
 }
 
 func TestFailuresGiveTheirCodes(t *testing.T) {
@@ -351,7 +356,10 @@ func TestFailuresGiveTheirCodes(t *testing.T) {
 		{"graph 403 no consent", config.PSAConnectWise, func(b *testBundle) {
 			b.env.Graph.InjectFault(graphsim.Fault{PathContains: "/users", Status: 403, Code: "Authorization_RequestDenied"})
 		}, worker.CodePermissionDenied},
-		{"psa unreachable", config.PSAConnectWise, func(b *testBundle) { b.env.StopPSA() }, worker.CodePSAConnectionError},
+		{"connectwise unreachable", config.PSAConnectWise, func(b *testBundle) { b.env.StopPSA() }, worker.CodePSAConnectionError},
+		{"autotask unreachable", config.PSAAutotask, func(b *testBundle) { b.env.StopPSA() }, worker.CodePSAConnectionError},
+		{"halopsa unreachable", config.PSAHaloPSA, func(b *testBundle) { b.env.StopPSA() }, worker.CodePSAConnectionError},
+		{"autotask 503", config.PSAAutotask, func(b *testBundle) { b.env.PSA.InjectFault(simenv.Fault{Status: 503}) }, worker.CodePSAConnectionError},
 		{"psa 500", config.PSAHaloPSA, func(b *testBundle) { b.env.PSA.InjectFault(simenv.Fault{Status: 500}) }, worker.CodePSAConnectionError},
 	}
 	for _, tc := range tests {
@@ -387,29 +395,61 @@ func TestThrottlingIsWaitedOut(t *testing.T) {
 
 func TestDeactivationGuard(t *testing.T) {
 	t.Parallel()
+	for _, p := range psaTypes() {
+		t.Run(p, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{psa: p})
+			first := b.run(t, worker.ModeFull, nil)
+			require.True(t, first.Success)
+			linked := first.Statistics.ContactsCreated
+			// Disable half the tenant: far more than 20% of the company's contacts.
+			n := 0
+			for _, u := range b.env.Graph.Users(b.tenant) {
+				if syncable(u) && n < linked/2 {
+					_, err := b.env.Graph.UpdateUser(b.tenant, u.ID, map[string]any{"accountEnabled": false})
+					require.NoError(t, err)
+					n++
+				}
+			}
+			var rep *worker.Report
+			_, w := b.writes(func() { rep = b.run(t, worker.ModeFull, nil) })
+			require.Zero(t, w, "the guard deactivates none")
+			require.Zero(t, rep.Statistics.ContactsDeactivated)
+			var guard bool
+			for _, wi := range rep.Warnings {
+				guard = guard || wi.Code == worker.WarnDeactivationGuard
+			}
+			require.True(t, guard, "the run warns: %+v", rep.Warnings)
+			for _, c := range b.env.PSA.Contacts(b.company) {
+				require.False(t, c.Inactive)
+			}
+		})
+	}
+}
+
+// TestExpiredDeltaLinkFallsBackToFull: Graph forgets delta tokens after
+// about a week; the incremental run then enumerates every user and still
+// carries the change.
+func TestExpiredDeltaLinkFallsBackToFull(t *testing.T) {
+	t.Parallel()
 	b := setup(t, setupOpts{psa: config.PSAConnectWise})
-	first := b.run(t, worker.ModeFull, nil)
-	require.True(t, first.Success)
-	linked := first.Statistics.ContactsCreated
-	// Disable half the tenant: far more than 20% of the company's contacts.
-	n := 0
-	for _, u := range b.env.Graph.Users(b.tenant) {
-		if syncable(u) && n < linked/2 {
-			_, err := b.env.Graph.UpdateUser(b.tenant, u.ID, map[string]any{"accountEnabled": false})
-			require.NoError(t, err)
-			n++
-		}
-	}
+	require.True(t, b.run(t, worker.ModeFull, nil).Success)
+	u := firstSyncable(t, b)
+	require.NoError(t, b.env.Graph.ExpireDeltaTokens(b.tenant))
+	_, err := b.env.Graph.UpdateUser(b.tenant, u.ID, map[string]any{"jobTitle": "After The Reset"})
+	require.NoError(t, err)
 	var rep *worker.Report
-	_, w := b.writes(func() { rep = b.run(t, worker.ModeFull, nil) })
-	require.Zero(t, w, "the guard deactivates none")
-	require.Zero(t, rep.Statistics.ContactsDeactivated)
-	var guard bool
+	_, w := b.writes(func() { rep = b.run(t, worker.ModeIncremental, nil) })
+	require.True(t, rep.Success, "%+v", rep.Errors)
+	require.Equal(t, worker.ModeFull, rep.SyncMode)
+	require.Equal(t, 1, w)
+	var reset bool
 	for _, wi := range rep.Warnings {
-		guard = guard || wi.Code == worker.WarnDeactivationGuard
+		reset = reset || wi.Code == worker.WarnDeltaReset
 	}
-	require.True(t, guard, "the run warns: %+v", rep.Warnings)
-	for _, c := range b.env.PSA.Contacts(b.company) {
-		require.False(t, c.Inactive)
-	}
+	require.True(t, reset, "%+v", rep.Warnings)
+	require.Equal(t, "After The Reset", contactOf(t, b, u.ID).Title)
+	// The fresh link works: the next incremental run is a real delta.
+	rep = b.run(t, worker.ModeIncremental, nil)
+	require.Equal(t, worker.ModeIncremental, rep.SyncMode)
 }

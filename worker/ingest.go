@@ -1,0 +1,417 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
+)
+
+// UserChange is one accepted notification: which user of which tenant
+// changed. The job reads the user when it runs, so nothing else is needed.
+type UserChange struct {
+	Tenant, User string
+}
+
+// Ingest defaults; the With methods change the ones tests and operators
+// need to tune.
+const (
+	// DefaultIngestMaxLen bounds the stream (approximately, in entries).
+	DefaultIngestMaxLen = 1_000_000
+	// DefaultReclaimIdle is how long an entry may sit read but unacked by
+	// a consumer before another dispatcher takes it over.
+	DefaultReclaimIdle = 15 * time.Second
+	// DefaultReclaimEvery is how often a dispatcher looks for such entries.
+	DefaultReclaimEvery = 5 * time.Second
+
+	ingestGroup        = "dispatch"
+	ingestReadCount    = 100
+	ingestBlock        = time.Second
+	ingestParallelism  = 16
+	ingestBackoffMin   = 100 * time.Millisecond
+	ingestBackoffMax   = 5 * time.Second
+	ingestFinishBatch  = 10 * time.Second
+	ingestReclaimPages = 50
+)
+
+// Ingest takes accepted notifications with ONE Redis write per webhook
+// request and hands them to the queue in the background, so the webhook's
+// answer costs one round trip however many notifications a POST carries.
+//
+// Keys (prefix P): P ingest is a stream with consumer group "dispatch".
+// Each entry is one Add call; its fields are tenant ids and each value is a
+// JSON array of that tenant's user ids (de-duplicated). Dispatchers
+// (Run) read entries with XREADGROUP, enqueue a user sync per (tenant, user)
+// through Queue.EnqueueUserSync, then XACK and XDEL the entry, so the
+// stream only holds what is not yet dispatched. An entry whose enqueue
+// failed stays pending and is taken over (XAUTOCLAIM) once idle, by this or
+// any other dispatcher: delivery is at least once, and Queue's coalescing
+// absorbs the duplicates.
+//
+// Bound: XADD trims with MAXLEN ~ maxLen (default 1,000,000 entries) so a
+// dead dispatcher cannot fill Redis without limit. The price: once that
+// many entries wait, the oldest ones (read or not) are dropped and their
+// users only catch up at the next tenant sync. Memory is about 100 bytes
+// per single-change entry plus about 40 bytes per further user, so the
+// default costs roughly 100 MB when full of single notifications and up to
+// about 2 GB when full of batches of 50; lower it with WithMaxLen if Redis
+// has less room.
+type Ingest struct {
+	rdb          redis.UniversalClient
+	q            *Queue
+	key          string
+	log          logrus.FieldLogger
+	maxLen       int64
+	reclaimIdle  time.Duration
+	reclaimEvery time.Duration
+
+	added, changes, dispatched, enqueued, failures, reclaimed, dropped atomic.Int64
+}
+
+// IngestStats counts what one Ingest did since it was built, for metrics
+// and tests.
+type IngestStats struct {
+	// Added is the number of entries (Add calls) Redis acknowledged.
+	Added int64
+	// Changes is the number of (tenant, user) pairs those entries hold.
+	Changes int64
+	// Dispatched is the number of entries enqueued and acknowledged.
+	Dispatched int64
+	// Enqueued is the number of user syncs enqueued.
+	Enqueued int64
+	// EnqueueFailures is the number of user syncs that failed to enqueue
+	// (their entries are retried).
+	EnqueueFailures int64
+	// Reclaimed is the number of entries taken over from idle consumers.
+	Reclaimed int64
+	// Dropped is the number of unreadable entries discarded.
+	Dropped int64
+}
+
+// NewIngest builds the ingest stream over rdb, dispatching into q; prefix ""
+// means "psasync:". The logger reports dispatch failures.
+func NewIngest(rdb redis.UniversalClient, q *Queue, prefix string, log logrus.FieldLogger) *Ingest {
+	if prefix == "" {
+		prefix = "psasync:"
+	}
+	if log == nil {
+		l := logrus.New()
+		l.Out = io.Discard
+		log = l
+	}
+	return &Ingest{rdb: rdb, q: q, key: prefix + "ingest", log: log, maxLen: DefaultIngestMaxLen,
+		reclaimIdle: DefaultReclaimIdle, reclaimEvery: DefaultReclaimEvery}
+}
+
+// WithReclaim sets how often Run looks for entries left pending by another
+// consumer and how long they must have been idle; 0 keeps a default. Call
+// it right after NewIngest.
+func (i *Ingest) WithReclaim(every, idle time.Duration) *Ingest {
+	if every > 0 {
+		i.reclaimEvery = every
+	}
+	if idle > 0 {
+		i.reclaimIdle = idle
+	}
+	return i
+}
+
+// WithMaxLen sets the approximate stream bound in entries (see Ingest);
+// n <= 0 keeps the default. Call it right after NewIngest.
+func (i *Ingest) WithMaxLen(n int64) *Ingest {
+	if n > 0 {
+		i.maxLen = n
+	}
+	return i
+}
+
+// Key is the stream's Redis key.
+func (i *Ingest) Key() string { return i.key }
+
+// Stats returns the counters so far.
+func (i *Ingest) Stats() IngestStats {
+	return IngestStats{
+		Added: i.added.Load(), Changes: i.changes.Load(), Dispatched: i.dispatched.Load(),
+		Enqueued: i.enqueued.Load(), EnqueueFailures: i.failures.Load(), Reclaimed: i.reclaimed.Load(),
+		Dropped: i.dropped.Load(),
+	}
+}
+
+// Backlog is the number of entries not yet dispatched (read or not), for
+// a queue-depth gauge.
+func (i *Ingest) Backlog(ctx context.Context) (int64, error) {
+	n, err := i.rdb.XLen(ctx, i.key).Result()
+	if err != nil {
+		return 0, fmt.Errorf("ingest backlog: %w", err)
+	}
+	return n, nil
+}
+
+// Add appends one stream entry holding all changes and returns once Redis
+// acknowledged it; nil means the changes will be enqueued, an error means
+// nothing is promised. No changes is a no-op.
+func (i *Ingest) Add(ctx context.Context, changes []UserChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	values, n, err := encodeChanges(changes)
+	if err != nil {
+		return err
+	}
+	err = i.rdb.XAdd(ctx, &redis.XAddArgs{Stream: i.key, MaxLen: i.maxLen, Approx: true, Values: values}).Err()
+	if err != nil {
+		return fmt.Errorf("ingest add %d changes: %w", n, err)
+	}
+	i.added.Add(1)
+	i.changes.Add(int64(n))
+	return nil
+}
+
+// encodeChanges groups changes by tenant into field/value pairs (tenant,
+// JSON array of users), dropping repeats; n is the number of distinct
+// pairs.
+func encodeChanges(changes []UserChange) (values []string, n int, err error) {
+	var order []string
+	byTenant := make(map[string][]string, 1)
+	seen := make(map[UserChange]struct{}, len(changes))
+	for _, c := range changes {
+		if _, dup := seen[c]; dup {
+			continue
+		}
+		seen[c] = struct{}{}
+		if _, ok := byTenant[c.Tenant]; !ok {
+			order = append(order, c.Tenant)
+		}
+		byTenant[c.Tenant] = append(byTenant[c.Tenant], c.User)
+	}
+	values = make([]string, 0, 2*len(order))
+	for _, t := range order {
+		b, err := json.Marshal(byTenant[t])
+		if err != nil {
+			return nil, 0, fmt.Errorf("ingest encode tenant %s: %w", t, err)
+		}
+		values = append(values, t, string(b))
+	}
+	return values, len(seen), nil
+}
+
+// decodeEntry reads an entry back into its distinct changes.
+func decodeEntry(m redis.XMessage) ([]UserChange, error) {
+	if len(m.Values) == 0 {
+		return nil, errors.New("entry has no changes")
+	}
+	var out []UserChange
+	for tenant, v := range m.Values {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("tenant %s: value is %T", tenant, v)
+		}
+		var users []string
+		if err := json.Unmarshal([]byte(s), &users); err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", tenant, err)
+		}
+		for _, u := range users {
+			out = append(out, UserChange{Tenant: tenant, User: u})
+		}
+	}
+	return out, nil
+}
+
+// Run dispatches entries until ctx ends, then returns nil; consumer names
+// this dispatcher in the group and must be unique per process (a stable
+// name, such as the host name, lets a restart find its own leftovers at
+// once). Redis errors are logged and retried with a bounded backoff.
+func (i *Ingest) Run(ctx context.Context, consumer string) error {
+	if consumer == "" {
+		return errors.New("ingest run: empty consumer name")
+	}
+	log := i.log.WithField("consumer", consumer)
+	var (
+		backoff     time.Duration
+		needGroup   = true
+		nextReclaim time.Time
+	)
+	fail := func(what string, err error) {
+		backoff = min(max(2*backoff, ingestBackoffMin), ingestBackoffMax)
+		log.WithError(err).WithField("retry_in", backoff).Warn("ingest: " + what)
+		sleepCtx(ctx, backoff)
+	}
+	for ctx.Err() == nil {
+		if needGroup {
+			if err := i.ensureGroup(ctx); err != nil {
+				if ctx.Err() == nil {
+					fail("create consumer group", err)
+				}
+				continue
+			}
+			needGroup = false
+		}
+		if now := time.Now(); !now.Before(nextReclaim) {
+			nextReclaim = now.Add(i.reclaimEvery)
+			if err := i.reclaim(ctx, consumer); err != nil {
+				if ctx.Err() == nil {
+					needGroup = redis.HasErrorPrefix(err, "NOGROUP")
+					fail("reclaim", err)
+				}
+				continue
+			}
+		}
+		streams, err := i.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: ingestGroup, Consumer: consumer,
+			Streams: []string{i.key, ">"}, Count: ingestReadCount, Block: ingestBlock}).Result()
+		if errors.Is(err, redis.Nil) {
+			backoff = 0
+			continue
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				needGroup = redis.HasErrorPrefix(err, "NOGROUP")
+				fail("read", err)
+			}
+			continue
+		}
+		for _, s := range streams {
+			if err := i.dispatch(ctx, s.Messages); err != nil {
+				fail("dispatch", err)
+				continue
+			}
+			backoff = 0
+		}
+	}
+	return nil
+}
+
+// ensureGroup creates the stream and its group, starting at the stream's
+// beginning so entries added before any dispatcher ran are delivered.
+func (i *Ingest) ensureGroup(ctx context.Context) error {
+	err := i.rdb.XGroupCreateMkStream(ctx, i.key, ingestGroup, "0").Err()
+	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+		return fmt.Errorf("ingest create group on %s: %w", i.key, err)
+	}
+	return nil
+}
+
+// reclaim takes over and dispatches entries idle in any consumer's pending
+// list (its own included: those whose enqueue failed), a bounded number of
+// pages per call.
+func (i *Ingest) reclaim(ctx context.Context, consumer string) error {
+	start := "0-0"
+	for range ingestReclaimPages {
+		msgs, next, err := i.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: i.key, Group: ingestGroup,
+			Consumer: consumer, MinIdle: i.reclaimIdle, Start: start, Count: ingestReadCount}).Result()
+		if err != nil {
+			return fmt.Errorf("ingest reclaim: %w", err)
+		}
+		if len(msgs) > 0 {
+			i.reclaimed.Add(int64(len(msgs)))
+			if err := i.dispatch(ctx, msgs); err != nil {
+				return err
+			}
+		}
+		if next == "0-0" || next == "" || ctx.Err() != nil {
+			return nil
+		}
+		start = next
+	}
+	return nil
+}
+
+// dispatch enqueues the distinct users of msgs (in parallel, each once) and
+// acknowledges and deletes the entries whose users all made it. Unreadable
+// entries (including ones trimmed away while pending) are dropped. A batch
+// already read is finished even when ctx ends, within a bound, so a clean
+// stop leaves nothing for others to reclaim.
+func (i *Ingest) dispatch(ctx context.Context, msgs []redis.XMessage) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ingestFinishBatch)
+	defer cancel()
+	entries := make([][]UserChange, len(msgs))
+	readable := make([]bool, len(msgs))
+	failed := map[UserChange]bool{}
+	var todo []UserChange
+	var poison []string
+	for n, m := range msgs {
+		changes, err := decodeEntry(m)
+		if err != nil {
+			i.log.WithError(err).WithField("entry", m.ID).Error("ingest: dropping unreadable entry")
+			i.dropped.Add(1)
+			poison = append(poison, m.ID)
+			continue
+		}
+		entries[n], readable[n] = changes, true
+		for _, c := range changes {
+			if _, ok := failed[c]; !ok {
+				failed[c] = false
+				todo = append(todo, c)
+			}
+		}
+	}
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, ingestParallelism)
+	for _, c := range todo {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := i.q.EnqueueUserSync(ctx, c.Tenant, c.User)
+			if err == nil {
+				i.enqueued.Add(1)
+				return
+			}
+			i.failures.Add(1)
+			mu.Lock()
+			failed[c] = true
+			if firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	done := poison
+	var ok int64
+	for n, m := range msgs {
+		if !readable[n] {
+			continue
+		}
+		all := true
+		for _, c := range entries[n] {
+			all = all && !failed[c]
+		}
+		if all {
+			done = append(done, m.ID)
+			ok++
+		}
+	}
+	if len(done) > 0 {
+		_, err := i.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAck(ctx, i.key, ingestGroup, done...)
+			p.XDel(ctx, i.key, done...)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("ingest ack %d entries: %w", len(done), err)
+		}
+		i.dispatched.Add(ok)
+	}
+	if firstErr != nil {
+		return fmt.Errorf("ingest dispatch: %d of %d entries left for retry: %w", len(msgs)-len(done), len(msgs), firstErr)
+	}
+	return nil
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
