@@ -23,7 +23,9 @@ type UserChange struct {
 // Ingest defaults; the With methods change the ones tests and operators
 // need to tune.
 const (
-	// DefaultIngestMaxLen bounds the stream (approximately, in entries).
+	// DefaultIngestMaxLen is the stream bound WithMaxLen suggests for a
+	// Redis with little room (approximately, in entries); the default is
+	// unbounded (see Ingest).
 	DefaultIngestMaxLen = 1_000_000
 	// DefaultReclaimIdle is how long an entry may sit read but unacked by
 	// a consumer before another dispatcher takes it over.
@@ -31,9 +33,13 @@ const (
 	// DefaultReclaimEvery is how often a dispatcher looks for such entries.
 	DefaultReclaimEvery = 5 * time.Second
 
-	ingestGroup        = "dispatch"
-	ingestReadCount    = 100
-	ingestBlock        = time.Second
+	ingestGroup     = "dispatch"
+	ingestReadCount = 100
+	// ingestPoll is how long an idle dispatcher waits before reading again.
+	// It polls instead of blocking in XREADGROUP: a blocked read can hang on
+	// a connection whose server restarted (seen with the embedded Redis),
+	// and polling costs an idle dispatcher only a few calls a second.
+	ingestPoll         = 25 * time.Millisecond
 	ingestParallelism  = 16
 	ingestBackoffMin   = 100 * time.Millisecond
 	ingestBackoffMax   = 5 * time.Second
@@ -55,14 +61,13 @@ const (
 // any other dispatcher: delivery is at least once, and Queue's coalescing
 // absorbs the duplicates.
 //
-// Bound: XADD trims with MAXLEN ~ maxLen (default 1,000,000 entries) so a
-// dead dispatcher cannot fill Redis without limit. The price: once that
-// many entries wait, the oldest ones (read or not) are dropped and their
-// users only catch up at the next tenant sync. Memory is about 100 bytes
-// per single-change entry plus about 40 bytes per further user, so the
-// default costs roughly 100 MB when full of single notifications and up to
-// about 2 GB when full of batches of 50; lower it with WithMaxLen if Redis
-// has less room.
+// Bound: none by default. If every dispatcher is down the stream grows
+// (about 100 bytes per single-change entry plus about 40 per further
+// user) until Redis, which must run with maxmemory-policy noeviction,
+// refuses the XADD: the webhook then answers 503 and Graph delivers again,
+// so nothing is dropped. WithMaxLen trims with MAXLEN ~ instead, at the
+// price of dropping the oldest entries (read or not); their users then only
+// catch up at the next tenant sync.
 type Ingest struct {
 	rdb          redis.UniversalClient
 	q            *Queue
@@ -106,7 +111,7 @@ func NewIngest(rdb redis.UniversalClient, q *Queue, prefix string, log logrus.Fi
 		l.Out = io.Discard
 		log = l
 	}
-	return &Ingest{rdb: rdb, q: q, key: prefix + "ingest", log: log, maxLen: DefaultIngestMaxLen,
+	return &Ingest{rdb: rdb, q: q, key: prefix + "ingest", log: log, maxLen: 0,
 		reclaimIdle: DefaultReclaimIdle, reclaimEvery: DefaultReclaimEvery}
 }
 
@@ -123,12 +128,10 @@ func (i *Ingest) WithReclaim(every, idle time.Duration) *Ingest {
 	return i
 }
 
-// WithMaxLen sets the approximate stream bound in entries (see Ingest);
-// n <= 0 keeps the default. Call it right after NewIngest.
+// WithMaxLen sets an approximate stream bound in entries (see Ingest);
+// n <= 0 means unbounded. Call it right after NewIngest.
 func (i *Ingest) WithMaxLen(n int64) *Ingest {
-	if n > 0 {
-		i.maxLen = n
-	}
+	i.maxLen = max(n, 0)
 	return i
 }
 
@@ -264,9 +267,10 @@ func (i *Ingest) Run(ctx context.Context, consumer string) error {
 			}
 		}
 		streams, err := i.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: ingestGroup, Consumer: consumer,
-			Streams: []string{i.key, ">"}, Count: ingestReadCount, Block: ingestBlock}).Result()
-		if errors.Is(err, redis.Nil) {
+			Streams: []string{i.key, ">"}, Count: ingestReadCount, Block: -1}).Result()
+		if errors.Is(err, redis.Nil) || (err == nil && len(streams) == 0) {
 			backoff = 0
+			sleepCtx(ctx, ingestPoll)
 			continue
 		}
 		if err != nil {

@@ -70,53 +70,20 @@ type enqueuer struct {
 
 func newEnqueuer(n *node) *enqueuer { return &enqueuer{n: n, touched: map[string]time.Time{}} }
 
-// enqueueParallelism bounds the Redis round trips one request has in flight.
-const enqueueParallelism = 8
-
+// EnqueueUserChanges writes the request's changes to the ingest stream in
+// one Redis call; the dispatchers turn them into per-user jobs.
 func (e *enqueuer) EnqueueUserChanges(ctx context.Context, changes []webhook.UserChange) error {
-	seen := make(map[[2]string]bool, len(changes))
 	subs := map[string]bool{}
-	var todo []webhook.UserChange
+	batch := make([]worker.UserChange, 0, len(changes))
 	for _, c := range changes {
-		k := [2]string{c.TenantID, c.UserID}
-		if seen[k] {
-			continue // one job per user and request is enough: it reads the newest state
-		}
-		seen[k] = true
-		todo = append(todo, c)
+		batch = append(batch, worker.UserChange{Tenant: c.TenantID, User: c.UserID})
 		subs[c.SubscriptionID] = true
 	}
-	if len(todo) == 1 {
-		if err := e.n.queue.EnqueueUserSync(ctx, todo[0].TenantID, todo[0].UserID); err != nil {
-			return err
-		}
-	} else if err := e.enqueueAll(ctx, todo); err != nil {
+	if err := e.n.ingest.Add(ctx, batch); err != nil {
 		return err
 	}
 	e.touch(ctx, subs)
 	return nil
-}
-
-// enqueueAll enqueues a batch with a few round trips in flight at once; any
-// failure fails the whole request (Graph delivers it again, and the jobs
-// that did get in collapse with the redelivered ones).
-func (e *enqueuer) enqueueAll(ctx context.Context, todo []webhook.UserChange) error {
-	sem := make(chan struct{}, enqueueParallelism)
-	errc := make(chan error, len(todo))
-	var wg sync.WaitGroup
-	for _, c := range todo {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := e.n.queue.EnqueueUserSync(ctx, c.TenantID, c.UserID); err != nil {
-				errc <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	return <-errc
 }
 
 func (e *enqueuer) touch(ctx context.Context, subs map[string]bool) {

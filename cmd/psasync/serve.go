@@ -127,6 +127,7 @@ type node struct {
 	client  *asynq.Client
 	queue   *worker.Queue
 	queues  worker.Queues
+	ingest  *worker.Ingest
 	subs    *subscription.Store
 	manager *subscription.Manager
 	metrics *worker.Metrics
@@ -190,6 +191,7 @@ func newNode(ctx context.Context, r role, f serveFlags, cfg *config.Config, demo
 	n.closers = append(n.closers, func() { _ = n.client.Close() })
 	n.queues = worker.PrefixedQueues(n.cfg.Redis.QueuePrefix)
 	n.queue = worker.NewQueue(n.client, n.app.rdb, n.cfg.Redis.KeyPrefix, n.cfg.Worker.CoalesceWindow).WithQueues(n.queues)
+	n.ingest = worker.NewIngest(n.app.rdb, n.queue, n.cfg.Redis.KeyPrefix, n.log)
 	n.subs = subscription.NewStore(n.app.rdb, n.cfg.Redis.KeyPrefix)
 	n.token = n.cfg.Server.APIToken
 	if demo != nil && n.token == "" {
@@ -241,6 +243,11 @@ func (n *node) run(ctx context.Context, f serveFlags) error {
 			return err
 		}
 		start("webhook", func(ctx context.Context) error { return serveHTTP(ctx, srv, n.ln, n.log) })
+	}
+	if n.role&(roleWebhook|roleWorker) != 0 {
+		// Every webhook and worker process also dispatches accepted
+		// notifications from the ingest stream into per-user jobs.
+		start("dispatcher", func(ctx context.Context) error { return n.ingest.Run(ctx, consumerName(n.role)) })
 	}
 	if n.role&roleWorker != 0 {
 		conc := firstPositive(f.concurrency, n.cfg.Worker.Concurrency, 10)
@@ -379,6 +386,17 @@ func (a asynqLogger) Info(args ...any)  { a.l.WithField("component", "asynq").In
 func (a asynqLogger) Warn(args ...any)  { a.l.WithField("component", "asynq").Warn(args...) }
 func (a asynqLogger) Error(args ...any) { a.l.WithField("component", "asynq").Error(args...) }
 func (a asynqLogger) Fatal(args ...any) { a.l.WithField("component", "asynq").Error(args...) }
+
+// consumerName names this process in the ingest stream's consumer group:
+// unique per process; what a dead process had read is reclaimed by the
+// others after the stream's idle threshold.
+func consumerName(r role) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "psasync"
+	}
+	return fmt.Sprintf("%s-%s-%d", host, r.name(), os.Getpid())
+}
 
 func firstPositive(v ...int) int {
 	for _, x := range v {
