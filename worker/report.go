@@ -19,6 +19,9 @@ const (
 	CodePermissionDenied      = "PermissionDenied"
 	CodeUserDataIncomplete    = "UserDataIncomplete"
 	CodePSAConnectionError    = "PSAConnectionError"
+	// CodeUnknownTenant is an extra code for a job whose tenant is no
+	// longer configured (it is not retried).
+	CodeUnknownTenant = "UnknownTenant"
 	// CodeGraphError is an extra code for Graph failures that are not a
 	// permission problem (throttled past the wait budget, unavailable).
 	CodeGraphError = "GraphError"

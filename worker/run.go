@@ -406,7 +406,7 @@ func (e *Engine) SyncUser(ctx context.Context, tenantID, userID string) (UserOut
 	out := UserOutcome{TenantID: tenantID, UserID: userID, At: e.cfg.Now().UTC()}
 	t, err := e.tenants.Tenant(ctx, tenantID)
 	if err != nil {
-		out.Action, out.Code, out.Message = "failed", CodeInvalidFieldMapping, err.Error()
+		out.Action, out.Code, out.Message = "failed", CodeUnknownTenant, err.Error()
 		return out, &PermanentError{Outcome: out}
 	}
 	if !t.SyncEnabled {
