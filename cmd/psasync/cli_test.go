@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -98,4 +99,41 @@ func TestBadConfigNamesEveryKey(t *testing.T) {
 		require.Contains(t, errb.String(), key)
 	}
 	require.Equal(t, exitBadArgs, run(context.Background(), []string{"serve", "--config", path}, &out, &errb))
+}
+
+func TestSubscriptionsCommand(t *testing.T) {
+	t.Parallel()
+	hook, err := startDemoHook() // answers Graph's validation handshake
+	require.NoError(t, err)
+	t.Cleanup(hook.Close)
+	path, env := writeSimConfig(t, func(c *config.Config) {
+		testRedis(t, c)
+		c.Server.PublicURL = hook.URL
+	})
+	ctx := context.Background()
+	list := func() []map[string]any {
+		var out, errb bytes.Buffer
+		require.Equal(t, exitOK, run(ctx, []string{"subscriptions", "list", "--config", path, "--json"}, &out, &errb), errb.String())
+		var rows []map[string]any
+		require.NoError(t, json.Unmarshal(out.Bytes(), &rows))
+		return rows
+	}
+	var out, errb bytes.Buffer
+	require.Equal(t, exitOK, run(ctx, []string{"subscriptions", "ensure", "--config", path}, &out, &errb), errb.String())
+	require.Len(t, env.Graph.Subscriptions(env.Tenants[0]), 1, "one live subscription at Graph")
+	rows := list()
+	require.Len(t, rows, 1)
+	require.Equal(t, "healthy", rows[0]["health"])
+	require.Equal(t, env.Graph.Subscriptions(env.Tenants[0])[0].ID, rows[0]["subscription_id"])
+	require.NotContains(t, out.String()+fmt.Sprint(rows), "clientState", "the secret is never listed")
+
+	require.Equal(t, exitOK, run(ctx, []string{"subscriptions", "ensure", "--config", path}, &out, &errb), errb.String())
+	require.Len(t, env.Graph.Subscriptions(env.Tenants[0]), 1, "ensure twice keeps one")
+
+	require.Equal(t, exitOK, run(ctx, []string{"subscriptions", "delete", "--config", path}, &out, &errb), errb.String())
+	require.Empty(t, env.Graph.Subscriptions(env.Tenants[0]))
+	require.Equal(t, "none", list()[0]["health"])
+
+	require.Equal(t, exitBadArgs, run(ctx, []string{"subscriptions", "renew"}, &out, &errb))
+	require.Equal(t, exitBadArgs, run(ctx, []string{"subscriptions", "list", "--config", path, "--tenant", "nobody"}, &out, &errb))
 }
