@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"sync"
 	"time"
@@ -127,15 +128,11 @@ type Engine struct {
 func NewEngine(client psa.Client, mapper *mapping.Mapper, store *Store, tenants Tenants, cfg Config, log logrus.FieldLogger) *Engine {
 	if log == nil {
 		l := logrus.New()
-		l.Out = discard{}
+		l.Out = io.Discard
 		log = l
 	}
 	return &Engine{psa: client, mapper: mapper, store: store, tenants: tenants, cfg: cfg.withDefaults(), log: log}
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // fieldSupporter is implemented by PSA clients that cannot store every
 // canonical field (Autotask has no department, Halo no office location

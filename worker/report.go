@@ -157,10 +157,6 @@ func errorCode(err error, fallback string) string {
 	case errors.Is(err, directory.ErrThrottled), errors.Is(err, directory.ErrUnavailable):
 		return CodeGraphError
 	}
-	var pe *psa.Error
-	if errors.As(err, &pe) {
-		return fallback
-	}
 	if fallback == "" {
 		return CodePSAConnectionError
 	}

@@ -145,14 +145,23 @@ func (s *Sim) listContacts(w http.ResponseWriter, r *http.Request, _ []byte) (in
 	return http.StatusOK, out, nil
 }
 
-func (s *Sim) getContact(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
+// pathContact is the contact the request's path names, or the vendor's 404.
+func (s *Sim) pathContact(r *http.Request) (*contact, *apiError) {
 	id, err := pathID(r, "contact")
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	c := s.data.contacts[id]
 	if c == nil {
-		return 0, nil, notFound(fmt.Sprintf("Contact with id %d was not found.", id))
+		return nil, notFound(fmt.Sprintf("Contact with id %d was not found.", id))
+	}
+	return c, nil
+}
+
+func (s *Sim) getContact(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
+	c, err := s.pathContact(r)
+	if err != nil {
+		return 0, nil, err
 	}
 	return http.StatusOK, s.contactJSONOf(c), nil
 }
@@ -176,14 +185,11 @@ func (s *Sim) createContact(_ http.ResponseWriter, r *http.Request, body []byte)
 }
 
 func (s *Sim) putContact(_ http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError) {
-	id, err := pathID(r, "contact")
+	old, err := s.pathContact(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	old := s.data.contacts[id]
-	if old == nil {
-		return 0, nil, notFound(fmt.Sprintf("Contact with id %d was not found.", id))
-	}
+	id := old.id
 	var in contactIn
 	if err := decodeBody(body, &in); err != nil {
 		return 0, nil, err
@@ -201,13 +207,9 @@ func (s *Sim) putContact(_ http.ResponseWriter, r *http.Request, body []byte) (i
 }
 
 func (s *Sim) patchContact(_ http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError) {
-	id, err := pathID(r, "contact")
+	old, err := s.pathContact(r)
 	if err != nil {
 		return 0, nil, err
-	}
-	old := s.data.contacts[id]
-	if old == nil {
-		return 0, nil, notFound(fmt.Sprintf("Contact with id %d was not found.", id))
 	}
 	var ops []patchOp
 	if err := decodeBody(body, &ops); err != nil {
