@@ -12,7 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/psasync/psasync/cmd/psasim/simenv"
+	"github.com/psasync/psasync/simkit/simenv"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/psasync/psasync/cmd/psasim/simenv"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/worker"
 )

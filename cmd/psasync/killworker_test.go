@@ -25,7 +25,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/cmd/psasim/simenv"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/worker"

@@ -12,7 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/cmd/psasim/simenv"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"

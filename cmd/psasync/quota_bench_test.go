@@ -9,7 +9,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/cmd/psasim/simenv"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"
