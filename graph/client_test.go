@@ -379,3 +379,28 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	require.EqualValues(t, 12, b.client.Requests())
 }
+
+// TestCountEnabledUsers: one $count request with ConsistencyLevel:
+// eventual, counting enabled users only, and following changes.
+func TestCountEnabledUsers(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 40, nil)
+	want := 0
+	var someone graphsim.User
+	for _, u := range b.sim.Users(b.tenant) {
+		if u.AccountEnabled == nil || *u.AccountEnabled {
+			want++
+			someone = u
+		}
+	}
+	require.Less(t, want, 40, "the generated tenant has disabled users")
+	n, err := b.client.CountEnabledUsers(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, want, n)
+
+	_, err = b.sim.UpdateUser(b.tenant, someone.ID, map[string]any{"accountEnabled": false})
+	require.NoError(t, err)
+	n, err = b.client.CountEnabledUsers(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, want-1, n)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
@@ -142,4 +143,29 @@ func removedReason(v any) string {
 		return deref(r)
 	}
 	return ""
+}
+
+// enabledFilter selects the users the report counts as active.
+const enabledFilter = "accountEnabled eq true"
+
+// CountEnabledUsers counts the tenant's enabled users in one request:
+// GET /users/$count?$filter=accountEnabled eq true. $count is an advanced
+// query, so Graph wants the ConsistencyLevel: eventual header, and the
+// count may trail a change by a few seconds.
+func (c *Client) CountEnabledUsers(ctx context.Context) (int, error) {
+	const op = "graph: count enabled users"
+	h := abstractions.NewRequestHeaders()
+	h.Add("ConsistencyLevel", "eventual")
+	filter := enabledFilter
+	n, err := c.users.Count().Get(ctx, &users.CountRequestBuilderGetRequestConfiguration{
+		Headers:         h,
+		QueryParameters: &users.CountRequestBuilderGetQueryParameters{Filter: &filter},
+	})
+	if err != nil {
+		return 0, classify(ctx, op, err)
+	}
+	if n == nil {
+		return 0, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
+	}
+	return int(*n), nil
 }

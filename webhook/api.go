@@ -117,12 +117,12 @@ func (s *Server) writeRawJSON(c *gin.Context, raw json.RawMessage, op string) {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", raw)
 }
 
-// decodeSyncRequest decodes the run inputs and applies the defaults. Field
+// decodeSyncRequest decodes the run inputs as given. Field
 // names are matched exactly (unlike encoding/json's case-insensitive
 // matching) and an unknown one is a 400 naming it; a value of the wrong type
 // is a 400 naming the field and the expected type.
 func decodeSyncRequest(body []byte) (SyncRequest, error) {
-	req := SyncRequest{SyncMode: SyncModeIncremental, SkipDisabledUsers: true, UpdateExisting: true}
+	var req SyncRequest
 	if len(bytes.TrimSpace(body)) == 0 {
 		return req, nil
 	}
@@ -171,9 +171,6 @@ func decodeSyncRequest(body []byte) (SyncRequest, error) {
 		if err != nil {
 			return SyncRequest{}, err
 		}
-	}
-	if req.SyncMode != SyncModeFull && req.SyncMode != SyncModeIncremental {
-		return SyncRequest{}, &RequestError{Message: fmt.Sprintf(`field "sync_mode" must be %q or %q`, SyncModeFull, SyncModeIncremental)}
 	}
 	return req, nil
 }

@@ -70,7 +70,10 @@ func TestAPIDisabled(t *testing.T) {
 
 func TestStartSync(t *testing.T) {
 	t.Parallel()
-	defaults := SyncRequest{SyncMode: SyncModeIncremental, SkipDisabledUsers: true, UpdateExisting: true}
+	// Absent and null values stay absent: the workflow's defaults are the
+	// Runs implementation's to apply (worker.DefaultRunInputs).
+	defaults := SyncRequest{}
+	yes, no := true, false
 	tests := []struct {
 		name string
 		body string
@@ -88,10 +91,10 @@ func TestStartSync(t *testing.T) {
 			"user_principal_names": ["a@contoso.com"],
 			"skip_disabled_users": false, "update_existing": false, "dry_run": true}`,
 			SyncRequest{
-				Tenant: "contoso", SyncMode: SyncModeFull, CompanyID: "19297",
+				Tenant: "contoso", SyncMode: "full", CompanyID: "19297",
 				DepartmentFilter: []string{"Sales", "IT"}, OfficeLocationFilter: []string{"Oslo"},
 				UserPrincipalNames: []string{"a@contoso.com"},
-				SkipDisabledUsers:  false, UpdateExisting: false, DryRun: true,
+				SkipDisabledUsers:  &no, UpdateExisting: &no, DryRun: &yes,
 			}},
 	}
 	for _, tt := range tests {
@@ -130,7 +133,7 @@ func TestStartSyncBadRequests(t *testing.T) {
 		{"filter with number", `{"office_location_filter": ["Oslo", 5]}`, `field "office_location_filter" must be an array of strings, got number`},
 		{"filter with blank", `{"user_principal_names": ["a@b.c", " "]}`, `field "user_principal_names" must not contain empty strings`},
 		{"tenant as object", `{"tenant": {}}`, `field "tenant" must be a string, got object`},
-		{"sync_mode unknown", `{"sync_mode": "delta"}`, `field "sync_mode" must be "full" or "incremental"`},
+		{"sync_mode not a string", `{"sync_mode": 1}`, `field "sync_mode" must be a string, got number`},
 		{"company_id float", `{"company_id": 12.5}`, `field "company_id" must be a positive integer or a string`},
 		{"company_id negative", `{"company_id": -3}`, `field "company_id" must be a positive integer or a string`},
 		{"company_id zero", `{"company_id": 0}`, `field "company_id" must be a positive integer or a string`},

@@ -49,24 +49,9 @@ type LifecycleEvent struct {
 	TenantID string
 	// SubscriptionID is the subscription the event is about.
 	SubscriptionID string
-	// Event is one of LifecycleReauthorizationRequired,
-	// LifecycleSubscriptionRemoved or LifecycleMissed.
+	// Event is one of directory's Lifecycle* names.
 	Event string
 }
-
-// Lifecycle event names Graph sends; for users it sends only
-// reauthorizationRequired, the others are accepted so the service keeps
-// working if that changes.
-const (
-	// LifecycleReauthorizationRequired asks for a renew/reauthorize soon.
-	LifecycleReauthorizationRequired = "reauthorizationRequired"
-	// LifecycleSubscriptionRemoved means the subscription is gone and must be
-	// recreated, then followed by an incremental sync.
-	LifecycleSubscriptionRemoved = "subscriptionRemoved"
-	// LifecycleMissed means notifications were dropped; an incremental sync
-	// catches up.
-	LifecycleMissed = "missed"
-)
 
 // Change types accepted for users.
 const (
@@ -85,23 +70,15 @@ type Enqueuer interface {
 	EnqueueLifecycle(ctx context.Context, events []LifecycleEvent) error
 }
 
-// Run modes of SyncRequest.SyncMode.
-const (
-	// SyncModeIncremental syncs what changed since the last delta link.
-	SyncModeIncremental = "incremental"
-	// SyncModeFull reads every user in scope and reconciles the PSA.
-	SyncModeFull = "full"
-)
-
-// SyncRequest is the body of POST /api/v1/sync: the workflow's run inputs,
-// with defaults already applied by the webhook (sync_mode incremental,
-// skip_disabled_users true, update_existing true, dry_run false), so StartRun
-// always gets explicit values.
+// SyncRequest is the body of POST /api/v1/sync: the workflow's run inputs
+// as given. The webhook checks their JSON types; what a value means (and the
+// workflow's defaults for what is absent) is the Runs implementation's, so
+// the run inputs have one owner.
 type SyncRequest struct {
 	// Tenant names the configured tenant to sync; the Runs implementation
 	// decides what an empty value means and refuses unknown ones.
 	Tenant string `json:"tenant"`
-	// SyncMode is SyncModeFull or SyncModeIncremental.
+	// SyncMode is the mode asked for ("" when absent).
 	SyncMode string `json:"sync_mode"`
 	// CompanyID is the PSA company, accepted as a JSON number or string;
 	// empty means the tenant's psa_default_company_id.
@@ -112,12 +89,10 @@ type SyncRequest struct {
 	OfficeLocationFilter []string `json:"office_location_filter"`
 	// UserPrincipalNames limits the run to these users (empty: all).
 	UserPrincipalNames []string `json:"user_principal_names"`
-	// SkipDisabledUsers leaves disabled accounts out (default true).
-	SkipDisabledUsers bool `json:"skip_disabled_users"`
-	// UpdateExisting allows updates of matched contacts (default true).
-	UpdateExisting bool `json:"update_existing"`
-	// DryRun plans and reports without writing to the PSA (default false).
-	DryRun bool `json:"dry_run"`
+	// SkipDisabledUsers, UpdateExisting and DryRun are nil when absent.
+	SkipDisabledUsers *bool `json:"skip_disabled_users"`
+	UpdateExisting    *bool `json:"update_existing"`
+	DryRun            *bool `json:"dry_run"`
 }
 
 // Runs starts and reads sync runs for the API.

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/psasync/psasync/graph/directory"
 )
 
 // fuzzErrSubscription makes fuzzLookup fail, standing for Redis down.
@@ -114,7 +116,7 @@ func FuzzParseNotifications(f *testing.F) {
 		}
 		for _, ev := range flatten(events) {
 			switch ev.Event {
-			case LifecycleReauthorizationRequired, LifecycleSubscriptionRemoved, LifecycleMissed:
+			case directory.LifecycleReauthorizationRequired, directory.LifecycleSubscriptionRemoved, directory.LifecycleMissed:
 			default:
 				t.Fatalf("enqueued lifecycle event %q", ev.Event)
 			}

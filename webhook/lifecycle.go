@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"github.com/gin-gonic/gin"
+
+	"github.com/psasync/psasync/graph/directory"
 )
 
 // handleLifecycle serves POST /webhook/graph/lifecycle: the handshake, or a
@@ -18,7 +20,7 @@ func (s *Server) handleLifecycle(c *gin.Context) {
 // (recreate, then an incremental sync) and missed (an incremental sync).
 func lifecycleEventFrom(it *notificationItem, sub Subscription) (LifecycleEvent, bool) {
 	switch it.LifecycleEvent {
-	case LifecycleReauthorizationRequired, LifecycleSubscriptionRemoved, LifecycleMissed:
+	case directory.LifecycleReauthorizationRequired, directory.LifecycleSubscriptionRemoved, directory.LifecycleMissed:
 		return LifecycleEvent{TenantID: sub.TenantID, SubscriptionID: sub.ID, Event: it.LifecycleEvent}, true
 	default:
 		return LifecycleEvent{}, false

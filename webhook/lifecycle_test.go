@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/psasync/graph/directory"
 )
 
 func lifecycleItem(sub, tenant string, clientState *string, event string) map[string]any {
@@ -33,7 +35,7 @@ func TestLifecycleFixture(t *testing.T) {
 	resp, data := b.postJSON(t, "/webhook/graph/lifecycle", body)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode, "body: %s", data)
 	require.Empty(t, data)
-	require.Equal(t, [][]LifecycleEvent{{{TenantID: tenantA, SubscriptionID: subA, Event: LifecycleReauthorizationRequired}}}, b.enq.lifecycleCalls())
+	require.Equal(t, [][]LifecycleEvent{{{TenantID: tenantA, SubscriptionID: subA, Event: directory.LifecycleReauthorizationRequired}}}, b.enq.lifecycleCalls())
 	require.Empty(t, b.enq.userCalls())
 	require.InDelta(t, 1, b.accepted(endpointLifecycle), 0)
 }
@@ -42,21 +44,21 @@ func TestLifecycleEvents(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	body, err := json.Marshal(map[string]any{"value": []map[string]any{
-		lifecycleItem(subA, tenantA, ptr(secretA), LifecycleReauthorizationRequired),
-		lifecycleItem(subB, tenantB, nil, LifecycleSubscriptionRemoved),
-		lifecycleItem(subA, tenantA, ptr(secretA), LifecycleMissed),
+		lifecycleItem(subA, tenantA, ptr(secretA), directory.LifecycleReauthorizationRequired),
+		lifecycleItem(subB, tenantB, nil, directory.LifecycleSubscriptionRemoved),
+		lifecycleItem(subA, tenantA, ptr(secretA), directory.LifecycleMissed),
 		lifecycleItem(subA, tenantA, ptr(secretA), "somethingNew"),
-		lifecycleItem(subA, tenantA, ptr("forged"), LifecycleSubscriptionRemoved),
-		lifecycleItem(subA, tenantB, ptr(secretA), LifecycleMissed),
-		lifecycleItem("nope", tenantA, ptr(secretA), LifecycleMissed),
+		lifecycleItem(subA, tenantA, ptr("forged"), directory.LifecycleSubscriptionRemoved),
+		lifecycleItem(subA, tenantB, ptr(secretA), directory.LifecycleMissed),
+		lifecycleItem("nope", tenantA, ptr(secretA), directory.LifecycleMissed),
 	}})
 	require.NoError(t, err)
 	resp, _ := b.postJSON(t, "/webhook/graph/lifecycle", string(body))
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 	require.Equal(t, [][]LifecycleEvent{{
-		{TenantID: tenantA, SubscriptionID: subA, Event: LifecycleReauthorizationRequired},
-		{TenantID: tenantB, SubscriptionID: subB, Event: LifecycleSubscriptionRemoved},
-		{TenantID: tenantA, SubscriptionID: subA, Event: LifecycleMissed},
+		{TenantID: tenantA, SubscriptionID: subA, Event: directory.LifecycleReauthorizationRequired},
+		{TenantID: tenantB, SubscriptionID: subB, Event: directory.LifecycleSubscriptionRemoved},
+		{TenantID: tenantA, SubscriptionID: subA, Event: directory.LifecycleMissed},
 	}}, b.enq.lifecycleCalls())
 	require.InDelta(t, 3, b.accepted(endpointLifecycle), 0)
 	require.InDelta(t, 1, b.rejected(endpointLifecycle, reasonUnknownLifecycleEvent), 0)
@@ -68,7 +70,7 @@ func TestLifecycleEvents(t *testing.T) {
 
 func TestLifecycleFailures(t *testing.T) {
 	t.Parallel()
-	body := `{"value":[` + mustJSON(t, lifecycleItem(subA, tenantA, ptr(secretA), LifecycleReauthorizationRequired)) + `]}`
+	body := `{"value":[` + mustJSON(t, lifecycleItem(subA, tenantA, ptr(secretA), directory.LifecycleReauthorizationRequired)) + `]}`
 	t.Run("enqueue error is 503", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -117,12 +119,12 @@ func TestLifecycleOnNotificationsRoute(t *testing.T) {
 	})
 	resp, _ := b.postJSON(t, "/webhook/graph", body)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
-	require.Equal(t, [][]LifecycleEvent{{{TenantID: tenantA, SubscriptionID: subA, Event: LifecycleReauthorizationRequired}}}, b.enq.lifecycleCalls())
+	require.Equal(t, [][]LifecycleEvent{{{TenantID: tenantA, SubscriptionID: subA, Event: directory.LifecycleReauthorizationRequired}}}, b.enq.lifecycleCalls())
 	require.Empty(t, b.enq.userCalls())
 	require.InDelta(t, 1, b.accepted(endpointNotifications), 0)
 
 	// A forged one is still refused.
-	resp, _ = b.postJSON(t, "/webhook/graph", `{"value":[`+mustJSON(t, lifecycleItem(subA, tenantA, ptr("forged"), LifecycleMissed))+`]}`)
+	resp, _ = b.postJSON(t, "/webhook/graph", `{"value":[`+mustJSON(t, lifecycleItem(subA, tenantA, ptr("forged"), directory.LifecycleMissed))+`]}`)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 	require.Len(t, b.enq.lifecycleCalls(), 1)
 }

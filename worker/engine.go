@@ -3,10 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"iter"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -22,6 +19,9 @@ type Directory interface {
 	// Delta returns every user changed since link; link "" enumerates the
 	// whole tenant and returns a fresh delta link.
 	Delta(ctx context.Context, link string) (directory.DeltaResult, error)
+	// CountEnabledUsers counts the tenant's enabled users (one request), for
+	// the report's total_office365_users in incremental runs.
+	CountEnabledUsers(ctx context.Context) (int, error)
 }
 
 // Tenant is one customer tenant as the engine sees it: its organizational
@@ -83,6 +83,8 @@ type Config struct {
 	BulkThreshold int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Progress, when set, sees each run's progress (the CLI shows it).
+	Progress ProgressFunc
 }
 
 func (c Config) withDefaults() Config {
@@ -164,116 +166,3 @@ func (e *Engine) supported(fields []psa.Field) []psa.Field {
 // Store returns the engine's state store.
 func (e *Engine) Store() *Store { return e.store }
 
-// waiter retries throttled calls inside a run, within the engine's bounds,
-// and records what it waited.
-type waiter struct {
-	e   *Engine
-	mu  sync.Mutex
-	thr Throttling
-	on  bool
-	// ownOnly waits for psasync's own quota only, up to jobOwnQuotaWait.
-	ownOnly bool
-}
-
-func newWaiter(e *Engine, on bool) *waiter { return &waiter{e: e, on: on} }
-
-// jobOwnQuotaWait is how long a per-user job waits in place for psasync's
-// own budget before handing the wait to the queue: re-running the job
-// later would spend Graph and PSA reads again.
-const jobOwnQuotaWait = 10 * time.Second
-
-// newJobWaiter waits only for psasync's own budget, briefly; the PSA's and
-// Graph's throttling go back to the queue, which retries after Retry-After.
-func newJobWaiter(e *Engine) *waiter { return &waiter{e: e, ownOnly: true} }
-
-func (w *waiter) throttling() Throttling {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.thr
-}
-
-// do runs fn, waiting out Retry-After from the PSA or Graph when the run
-// waits (on); per-user jobs return the error so asynq schedules the retry.
-//
-// psasync's own quota is waited out for as long as MaxOwnQuotaWait in all:
-// a run larger than the budget is expected to pace itself, not fail. A PSA's
-// or Graph's own throttling is retried MaxAttempts times.
-func (w *waiter) do(ctx context.Context, fn func() error) error {
-	var owned time.Duration
-	ownLimit := w.e.cfg.MaxOwnQuotaWait
-	if w.ownOnly {
-		ownLimit = jobOwnQuotaWait
-	}
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil || (!w.on && !w.ownOnly) {
-			return err
-		}
-		d, ok := retryDelay(err)
-		if !ok || d > w.e.cfg.MaxWait {
-			return err
-		}
-		if errors.Is(err, psa.ErrOwnQuota) {
-			if owned += d; owned > ownLimit {
-				return err
-			}
-			attempt--
-		} else if w.ownOnly || attempt >= w.e.cfg.MaxAttempts {
-			return err
-		}
-		w.mu.Lock()
-		w.thr.Events++
-		w.thr.WaitedMS += d.Milliseconds()
-		w.mu.Unlock()
-		w.e.log.WithFields(logrus.Fields{"wait": d.String(), "attempt": attempt}).Warn("throttled; waiting as asked")
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
-	}
-}
-
-// retryDelay returns the delay a throttled PSA or Graph call asked for.
-func retryDelay(err error) (time.Duration, bool) {
-	if d, ok := psa.RetryAfter(err); ok && (errors.Is(err, psa.ErrRateLimited) || errors.Is(err, psa.ErrConnection)) {
-		return d, true
-	}
-	if errors.Is(err, psa.ErrRateLimited) {
-		return time.Second, true
-	}
-	var te *directory.ThrottledError
-	if errors.As(err, &te) {
-		if te.RetryAfter <= 0 {
-			return time.Second, true
-		}
-		return te.RetryAfter, true
-	}
-	return 0, false
-}
-
-// listContacts reads a company's contacts, starting over when a page is
-// throttled (the iterator cannot resume mid-way).
-func (e *Engine) listContacts(ctx context.Context, w *waiter, company string) ([]psa.Contact, error) {
-	var out []psa.Contact
-	err := w.do(ctx, func() error {
-		out = out[:0]
-		return collect(e.psa.ListContacts(ctx, company), &out)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list contacts of company %s: %w", company, err)
-	}
-	return out, nil
-}
-
-func collect(seq iter.Seq2[psa.Contact, error], out *[]psa.Contact) error {
-	for c, err := range seq {
-		if err != nil {
-			return err
-		}
-		*out = append(*out, c)
-	}
-	return nil
-}

@@ -88,7 +88,7 @@ func TestMatchingOrder(t *testing.T) {
 			require.Zero(t, w.writes(), "dry run")
 			require.Empty(t, rep.CreatedContacts)
 			got := updated(t, rep, jane.UserPrincipalName)
-			require.Equal(t, itoa(want), got.ContactID)
+			require.Equal(t, itoa(want), got.PSAContactID)
 			require.Equal(t, tt.wantAction, got.Action)
 			require.Equal(t, tt.wantFields, got.ChangedFields)
 		})
@@ -101,7 +101,7 @@ func TestMatchingOrder(t *testing.T) {
 			require.True(t, rep.Success, "%+v", rep.Errors)
 			require.Empty(t, rep.CreatedContacts, "a match is never created again")
 			got := updated(t, rep, jane.UserPrincipalName)
-			require.Equal(t, itoa(want), got.ContactID)
+			require.Equal(t, itoa(want), got.PSAContactID)
 			require.Equal(t, tt.wantFields, got.ChangedFields)
 			c := w.contact(t, want)
 			require.Equal(t, jane.ID, c.ExternalID, "the contact is now linked")
@@ -438,9 +438,15 @@ func TestExclusiveCompanyOrphans(t *testing.T) {
 			require.Len(t, rep.UpdatedContacts, 1)
 			got := rep.UpdatedContacts[0]
 			require.Equal(t, "deactivated", got.Action)
-			require.Equal(t, itoa(orphan), got.ContactID)
+			require.Equal(t, itoa(orphan), got.PSAContactID)
 			require.Equal(t, "gone@"+domain, got.UserPrincipalName, "named by its email")
+			require.Equal(t, "updated", got.Status)
+			require.Equal(t, []string{"inactive"}, got.ChangedFields)
+			require.Equal(t, "Gone User", got.DisplayName, "the contact's name: its user is gone")
 			require.Equal(t, 1, w.writes())
+			require.Equal(t, len(users), rep.Statistics.UsersProcessed, "an orphaned contact is not a user")
+			require.Equal(t, 1, rep.Statistics.OrphanedContacts)
+			require.Equal(t, len(users), rep.Statistics.TotalOffice365Users)
 		})
 	}
 }
@@ -577,7 +583,7 @@ func TestCreateAnsweredDuplicateIsAdopted(t *testing.T) {
 	require.Empty(t, rep.CreatedContacts)
 	got := updated(t, rep, jane.UserPrincipalName)
 	require.Equal(t, "linked", got.Action)
-	require.Equal(t, itoa(int(made.Load())), got.ContactID)
+	require.Equal(t, itoa(int(made.Load())), got.PSAContactID)
 	require.Len(t, w.withEmail(jane.Mail), 1)
 	require.Equal(t, jane.ID, w.contact(t, int(made.Load())).ExternalID)
 	l, ok, err := w.store.GetLink(context.Background(), tenantID, jane.ID)
@@ -626,7 +632,7 @@ func TestMissingCompanyFailsTheUserOnly(t *testing.T) {
 	rep := w.run(t, worker.ModeFull, nil)
 	require.Equal(t, map[string]string{b.UserPrincipalName: worker.CodeMissingCompanyID}, errorCodes(rep))
 	require.Len(t, rep.CreatedContacts, 1, "the mapped domain still syncs")
-	require.Equal(t, company, rep.CreatedContacts[0].CompanyID)
+	require.Equal(t, company, rep.CreatedContacts[0].PSACompanyID)
 	link, err := w.store.DeltaLink(context.Background(), tenantID)
 	require.NoError(t, err)
 	require.Empty(t, link, "a run with errors keeps the old delta link so the next run retries")
@@ -679,4 +685,25 @@ func TestSkippedJobNamesItsContact(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "skipped", out.Action)
 	require.Equal(t, id, out.ContactID, "found by email")
+}
+
+// TestTotalUsersCountsEnabledUsers: total_office365_users is the tenant's
+// enabled users, in incremental runs too (asked of Graph with $count), and
+// users_processed counts the users a run evaluated.
+func TestTotalUsersCountsEnabledUsers(t *testing.T) {
+	t.Parallel()
+	a, b, off := member(1, "a", "A", "A"), member(2, "b", "B", "B"), member(3, "c", "C", "C")
+	off.AccountEnabled = graphsim.Bool(false)
+	w := newWorld(t, worldOpts{users: []graphsim.User{a, b, off}})
+	rep := w.run(t, worker.ModeFull, nil)
+	require.True(t, rep.Success, "%+v", rep.Errors)
+	require.Equal(t, 2, rep.Statistics.TotalOffice365Users, "the disabled user is not active")
+	require.Equal(t, 3, rep.Statistics.UsersProcessed, "every user read was evaluated")
+
+	w.updateUser(t, a.ID, map[string]any{"jobTitle": "Lead"})
+	rep = w.run(t, worker.ModeIncremental, nil)
+	require.True(t, rep.Success, "%+v", rep.Errors)
+	require.Equal(t, worker.ModeIncremental, rep.SyncMode)
+	require.Equal(t, 1, rep.Statistics.UsersProcessed, "only the changed user")
+	require.Equal(t, 2, rep.Statistics.TotalOffice365Users, "counted by Graph, not by the delta")
 }

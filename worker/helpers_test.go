@@ -24,6 +24,7 @@ import (
 	"github.com/psasync/psasync/psa/connectwise"
 	"github.com/psasync/psasync/psa/connectwise/cwsim"
 	"github.com/psasync/psasync/worker"
+	"github.com/psasync/psasync/worker/reporttest"
 )
 
 // queueDB is the Redis database the queue tests use on a real Redis: the
@@ -294,6 +295,7 @@ func (w *world) run(t *testing.T, mode string, mut func(*worker.RunInputs)) *wor
 	}
 	rep, err := w.engine.Run(context.Background(), "run-"+randomID(), in)
 	require.NoError(t, err)
+	reporttest.Validate(t, rep)
 	return rep
 }
 

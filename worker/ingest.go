@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 )
@@ -51,7 +52,7 @@ const (
 // request and hands them to the queue in the background, so the webhook's
 // answer costs one round trip however many notifications a POST carries.
 //
-// Keys (prefix P): P ingest is a stream with consumer group "dispatch".
+// The stream's key is Store.IngestKey, with consumer group "dispatch".
 // Each entry is one Add call; its fields are tenant ids and each value is a
 // JSON array of that tenant's user ids (de-duplicated). Dispatchers
 // (Run) read entries with XREADGROUP, enqueue a user sync per (tenant, user)
@@ -100,18 +101,15 @@ type IngestStats struct {
 	Dropped int64
 }
 
-// NewIngest builds the ingest stream over rdb, dispatching into q; prefix ""
-// means "psasync:". The logger reports dispatch failures.
-func NewIngest(rdb redis.UniversalClient, q *Queue, prefix string, log logrus.FieldLogger) *Ingest {
-	if prefix == "" {
-		prefix = "psasync:"
-	}
+// NewIngest builds the ingest stream in store's Redis, dispatching into q.
+// The logger reports dispatch failures.
+func NewIngest(store *Store, q *Queue, log logrus.FieldLogger) *Ingest {
 	if log == nil {
 		l := logrus.New()
 		l.Out = io.Discard
 		log = l
 	}
-	return &Ingest{rdb: rdb, q: q, key: prefix + "ingest", log: log, maxLen: 0,
+	return &Ingest{rdb: store.rdb, q: q, key: store.IngestKey(), log: log, maxLen: 0,
 		reclaimIdle: DefaultReclaimIdle, reclaimEvery: DefaultReclaimEvery}
 }
 
@@ -418,4 +416,46 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// EnqueueUserSync durably enqueues a sync of one user; nil means the job is
+// in Redis (a duplicate of an already scheduled trailing job counts).
+//
+// Per-user jobs coalesce: the first notification after a quiet spell runs
+// at once (leading edge); the rest of that window collapse into one job at
+// the window's end (trailing edge). The trailing job reads the user when it
+// runs, so it carries every change of the window, and a notification that
+// arrives while a job runs always gets a job after it: none is lost, and a
+// burst costs at most two PSA writes per window.
+func (q *Queue) EnqueueUserSync(ctx context.Context, tenant, user string) error {
+	opened, start, err := q.store.openWindow(ctx, tenant, user, q.now(), q.window)
+	if err != nil {
+		return err
+	}
+	var opts []asynq.Option
+	var id string
+	if opened {
+		id = fmt.Sprintf("user:%s:%s:lead:%d:%s", tenant, user, start.UnixMilli(), randomSuffix())
+	} else {
+		end := start.Add(q.window)
+		// asynq schedules in whole seconds: round up so the job runs after the window.
+		at := end.Truncate(time.Second)
+		if at.Before(end) {
+			at = at.Add(time.Second)
+		}
+		id = fmt.Sprintf("user:%s:%s:trail:%d", tenant, user, start.UnixMilli())
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	t, err := NewUserSyncTask(tenant, user, append(opts, asynq.TaskID(id), asynq.Retention(0), asynq.Queue(q.queues.Default))...)
+	if err != nil {
+		return err
+	}
+	_, err = q.client.EnqueueContext(ctx, t)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil // the window's trailing job is already waiting
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue sync of user %s: %w", user, err)
+	}
+	return nil
 }

@@ -32,8 +32,8 @@ func newIngestBundle(t *testing.T) *ingestBundle {
 	t.Helper()
 	r := newRedisDB(t, queueDB)
 	b := &ingestBundle{r: r, queues: worker.PrefixedQueues(r.prefix), insp: asynq.NewInspectorFromRedisClient(r.rdb)}
-	b.q = worker.NewQueue(asynq.NewClientFromRedisClient(r.rdb), r.rdb, r.prefix, time.Minute).WithQueues(b.queues)
-	b.ing = worker.NewIngest(r.rdb, b.q, r.prefix, nil)
+	b.q = worker.NewQueue(asynq.NewClientFromRedisClient(r.rdb), worker.NewStore(r.rdb, r.prefix), time.Minute).WithQueues(b.queues)
+	b.ing = worker.NewIngest(worker.NewStore(r.rdb, r.prefix), b.q, nil)
 	t.Cleanup(func() {
 		for _, q := range b.queues.All() {
 			_ = b.insp.DeleteQueue(q, true)
@@ -159,8 +159,8 @@ func TestIngestAddWithNoChangesWritesNothing(t *testing.T) {
 func TestIngestAddFailsWhenRedisIsDown(t *testing.T) {
 	t.Parallel()
 	dead := deadRedis(t)
-	q := worker.NewQueue(asynq.NewClientFromRedisClient(dead), dead, "", time.Second)
-	ing := worker.NewIngest(dead, q, "", nil)
+	q := worker.NewQueue(asynq.NewClientFromRedisClient(dead), worker.NewStore(dead, ""), time.Second)
+	ing := worker.NewIngest(worker.NewStore(dead, ""), q, nil)
 	err := ing.Add(context.Background(), []worker.UserChange{{Tenant: "t", User: "u"}})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "ingest add 1 changes")
@@ -194,8 +194,8 @@ func TestIngestRetriesEntriesWhoseEnqueueFailed(t *testing.T) {
 	ctx := context.Background()
 	// Dispatcher A's queue cannot reach Redis: its entry stays pending.
 	dead := deadRedis(t)
-	broken := worker.NewQueue(asynq.NewClientFromRedisClient(dead), dead, b.r.prefix, time.Minute).WithQueues(b.queues)
-	a := worker.NewIngest(b.r.rdb, broken, b.r.prefix, nil)
+	broken := worker.NewQueue(asynq.NewClientFromRedisClient(dead), worker.NewStore(dead, b.r.prefix), time.Minute).WithQueues(b.queues)
+	a := worker.NewIngest(worker.NewStore(b.r.rdb, b.r.prefix), broken, nil)
 	require.NoError(t, a.Add(ctx, []worker.UserChange{{Tenant: "t", User: "u1"}, {Tenant: "t", User: "u2"}}))
 	b.run(t, a, "A")
 	require.Eventually(t, func() bool { return a.Stats().EnqueueFailures >= 2 }, 5*time.Second, 10*time.Millisecond)
@@ -232,7 +232,7 @@ func TestIngestStreamIsBounded(t *testing.T) {
 	t.Parallel()
 	b := newIngestBundle(t)
 	ctx := context.Background()
-	ing := worker.NewIngest(b.r.rdb, b.q, b.r.prefix, nil).WithMaxLen(10)
+	ing := worker.NewIngest(worker.NewStore(b.r.rdb, b.r.prefix), b.q, nil).WithMaxLen(10)
 	for n := range 300 {
 		require.NoError(t, ing.Add(ctx, []worker.UserChange{{Tenant: "t", User: fmt.Sprint(n)}}))
 	}
@@ -283,7 +283,7 @@ func BenchmarkIngestAdd(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			rdb := redis.NewClient(&redis.Options{Addr: addr, DB: queueDB, PoolSize: 64})
 			prefix := "psasync-bench-" + randomID() + ":"
-			ing := worker.NewIngest(rdb, nil, prefix, nil)
+			ing := worker.NewIngest(worker.NewStore(rdb, prefix), nil, nil)
 			b.Cleanup(func() {
 				rdb.Del(context.Background(), ing.Key())
 				_ = rdb.Close()
@@ -318,8 +318,8 @@ func BenchmarkIngestDispatch(b *testing.B) {
 	prefix := "psasync-bench-" + randomID() + ":"
 	queues := worker.PrefixedQueues(prefix)
 	insp := asynq.NewInspectorFromRedisClient(rdb)
-	q := worker.NewQueue(asynq.NewClientFromRedisClient(rdb), rdb, prefix, time.Minute).WithQueues(queues)
-	ing := worker.NewIngest(rdb, q, prefix, nil)
+	q := worker.NewQueue(asynq.NewClientFromRedisClient(rdb), worker.NewStore(rdb, prefix), time.Minute).WithQueues(queues)
+	ing := worker.NewIngest(worker.NewStore(rdb, prefix), q, nil)
 	b.Cleanup(func() {
 		for _, name := range queues.All() {
 			_ = insp.DeleteQueue(name, true)

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -29,7 +28,7 @@ type userPlan struct {
 	kind    actionKind
 	contact psa.Contact // create: the new contact; update: current with the changes applied
 	fields  []psa.Field // update: what to write
-	action  string      // report action: created, updated, deactivated, reactivated, linked
+	action  string      // report action: an Action* value
 	reason  string      // skip reason
 	errCode string
 	errMsg  string
@@ -42,127 +41,8 @@ type userPlan struct {
 	link *Link
 	// deactivation marks a plan the guard may veto.
 	deactivation bool
-}
-
-// contactSource finds candidate contacts, either in a bulk index read at the
-// start of a run or live in the PSA (per-user jobs, small incremental runs).
-type contactSource interface {
-	byID(ctx context.Context, company, id string) (psa.Contact, bool, error)
-	byExternalID(ctx context.Context, company, userID string) ([]psa.Contact, error)
-	byEmail(ctx context.Context, company, email string) ([]psa.Contact, error)
-}
-
-// bulkIndex holds every contact of the companies a run touches.
-type bulkIndex struct {
-	companies map[string]*companyContacts
-}
-
-type companyContacts struct {
-	all     []psa.Contact
-	byID    map[string]int
-	byExt   map[string][]int
-	byEmail map[string][]int
-}
-
-func newCompanyContacts(cs []psa.Contact) *companyContacts {
-	cc := &companyContacts{all: cs, byID: make(map[string]int, len(cs)), byExt: map[string][]int{}, byEmail: make(map[string][]int, len(cs))}
-	for i, c := range cs {
-		cc.byID[c.ID] = i
-		if c.ExternalID != "" {
-			cc.byExt[strings.ToLower(c.ExternalID)] = append(cc.byExt[strings.ToLower(c.ExternalID)], i)
-		}
-		if c.Email != "" {
-			k := strings.ToLower(strings.TrimSpace(c.Email))
-			cc.byEmail[k] = append(cc.byEmail[k], i)
-		}
-	}
-	return cc
-}
-
-func (b *bulkIndex) company(id string) (*companyContacts, error) {
-	cc, ok := b.companies[id]
-	if !ok {
-		return nil, fmt.Errorf("company %s was not read by this run", id)
-	}
-	return cc, nil
-}
-
-// byID finds a contact in the companies the run read; a run reads every
-// company its stored links point to, so a miss means the contact is gone.
-func (b *bulkIndex) byID(_ context.Context, company, id string) (psa.Contact, bool, error) {
-	cc, ok := b.companies[company]
-	if !ok {
-		return psa.Contact{}, false, nil
-	}
-	i, ok := cc.byID[id]
-	if !ok {
-		return psa.Contact{}, false, nil
-	}
-	return cc.all[i], true, nil
-}
-
-func (b *bulkIndex) pick(cc *companyContacts, idx []int) []psa.Contact {
-	out := make([]psa.Contact, 0, len(idx))
-	for _, i := range idx {
-		out = append(out, cc.all[i])
-	}
-	return out
-}
-
-func (b *bulkIndex) byExternalID(_ context.Context, company, userID string) ([]psa.Contact, error) {
-	cc, err := b.company(company)
-	if err != nil {
-		return nil, err
-	}
-	return b.pick(cc, cc.byExt[strings.ToLower(userID)]), nil
-}
-
-func (b *bulkIndex) byEmail(_ context.Context, company, email string) ([]psa.Contact, error) {
-	cc, err := b.company(company)
-	if err != nil {
-		return nil, err
-	}
-	return b.pick(cc, cc.byEmail[strings.ToLower(strings.TrimSpace(email))]), nil
-}
-
-// liveSource asks the PSA; it cannot search by object id, so a contact whose
-// link was lost is found again by its email.
-type liveSource struct {
-	e *Engine
-	w *waiter
-}
-
-func (l liveSource) byID(ctx context.Context, _ string, id string) (psa.Contact, bool, error) {
-	var c psa.Contact
-	err := l.w.do(ctx, func() error {
-		var err error
-		c, err = l.e.psa.GetContact(ctx, id)
-		return err
-	})
-	if errors.Is(err, psa.ErrNotFound) {
-		return psa.Contact{}, false, nil
-	}
-	if err != nil {
-		return psa.Contact{}, false, fmt.Errorf("get contact %s: %w", id, err)
-	}
-	return c, true, nil
-}
-
-func (l liveSource) byExternalID(context.Context, string, string) ([]psa.Contact, error) {
-	return nil, nil
-}
-
-func (l liveSource) byEmail(ctx context.Context, company, email string) ([]psa.Contact, error) {
-	var cs []psa.Contact
-	err := l.w.do(ctx, func() error {
-		var err error
-		cs, err = l.e.psa.FindContactsByEmail(ctx, company, email)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("find contacts by email %s: %w", email, err)
-	}
-	return cs, nil
+	// orphan marks a plan for a contact whose user no longer exists.
+	orphan bool
 }
 
 // runFilterReasons are Decide's reasons that come from the run's own inputs:
@@ -320,7 +200,7 @@ func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
 			return p.fail(plan, CodeDuplicateContact, fmt.Sprintf("email %s in company %s is also the address of %s; no contact created", desired.Email, company, other))
 		}
 		p.claims[key] = u.UserPrincipalName
-		plan.kind, plan.contact, plan.action = actCreate, desired, "created"
+		plan.kind, plan.contact, plan.action = actCreate, desired, ActionCreated
 		return plan
 	}
 	return p.planUpdate(plan, current, desired, link)
@@ -371,15 +251,15 @@ func (p *planner) matchByEmail(ctx context.Context, plan *userPlan, u directory.
 // planUpdate compares the current contact with the desired one.
 func (p *planner) planUpdate(plan *userPlan, current, desired psa.Contact, link *Link) *userPlan {
 	fields := p.e.supported(p.e.mapper.Diff(current, desired))
-	plan.action = "updated"
+	plan.action = ActionUpdated
 	if current.Inactive {
 		fields = append(fields, psa.FieldInactive)
-		plan.action = "reactivated"
+		plan.action = ActionReactivated
 	}
 	if !strings.EqualFold(current.ExternalID, desired.ExternalID) {
 		fields = append(fields, psa.FieldExternalID)
 		if len(fields) == 1 {
-			plan.action = "linked"
+			plan.action = ActionLinked
 		}
 	}
 	plan.link = link
@@ -420,7 +300,7 @@ func (p *planner) planRemoval(ctx context.Context, plan *userPlan, why string) *
 	}
 	next := current
 	next.Inactive = true
-	plan.kind, plan.contact, plan.fields, plan.action = actUpdate, next, []psa.Field{psa.FieldInactive}, "deactivated"
+	plan.kind, plan.contact, plan.fields, plan.action = actUpdate, next, []psa.Field{psa.FieldInactive}, ActionDeactivated
 	plan.link, plan.deactivation = link, true
 	plan.reason = why
 	return plan

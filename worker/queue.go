@@ -6,27 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 )
 
-// Queue enqueues psasync's jobs. Per-user jobs coalesce: the first
-// notification after a quiet spell runs at once (leading edge); the rest of
-// that window collapse into one job at the window's end (trailing edge). The
-// trailing job reads the user when it runs, so it carries every change of
-// the window, and a notification that arrives while a job runs always gets
-// a job after it: none is lost, and a burst costs at most two PSA writes per
-// window.
-//
-// Keys (prefix P): P coalesce:{tenant}:{user} holds the window's start (unix
-// ms) and expires with the window.
+// Queue enqueues psasync's jobs: per-user syncs (coalesced, see
+// EnqueueUserSync in ingest.go), runs and subscription jobs.
 type Queue struct {
 	client *asynq.Client
-	rdb    redis.UniversalClient
-	prefix string
+	store  *Store
 	window time.Duration
 	now    func() time.Time
 	queues Queues
@@ -42,75 +31,20 @@ func (q *Queue) WithQueues(names Queues) *Queue {
 // Queues are the queue names this Queue enqueues into.
 func (q *Queue) Queues() Queues { return q.queues }
 
-// NewQueue wraps an asynq client and the Redis used for coalescing windows;
-// window 0 means one second.
-func NewQueue(client *asynq.Client, rdb redis.UniversalClient, prefix string, window time.Duration) *Queue {
-	if prefix == "" {
-		prefix = "psasync:"
-	}
+// NewQueue wraps an asynq client; store holds the coalescing windows and
+// run records. window 0 means one second.
+func NewQueue(client *asynq.Client, store *Store, window time.Duration) *Queue {
 	if window <= 0 {
 		window = time.Second
 	}
-	return &Queue{client: client, rdb: rdb, prefix: prefix, window: window, now: time.Now, queues: DefaultQueues}
-}
-
-// openWindow starts a window for the user or returns the open one's start.
-// KEYS[1] coalesce key; ARGV[1] now (unix ms); ARGV[2] window (ms).
-// Returns {1, now} when this call opened the window, {0, start} otherwise.
-var openWindow = redis.NewScript(`
-local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
-if ok then return {1, ARGV[1]} end
-local start = redis.call('GET', KEYS[1])
-if not start then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return {1, ARGV[1]}
-end
-return {0, start}
-`)
-
-// EnqueueUserSync durably enqueues a sync of one user; nil means the job is
-// in Redis (a duplicate of an already scheduled trailing job counts).
-func (q *Queue) EnqueueUserSync(ctx context.Context, tenant, user string) error {
-	now := q.now()
-	key := q.prefix + "coalesce:" + tenant + ":" + user
-	res, err := openWindow.Run(ctx, q.rdb, []string{key}, now.UnixMilli(), q.window.Milliseconds()).Slice()
-	if err != nil {
-		return fmt.Errorf("coalesce user %s: %w", user, err)
-	}
-	opened, _ := res[0].(int64)
-	startMS, _ := strconv.ParseInt(fmt.Sprint(res[1]), 10, 64)
-	var opts []asynq.Option
-	var id string
-	if opened == 1 {
-		id = fmt.Sprintf("user:%s:%s:lead:%d:%s", tenant, user, startMS, randomSuffix())
-	} else {
-		end := time.UnixMilli(startMS).Add(q.window)
-		// asynq schedules in whole seconds: round up so the job runs after the window.
-		at := end.Truncate(time.Second)
-		if at.Before(end) {
-			at = at.Add(time.Second)
-		}
-		id = fmt.Sprintf("user:%s:%s:trail:%d", tenant, user, startMS)
-		opts = append(opts, asynq.ProcessAt(at))
-	}
-	t, err := NewUserSyncTask(tenant, user, append(opts, asynq.TaskID(id), asynq.Retention(0), asynq.Queue(q.queues.Default))...)
-	if err != nil {
-		return err
-	}
-	_, err = q.client.EnqueueContext(ctx, t)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil // the window's trailing job is already waiting
-	}
-	if err != nil {
-		return fmt.Errorf("enqueue sync of user %s: %w", user, err)
-	}
-	return nil
+	return &Queue{client: client, store: store, window: window, now: time.Now, queues: DefaultQueues}
 }
 
 // EnqueueRun records a queued run and enqueues it; the run id is returned
 // for the runs API. id may be "" for a fresh random one; a scheduled run
 // passes an id per tenant and period so replicas cannot double it.
-func (q *Queue) EnqueueRun(ctx context.Context, store *Store, id string, in RunInputs, opts ...asynq.Option) (string, error) {
+func (q *Queue) EnqueueRun(ctx context.Context, id string, in RunInputs, opts ...asynq.Option) (string, error) {
+	store := q.store
 	if err := in.Validate(); err != nil {
 		return "", err
 	}

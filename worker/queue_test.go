@@ -34,7 +34,7 @@ func newQueueBundle(t *testing.T, window time.Duration) *queueBundle {
 	r := newRedisDB(t, queueDB)
 	b := &queueBundle{r: r, client: asynq.NewClientFromRedisClient(r.rdb), insp: asynq.NewInspectorFromRedisClient(r.rdb),
 		tenant: "tenant-" + randomID()}
-	b.q = worker.NewQueue(b.client, r.rdb, r.prefix, window)
+	b.q = worker.NewQueue(b.client, worker.NewStore(r.rdb, r.prefix), window)
 	b.store = worker.NewStore(r.rdb, r.prefix)
 	t.Cleanup(func() {
 		for _, q := range []string{worker.QueueCritical, worker.QueueDefault, worker.QueueLow} {
@@ -229,14 +229,13 @@ func TestEnqueueUserSyncDefaults(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := newQueueBundle(t, 0)
-	b.q = worker.NewQueue(b.client, b.r.rdb, "", 0)
-	t.Cleanup(func() { b.r.rdb.Del(context.Background(), "psasync:coalesce:"+b.tenant+":u1") })
+	b.q = worker.NewQueue(b.client, worker.NewStore(b.r.rdb, b.r.prefix), 0)
 	require.NoError(t, b.q.EnqueueUserSync(ctx, b.tenant, "u1"))
 	require.NoError(t, b.q.EnqueueUserSync(ctx, b.tenant, "u1"))
 
-	ttl, err := b.r.rdb.PTTL(ctx, "psasync:coalesce:"+b.tenant+":u1").Result()
+	ttl, err := b.r.rdb.PTTL(ctx, b.r.prefix+"coalesce:"+b.tenant+":u1").Result()
 	require.NoError(t, err)
-	require.Greater(t, ttl, time.Duration(0), `prefix "" means "psasync:"`)
+	require.Greater(t, ttl, time.Duration(0), "the window is under the store's prefix")
 	require.LessOrEqual(t, ttl, time.Second, "window 0 means one second")
 
 	pending, scheduled := b.userTasks(t, "u1")
@@ -251,13 +250,13 @@ func TestEnqueueUserSyncRedisDown(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dead := deadRedis(t)
-	q := worker.NewQueue(asynq.NewClientFromRedisClient(dead), dead, "", time.Second)
+	q := worker.NewQueue(asynq.NewClientFromRedisClient(dead), worker.NewStore(dead, ""), time.Second)
 	err := q.EnqueueUserSync(ctx, "contoso", "u1")
 	require.ErrorContains(t, err, "coalesce user u1", "the webhook answers 503 on this error")
 
 	// The window opened, but asynq cannot take the job: still an error.
 	b := newQueueBundle(t, time.Second)
-	q = worker.NewQueue(asynq.NewClientFromRedisClient(dead), b.r.rdb, b.r.prefix, time.Second)
+	q = worker.NewQueue(asynq.NewClientFromRedisClient(dead), worker.NewStore(b.r.rdb, b.r.prefix), time.Second)
 	err = q.EnqueueUserSync(ctx, b.tenant, "u1")
 	require.ErrorContains(t, err, "enqueue sync of user u1")
 }
@@ -270,7 +269,7 @@ func TestEnqueueRun(t *testing.T) {
 	in.SyncMode, in.DryRun = worker.ModeFull, true
 
 	before := time.Now().UTC().Add(-time.Second)
-	id, err := b.q.EnqueueRun(ctx, b.store, "", in)
+	id, err := b.q.EnqueueRun(ctx, "", in)
 	require.NoError(t, err)
 	require.Regexp(t, `^run-\d{8}T\d{6}-[0-9a-f]{12}$`, id)
 
@@ -299,7 +298,7 @@ func TestEnqueueRunIDConflict(t *testing.T) {
 	in := worker.DefaultRunInputs(b.tenant)
 	id := "incremental:" + b.tenant + ":2025-06-01T12:00:00Z"
 
-	got, err := b.q.EnqueueRun(ctx, b.store, id, in, asynq.ProcessIn(time.Hour))
+	got, err := b.q.EnqueueRun(ctx, id, in, asynq.ProcessIn(time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, id, got)
 	first, ok, err := b.store.Run(ctx, id)
@@ -309,7 +308,7 @@ func TestEnqueueRunIDConflict(t *testing.T) {
 	// A second replica scheduling the same period.
 	in2 := in
 	in2.DryRun = true
-	got, err = b.q.EnqueueRun(ctx, b.store, id, in2)
+	got, err = b.q.EnqueueRun(ctx, id, in2)
 	require.ErrorIs(t, err, asynq.ErrTaskIDConflict, "the caller learns the run exists")
 	require.Equal(t, id, got, "and which run it is")
 
@@ -328,7 +327,7 @@ func TestEnqueueRunRejectsBadInputs(t *testing.T) {
 	b := newQueueBundle(t, time.Second)
 	in := worker.DefaultRunInputs(b.tenant)
 	in.SyncMode = "sometimes"
-	id, err := b.q.EnqueueRun(ctx, b.store, "run-bad-"+b.tenant, in)
+	id, err := b.q.EnqueueRun(ctx, "run-bad-"+b.tenant, in)
 	require.ErrorContains(t, err, "sync_mode")
 	require.Empty(t, id)
 	require.Empty(t, b.list(t, worker.QueueLow, asynq.TaskStatePending))
@@ -340,8 +339,8 @@ func TestEnqueueRunRejectsBadInputs(t *testing.T) {
 func TestEnqueueRunRedisDown(t *testing.T) {
 	t.Parallel()
 	dead := deadRedis(t)
-	q := worker.NewQueue(asynq.NewClientFromRedisClient(dead), dead, "", time.Second)
-	id, err := q.EnqueueRun(context.Background(), worker.NewStore(dead, ""), "run-1", worker.DefaultRunInputs("contoso"))
+	q := worker.NewQueue(asynq.NewClientFromRedisClient(dead), worker.NewStore(dead, ""), time.Second)
+	id, err := q.EnqueueRun(context.Background(), "run-1", worker.DefaultRunInputs("contoso"))
 	require.ErrorContains(t, err, "run run-1")
 	require.Empty(t, id)
 }
@@ -378,7 +377,7 @@ func TestEnqueueSubscription(t *testing.T) {
 	require.Equal(t, p, got)
 
 	dead := deadRedis(t)
-	q := worker.NewQueue(asynq.NewClientFromRedisClient(dead), dead, "", time.Second)
+	q := worker.NewQueue(asynq.NewClientFromRedisClient(dead), worker.NewStore(dead, ""), time.Second)
 	err = q.EnqueueSubscription(ctx, worker.TypeSubscriptionEnsure, worker.SubscriptionPayload{Tenant: "contoso"})
 	require.ErrorContains(t, err, "enqueue subscription:ensure for tenant contoso")
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/psasync/psasync/graph/directory"
@@ -41,6 +42,9 @@ const (
 	WarnCompanyChanged = "CompanyChanged"
 	// WarnThrottled: the PSA or Graph asked the run to wait.
 	WarnThrottled = "Throttled"
+	// WarnUserCountUnavailable: Graph could not count the tenant's enabled
+	// users, so total_office365_users is 0.
+	WarnUserCountUnavailable = "UserCountUnavailable"
 )
 
 // Report is a run's Returned Data, field for field as the workflow defines
@@ -68,8 +72,10 @@ type Report struct {
 
 // Statistics are the report's counters.
 type Statistics struct {
+	// TotalOffice365Users is the number of enabled users in the tenant.
 	TotalOffice365Users int `json:"total_office365_users"`
-	UsersProcessed      int `json:"users_processed"`
+	// UsersProcessed counts the users the run evaluated (never contacts).
+	UsersProcessed int `json:"users_processed"`
 	ContactsCreated     int `json:"contacts_created"`
 	ContactsUpdated     int `json:"contacts_updated"`
 	ContactsSkipped     int `json:"contacts_skipped"`
@@ -79,27 +85,54 @@ type Statistics struct {
 	ContactsDeactivated int `json:"contacts_deactivated"`
 	// ContactsReactivated counts updates that reactivated a contact.
 	ContactsReactivated int `json:"contacts_reactivated"`
+	// OrphanedContacts counts the contacts a full run evaluated because the
+	// user they are linked to no longer exists in the tenant; they are not
+	// users, so UsersProcessed does not count them.
+	OrphanedContacts int `json:"orphaned_contacts"`
 }
 
-// ContactResult describes a created or updated contact.
+// Status values of a created or updated item (the workflow's contract).
+const (
+	StatusCreated = "created"
+	StatusUpdated = "updated"
+)
+
+// Actions say in more detail what an item's write did; every action but
+// ActionCreated has status "updated".
+const (
+	ActionCreated     = "created"
+	ActionUpdated     = "updated"
+	ActionDeactivated = "deactivated"
+	ActionReactivated = "reactivated"
+	ActionLinked      = "linked"
+)
+
+// ContactResult is one item of created_contacts or updated_contacts. The
+// first six fields (and changed_fields on updates) are the workflow's, with
+// its names and types; the rest are psasync's additions: the action in
+// detail and the contact as written.
 type ContactResult struct {
-	UserPrincipalName string   `json:"user_principal_name"`
-	UserID            string   `json:"m365_user_id"`
-	ContactID         string   `json:"contact_id,omitempty"`
-	CompanyID         string   `json:"company_id"`
-	FirstName         string   `json:"first_name"`
-	LastName          string   `json:"last_name"`
-	Email             string   `json:"email"`
-	Phone             string   `json:"phone,omitempty"`
-	MobilePhone       string   `json:"mobile_phone,omitempty"`
-	JobTitle          string   `json:"job_title,omitempty"`
-	Department        string   `json:"department,omitempty"`
-	OfficeLocation    string   `json:"office_location,omitempty"`
-	ContactType       string   `json:"contact_type,omitempty"`
-	Inactive          bool     `json:"inactive"`
-	ChangedFields     []string `json:"changed_fields,omitempty"`
-	// Action is created, updated, deactivated, reactivated or linked.
-	Action string `json:"action"`
+	Office365ID       string `json:"office365_id"`
+	UserPrincipalName string `json:"user_principal_name"`
+	DisplayName       string `json:"display_name"`
+	PSAContactID      string `json:"psa_contact_id"`
+	PSACompanyID      string `json:"psa_company_id"`
+	Status            string `json:"status"`
+	// ChangedFields names what an update wrote (canonical field names);
+	// absent on created items.
+	ChangedFields []string `json:"changed_fields,omitempty"`
+	// Action is one of the Action* constants.
+	Action         string `json:"action"`
+	FirstName      string `json:"first_name"`
+	LastName       string `json:"last_name"`
+	Email          string `json:"email"`
+	Phone          string `json:"phone,omitempty"`
+	MobilePhone    string `json:"mobile_phone,omitempty"`
+	JobTitle       string `json:"job_title,omitempty"`
+	Department     string `json:"department,omitempty"`
+	OfficeLocation string `json:"office_location,omitempty"`
+	ContactType    string `json:"contact_type,omitempty"`
+	Inactive       bool   `json:"inactive"`
 }
 
 // ErrorItem is one failure, in the report's error shape.
@@ -131,12 +164,22 @@ type Throttling struct {
 	WaitedMS int64 `json:"waited_ms"`
 }
 
-func contactResult(u directory.User, c psa.Contact, changed []psa.Field, action string) ContactResult {
+// contactResult builds a report item for the contact c written (or, in a
+// dry run, planned) for user u. upn is the plan's user principal name: for
+// an orphan, whose user is gone, it is the contact's email.
+func contactResult(u directory.User, upn string, c psa.Contact, changed []psa.Field, action string) ContactResult {
 	r := ContactResult{
-		UserPrincipalName: u.UserPrincipalName, UserID: u.ID, ContactID: c.ID, CompanyID: c.CompanyID,
+		Office365ID: u.ID, UserPrincipalName: upn, DisplayName: u.DisplayName,
+		PSAContactID: c.ID, PSACompanyID: c.CompanyID, Status: StatusUpdated, Action: action,
 		FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
 		MobilePhone: c.MobilePhone, JobTitle: c.JobTitle, Department: c.Department,
-		OfficeLocation: c.OfficeLocation, ContactType: c.ContactType, Inactive: c.Inactive, Action: action,
+		OfficeLocation: c.OfficeLocation, ContactType: c.ContactType, Inactive: c.Inactive,
+	}
+	if action == ActionCreated {
+		r.Status = StatusCreated
+	}
+	if r.DisplayName == "" {
+		r.DisplayName = strings.TrimSpace(c.FirstName + " " + c.LastName)
 	}
 	for _, f := range changed {
 		r.ChangedFields = append(r.ChangedFields, string(f))

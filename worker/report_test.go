@@ -110,8 +110,8 @@ func TestReportJSONShape(t *testing.T) {
 	rep := &Report{
 		Success: false, SyncMode: ModeFull, SyncTimestamp: ts,
 		Statistics:      Statistics{TotalOffice365Users: 3, UsersProcessed: 3, ContactsCreated: 1, ContactsUpdated: 1, ContactsSkipped: 0, Errors: 1},
-		CreatedContacts: []ContactResult{contactResult(directory.User{ID: "u1", UserPrincipalName: "a@x.example"}, psa.Contact{ID: "1", CompanyID: "250", FirstName: "A", Email: "a@x.example"}, nil, "created")},
-		UpdatedContacts: []ContactResult{contactResult(directory.User{ID: "u2", UserPrincipalName: "b@x.example"}, psa.Contact{ID: "2", CompanyID: "250"}, []psa.Field{psa.FieldJobTitle, psa.FieldPhone}, "updated")},
+		CreatedContacts: []ContactResult{contactResult(directory.User{ID: "u1", UserPrincipalName: "a@x.example", DisplayName: "A X"}, "a@x.example", psa.Contact{ID: "1", CompanyID: "250", FirstName: "A", Email: "a@x.example"}, nil, "created")},
+		UpdatedContacts: []ContactResult{contactResult(directory.User{ID: "u2", UserPrincipalName: "b@x.example"}, "b@x.example", psa.Contact{ID: "2", CompanyID: "250"}, []psa.Field{psa.FieldJobTitle, psa.FieldPhone}, "updated")},
 		Errors:          []ErrorItem{{UserPrincipalName: "c@x.example", Code: CodeDuplicateContact, Message: "dup", Timestamp: ts, PSAError: "ObjectExists: dup"}},
 		Warnings:        []WarningItem{{UserPrincipalName: "a@x.example", Code: WarnMissingPhoneNumber, Message: "no phone", Timestamp: ts}},
 		SkippedContacts: []SkipItem{},
@@ -130,11 +130,21 @@ func TestReportJSONShape(t *testing.T) {
 	}
 	created := m["created_contacts"].([]any)[0].(map[string]any)
 	require.Equal(t, "a@x.example", created["user_principal_name"])
-	require.Equal(t, "1", created["contact_id"])
+	// The workflow's six item fields, all strings, and nothing twice.
+	require.Equal(t, "u1", created["office365_id"])
+	require.Equal(t, "A X", created["display_name"])
+	require.Equal(t, "1", created["psa_contact_id"])
+	require.Equal(t, "250", created["psa_company_id"])
+	require.Equal(t, "created", created["status"])
 	require.Equal(t, "created", created["action"])
+	for _, gone := range []string{"contact_id", "company_id", "m365_user_id"} {
+		require.NotContains(t, created, gone)
+	}
 	require.NotContains(t, created, "changed_fields", "a created contact has no changed fields")
 	upd := m["updated_contacts"].([]any)[0].(map[string]any)
 	require.Equal(t, []any{"job_title", "phone"}, upd["changed_fields"])
+	require.Equal(t, "updated", upd["status"])
+	require.Equal(t, "", upd["display_name"], "no display name and no contact name: empty, but present")
 	e := m["errors"].([]any)[0].(map[string]any)
 	require.Equal(t, map[string]any{"user_principal_name": "c@x.example", "code": "DuplicateContact", "message": "dup",
 		"timestamp": "2025-06-01T12:00:00Z", "psa_error": "ObjectExists: dup"}, e)

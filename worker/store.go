@@ -5,45 +5,66 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/psasync/psasync/internal/redislock"
 )
 
-// Store keeps the worker's state in Redis. Redis is a cache here: losing it
-// costs time (matching falls back to the PSA), never a duplicate.
+// Store keeps the worker's state in Redis and owns every worker key. Redis
+// is a cache here: losing it costs time (matching falls back to the PSA),
+// never a duplicate.
 //
-// Keys (prefix P, default "psasync:"):
+// Keys (prefix P as configured; config.DefaultKeyPrefix when unset):
 //
 //	P link:{tenant}              hash   user id -> JSON link {contact_id, company_id}
 //	P delta:{tenant}             string the tenant's Graph delta link
 //	P run:{run id}               string JSON RunRecord, expires after RunTTL
-//	P runs                       zset   run ids scored by start time (unix ms)
-//	P outcome:{tenant}:{user}    string JSON of the user's last job outcome
-//	P lock:user:{tenant}:{user}  string per-user lock token (SET NX PX)
+//	P runs                       zset   run ids scored by creation time (unix ms)
+//	P outcome:{tenant}:{user}    string JSON UserOutcome of the user's last job, expires after RunTTL
+//	P lock:user:{tenant}:{user}  string per-user lock token (internal/redislock)
 //	P lock:tenant:{tenant}       string per-tenant run lock token, renewed while a run runs
+//	P coalesce:{tenant}:{user}   string start (unix ms) of the user's open coalescing window; expires with it
+//	P ingest                     stream accepted notifications, consumer group "dispatch" (see Ingest)
+//
+// Scripts: openWindow (below); the lock scripts live in internal/redislock.
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
-	// RunTTL is how long run reports are kept.
+	// RunTTL is how long run reports and job outcomes are kept.
 	RunTTL time.Duration
 }
 
-// NewStore wraps a Redis client; prefix "" means "psasync:".
+// NewStore wraps a Redis client; every key starts with prefix, as given.
 func NewStore(rdb redis.UniversalClient, prefix string) *Store {
-	if prefix == "" {
-		prefix = "psasync:"
-	}
 	return &Store{rdb: rdb, prefix: prefix, RunTTL: 30 * 24 * time.Hour}
 }
+
+func (s *Store) linkKey(tenant string) string  { return s.prefix + "link:" + tenant }
+func (s *Store) deltaKey(tenant string) string { return s.prefix + "delta:" + tenant }
+func (s *Store) runKey(id string) string       { return s.prefix + "run:" + id }
+func (s *Store) runsKey() string               { return s.prefix + "runs" }
+func (s *Store) outcomeKey(tenant, user string) string {
+	return s.prefix + "outcome:" + tenant + ":" + user
+}
+func (s *Store) userLockKey(tenant, user string) string {
+	return s.prefix + "lock:user:" + tenant + ":" + user
+}
+func (s *Store) tenantLockKey(tenant string) string { return s.prefix + "lock:tenant:" + tenant }
+func (s *Store) coalesceKey(tenant, user string) string {
+	return s.prefix + "coalesce:" + tenant + ":" + user
+}
+
+// IngestKey is the ingest stream's key (tests and metrics read it).
+func (s *Store) IngestKey() string { return s.prefix + "ingest" }
 
 // Link is the stored association of a Microsoft 365 user with a PSA contact.
 type Link struct {
 	ContactID string `json:"contact_id"`
 	CompanyID string `json:"company_id"`
 }
-
-func (s *Store) linkKey(tenant string) string { return s.prefix + "link:" + tenant }
 
 // Links returns every stored link of a tenant, by user id.
 func (s *Store) Links(ctx context.Context, tenant string) (map[string]Link, error) {
@@ -89,7 +110,7 @@ func (s *Store) SetLink(ctx context.Context, tenant, user string, l Link) error 
 
 // DeltaLink returns the tenant's stored delta link ("" when none).
 func (s *Store) DeltaLink(ctx context.Context, tenant string) (string, error) {
-	v, err := s.rdb.Get(ctx, s.prefix+"delta:"+tenant).Result()
+	v, err := s.rdb.Get(ctx, s.deltaKey(tenant)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}
@@ -101,7 +122,7 @@ func (s *Store) DeltaLink(ctx context.Context, tenant string) (string, error) {
 
 // SetDeltaLink stores the tenant's delta link ("" deletes it).
 func (s *Store) SetDeltaLink(ctx context.Context, tenant, link string) error {
-	key := s.prefix + "delta:" + tenant
+	key := s.deltaKey(tenant)
 	var err error
 	if link == "" {
 		err = s.rdb.Del(ctx, key).Err()
@@ -143,8 +164,8 @@ func (s *Store) SaveRun(ctx context.Context, r RunRecord) error {
 		return fmt.Errorf("encode run %s: %w", r.ID, err)
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.prefix+"run:"+r.ID, b, s.RunTTL)
-		p.ZAdd(ctx, s.prefix+"runs", redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID})
+		p.Set(ctx, s.runKey(r.ID), b, s.RunTTL)
+		p.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID})
 		return nil
 	})
 	if err != nil {
@@ -159,14 +180,14 @@ func (s *Store) createRun(ctx context.Context, r RunRecord) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("encode run %s: %w", r.ID, err)
 	}
-	ok, err := s.rdb.SetNX(ctx, s.prefix+"run:"+r.ID, b, s.RunTTL).Result()
+	ok, err := s.rdb.SetNX(ctx, s.runKey(r.ID), b, s.RunTTL).Result()
 	if err != nil {
 		return false, fmt.Errorf("store run %s: %w", r.ID, err)
 	}
 	if !ok {
 		return false, nil
 	}
-	if err := s.rdb.ZAdd(ctx, s.prefix+"runs", redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID}).Err(); err != nil {
+	if err := s.rdb.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID}).Err(); err != nil {
 		return false, fmt.Errorf("index run %s: %w", r.ID, err)
 	}
 	return true, nil
@@ -174,13 +195,13 @@ func (s *Store) createRun(ctx context.Context, r RunRecord) (bool, error) {
 
 // deleteRun removes a run record that never got its task.
 func (s *Store) deleteRun(ctx context.Context, id string) {
-	s.rdb.Del(ctx, s.prefix+"run:"+id)
-	s.rdb.ZRem(ctx, s.prefix+"runs", id)
+	s.rdb.Del(ctx, s.runKey(id))
+	s.rdb.ZRem(ctx, s.runsKey(), id)
 }
 
 // Run reads one run record.
 func (s *Store) Run(ctx context.Context, id string) (RunRecord, bool, error) {
-	b, err := s.rdb.Get(ctx, s.prefix+"run:"+id).Bytes()
+	b, err := s.rdb.Get(ctx, s.runKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return RunRecord{}, false, nil
 	}
@@ -199,7 +220,7 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]RunRecord, error) {
 	if limit <= 0 {
 		limit = 20
 	}
-	ids, err := s.rdb.ZRevRange(ctx, s.prefix+"runs", 0, int64(limit-1)).Result()
+	ids, err := s.rdb.ZRevRange(ctx, s.runsKey(), 0, int64(limit-1)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -210,10 +231,101 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]RunRecord, error) {
 			return nil, err
 		}
 		if !ok { // expired: drop it from the index
-			s.rdb.ZRem(ctx, s.prefix+"runs", id)
+			s.rdb.ZRem(ctx, s.runsKey(), id)
 			continue
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// ErrUserLocked is returned when another job of the same user is running;
+// the job is retried shortly without counting as a failure.
+var ErrUserLocked = errors.New("another job of this user is running")
+
+// ErrTenantBusy is returned when a run of the same tenant is in progress:
+// one writer per tenant at a time keeps a run's snapshot and a user job from
+// both creating the same contact. The job is retried without counting as a
+// failure.
+var ErrTenantBusy = errors.New("a sync run of this tenant is in progress")
+
+// lockTenant takes the tenant's run lock, kept while the run runs, or
+// returns ErrTenantBusy.
+func (s *Store) lockTenant(ctx context.Context, tenant string, ttl time.Duration) (*redislock.Lock, error) {
+	l, err := redislock.Acquire(ctx, s.rdb, s.tenantLockKey(tenant), ttl, redislock.Options{})
+	if errors.Is(err, redislock.ErrHeld) {
+		return nil, ErrTenantBusy
+	}
+	return l, err
+}
+
+// tenantBusy reports whether a run holds the tenant's lock.
+func (s *Store) tenantBusy(ctx context.Context, tenant string) (bool, error) {
+	return redislock.Held(ctx, s.rdb, s.tenantLockKey(tenant))
+}
+
+// lockUser takes a user's lock, waiting up to wait while another holder has
+// it; the lock's Contended says the caller's view of the user may be stale.
+// ErrUserLocked when it stayed taken.
+func (s *Store) lockUser(ctx context.Context, tenant, user string, ttl, wait time.Duration) (*redislock.Lock, error) {
+	l, err := redislock.Acquire(ctx, s.rdb, s.userLockKey(tenant, user), ttl, redislock.Options{Wait: wait})
+	if errors.Is(err, redislock.ErrHeld) {
+		return nil, ErrUserLocked
+	}
+	return l, err
+}
+
+// SaveUserOutcome keeps a job's outcome as the user's last one.
+func (s *Store) SaveUserOutcome(ctx context.Context, o UserOutcome) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("encode outcome of user %s: %w", o.UserID, err)
+	}
+	if err := s.rdb.Set(ctx, s.outcomeKey(o.TenantID, o.UserID), b, s.RunTTL).Err(); err != nil {
+		return fmt.Errorf("store outcome of user %s: %w", o.UserID, err)
+	}
+	return nil
+}
+
+// UserOutcome returns the last recorded outcome of a user's job.
+func (s *Store) UserOutcome(ctx context.Context, tenant, user string) (UserOutcome, bool, error) {
+	b, err := s.rdb.Get(ctx, s.outcomeKey(tenant, user)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return UserOutcome{}, false, nil
+	}
+	if err != nil {
+		return UserOutcome{}, false, fmt.Errorf("read outcome of user %s: %w", user, err)
+	}
+	var o UserOutcome
+	if err := json.Unmarshal(b, &o); err != nil {
+		return UserOutcome{}, false, fmt.Errorf("decode outcome of user %s: %w", user, err)
+	}
+	return o, true, nil
+}
+
+// openWindow starts a coalescing window for the user or returns the open
+// one's start.
+// KEYS[1] coalesce key; ARGV[1] now (unix ms); ARGV[2] window (ms).
+// Returns {1, now} when this call opened the window, {0, start} otherwise.
+var openWindow = redis.NewScript(`
+local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+if ok then return {1, ARGV[1]} end
+local start = redis.call('GET', KEYS[1])
+if not start then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1, ARGV[1]}
+end
+return {0, start}
+`)
+
+// openWindow opens the user's coalescing window at now, or reports the
+// start of the one already open.
+func (s *Store) openWindow(ctx context.Context, tenant, user string, now time.Time, window time.Duration) (opened bool, start time.Time, err error) {
+	res, err := openWindow.Run(ctx, s.rdb, []string{s.coalesceKey(tenant, user)}, now.UnixMilli(), window.Milliseconds()).Slice()
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("coalesce user %s: %w", user, err)
+	}
+	flag, _ := res[0].(int64)
+	ms, _ := strconv.ParseInt(fmt.Sprint(res[1]), 10, 64)
+	return flag == 1, time.UnixMilli(ms), nil
 }

@@ -79,7 +79,7 @@ func TestStoreRedisDown(t *testing.T) {
 	require.ErrorContains(t, err, "read run r1")
 	_, err = s.Runs(ctx, 5)
 	require.ErrorContains(t, err, "list runs")
-	_, _, err = s.Outcome(ctx, "contoso", "u1")
+	_, _, err = s.UserOutcome(ctx, "contoso", "u1")
 	require.ErrorContains(t, err, "read outcome of user u1")
 }
 
@@ -113,20 +113,19 @@ func TestStoreDeltaLink(t *testing.T) {
 	require.Equal(t, "other", link, "other tenants keep theirs")
 }
 
-func TestStoreDefaultPrefix(t *testing.T) {
+// TestStorePrefixIsTakenAsGiven: the default prefix is config's; the store
+// puts exactly the prefix it is given in front of every key.
+func TestStorePrefixIsTakenAsGiven(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	if r := newRedis(t); r.mr != nil {
-		// Only on a private miniredis: the default prefix is shared on a real Redis.
-		s := worker.NewStore(r.rdb, "")
-		require.NoError(t, s.SetDeltaLink(ctx, "contoso", "x"))
-		v, err := r.rdb.Get(ctx, "psasync:delta:contoso").Result()
-		require.NoError(t, err)
-		require.Equal(t, "x", v)
-		require.Equal(t, 30*24*time.Hour, s.RunTTL)
-		return
-	}
-	require.Equal(t, 30*24*time.Hour, worker.NewStore(nil, "").RunTTL)
+	r := newRedis(t)
+	s := worker.NewStore(r.rdb, r.prefix+"given:")
+	require.NoError(t, s.SetDeltaLink(ctx, "contoso", "x"))
+	v, err := r.rdb.Get(ctx, r.prefix+"given:delta:contoso").Result()
+	require.NoError(t, err)
+	require.Equal(t, "x", v)
+	require.Equal(t, r.prefix+"given:ingest", s.IngestKey())
+	require.Equal(t, 30*24*time.Hour, s.RunTTL)
 }
 
 func TestStoreRuns(t *testing.T) {
@@ -222,7 +221,7 @@ func TestStoreOutcome(t *testing.T) {
 	r := newRedis(t)
 	s := worker.NewStore(r.rdb, r.prefix)
 
-	_, ok, err := s.Outcome(ctx, "contoso", "u1")
+	_, ok, err := s.UserOutcome(ctx, "contoso", "u1")
 	require.NoError(t, err)
 	require.False(t, ok, "no job ran yet")
 
@@ -232,12 +231,12 @@ func TestStoreOutcome(t *testing.T) {
 	require.NoError(t, err)
 	// The handler writes P outcome:{tenant}:{user}; the store reads it back.
 	require.NoError(t, r.rdb.Set(ctx, r.prefix+"outcome:contoso:u1", b, time.Hour).Err())
-	got, ok, err := s.Outcome(ctx, "contoso", "u1")
+	got, ok, err := s.UserOutcome(ctx, "contoso", "u1")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, want, got)
 
 	require.NoError(t, r.rdb.Set(ctx, r.prefix+"outcome:contoso:u2", "[", time.Hour).Err())
-	_, _, err = s.Outcome(ctx, "contoso", "u2")
+	_, _, err = s.UserOutcome(ctx, "contoso", "u2")
 	require.ErrorContains(t, err, "decode outcome of user u2")
 }

@@ -16,6 +16,7 @@ func (s *Sim) routes() {
 	m.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
 	// Graph.
 	m.HandleFunc("GET /v1.0/users", s.handleUsers)
+	m.HandleFunc("GET /v1.0/users/$count", s.handleCount)
 	m.HandleFunc("GET /v1.0/users/{id}", s.handleUser)
 	m.HandleFunc("POST /v1.0/subscriptions", s.handleCreateSubscription)
 	m.HandleFunc("GET /v1.0/subscriptions", s.handleListSubscriptions)

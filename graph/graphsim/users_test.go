@@ -2,9 +2,11 @@ package graphsim_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -237,4 +239,44 @@ func TestTokenEndpointFault(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, status)
 	require.Equal(t, "temporarily_unavailable", m["error"])
 	b.token(t, "t1")
+}
+
+// TestCountNeedsEventualConsistency: $count is an advanced query; without
+// ConsistencyLevel: eventual Graph refuses it, and $filter is limited.
+func TestCountNeedsEventualConsistency(t *testing.T) {
+	t.Parallel()
+	b := setup(t, graphsim.WithGeneratedTenant("t1", 50, 7))
+	tok := b.token(t, "t1")
+	want := 0
+	for _, u := range b.sim.Users("t1") {
+		if u.AccountEnabled == nil || *u.AccountEnabled {
+			want++
+		}
+	}
+	for _, tt := range []struct {
+		name, query, level string
+		status             int
+		body               string
+	}{
+		{"no header", "?$filter=accountEnabled%20eq%20true", "", http.StatusBadRequest, ""},
+		{"unsupported filter", "?$filter=department%20eq%20%27x%27", "eventual", http.StatusBadRequest, ""},
+		{"enabled", "?$filter=accountEnabled%20eq%20true", "eventual", http.StatusOK, strconv.Itoa(want)},
+		{"all", "", "eventual", http.StatusOK, "50"},
+	} {
+		req, err := http.NewRequest(http.MethodGet, b.sim.URL+"/v1.0/users/$count"+tt.query, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if tt.level != "" {
+			req.Header.Set("ConsistencyLevel", tt.level)
+		}
+		resp, err := b.hc.Do(req)
+		require.NoError(t, err, tt.name)
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, tt.status, resp.StatusCode, "%s: %s", tt.name, raw)
+		if tt.body != "" {
+			require.Equal(t, tt.body, string(raw), tt.name)
+		}
+	}
 }

@@ -1,0 +1,63 @@
+package worker
+
+import (
+	"context"
+	"sort"
+	"strings"
+)
+
+// record is step 6 of a run: every result goes into the report, and links
+// found without a write are cached.
+func (r *run) record(ctx context.Context, results []applyResult, links map[string]Link) {
+	rep := r.rep
+	for _, res := range results {
+		p := res.plan
+		if p.kind == actSkip && p.link != nil && !r.in.DryRun {
+			if l, ok := links[p.user.ID]; !ok || l != *p.link {
+				r.e.storeLink(ctx, r.t.ID, p)
+			}
+		}
+		if p.orphan {
+			rep.Statistics.OrphanedContacts++
+		} else {
+			rep.Statistics.UsersProcessed++
+		}
+		rep.Warnings = append(rep.Warnings, p.warnings...)
+		switch {
+		case res.err != nil:
+			rep.Errors = append(rep.Errors, *res.err)
+		case p.kind == actError:
+			rep.Errors = append(rep.Errors, ErrorItem{UserPrincipalName: p.upn, Code: p.errCode, Message: p.errMsg, Timestamp: r.e.cfg.Now().UTC(), PSAError: psaErrorText(p.cause)})
+		case p.kind == actCreate:
+			rep.Statistics.ContactsCreated++
+			rep.CreatedContacts = append(rep.CreatedContacts, contactResult(p.user, p.upn, res.written, nil, p.action))
+		case p.kind == actUpdate:
+			rep.Statistics.ContactsUpdated++
+			switch p.action {
+			case ActionDeactivated:
+				rep.Statistics.ContactsDeactivated++
+			case ActionReactivated:
+				rep.Statistics.ContactsReactivated++
+			}
+			rep.UpdatedContacts = append(rep.UpdatedContacts, contactResult(p.user, p.upn, res.written, p.fields, p.action))
+		default:
+			rep.Statistics.ContactsSkipped++
+			rep.SkippedContacts = append(rep.SkippedContacts, SkipItem{UserPrincipalName: p.upn, Reason: p.reason})
+		}
+	}
+}
+
+func sortReport(rep *Report) {
+	sort.SliceStable(rep.CreatedContacts, func(i, j int) bool {
+		return lessFold(rep.CreatedContacts[i].UserPrincipalName, rep.CreatedContacts[j].UserPrincipalName)
+	})
+	sort.SliceStable(rep.UpdatedContacts, func(i, j int) bool {
+		return lessFold(rep.UpdatedContacts[i].UserPrincipalName, rep.UpdatedContacts[j].UserPrincipalName)
+	})
+	sort.SliceStable(rep.Errors, func(i, j int) bool { return lessFold(rep.Errors[i].UserPrincipalName, rep.Errors[j].UserPrincipalName) })
+	sort.SliceStable(rep.SkippedContacts, func(i, j int) bool {
+		return lessFold(rep.SkippedContacts[i].UserPrincipalName, rep.SkippedContacts[j].UserPrincipalName)
+	})
+}
+
+func lessFold(a, b string) bool { return strings.ToLower(a) < strings.ToLower(b) }

@@ -1,0 +1,190 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/sirupsen/logrus"
+
+	"github.com/psasync/psasync/graph/directory"
+)
+
+// The per-user path: a change notification becomes a user:sync job
+// (ingest.go), and UserSyncHandler runs it here: read the user from Graph,
+// plan (plan.go), write (apply.go), keep the outcome.
+
+// UserSyncHandler runs user:sync jobs.
+type UserSyncHandler struct {
+	Engine *Engine
+	Log    logrus.FieldLogger
+	// LockTTL bounds how long a crashed worker's lock blocks the user; the
+	// lock is renewed while the job runs (default 30 s).
+	LockTTL time.Duration
+	// Observe, when set, sees every outcome (metrics).
+	Observe func(UserOutcome)
+}
+
+// ProcessTask syncs one user under its per-user lock; a run of the tenant
+// in progress sends the job back to the queue (one writer per tenant).
+func (h *UserSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p UserSyncPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Tenant == "" || p.User == "" {
+		return fmt.Errorf("user:sync payload %q: want tenant and user: %w", t.Payload(), asynq.SkipRetry)
+	}
+	s := h.Engine.store
+	if busy, err := s.tenantBusy(ctx, p.Tenant); err != nil {
+		return err
+	} else if busy {
+		return ErrTenantBusy
+	}
+	ttl := h.LockTTL
+	if ttl <= 0 {
+		ttl = 30 * time.Second
+	}
+	lock, err := s.lockUser(ctx, p.Tenant, p.User, ttl, 0)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+
+	out, err := h.Engine.SyncUser(ctx, p.Tenant, p.User)
+	log := h.logger().WithFields(logrus.Fields{"tenant": p.Tenant, "user": p.User, "action": out.Action})
+	if id, ok := asynq.GetTaskID(ctx); ok {
+		log = log.WithField("task_id", id)
+	}
+	if serr := s.SaveUserOutcome(ctx, out); serr != nil {
+		log.WithError(serr).Warn("could not keep the job's outcome")
+	}
+	if h.Observe != nil {
+		h.Observe(out)
+	}
+	var perm *PermanentError
+	switch {
+	case errors.As(err, &perm):
+		log.WithField("code", out.Code).Warn(out.Message)
+		return fmt.Errorf("%s %s (tenant %s): %w: %w", out.Code, out.UserPrincipalName, p.Tenant, err, asynq.SkipRetry)
+	case err != nil:
+		log.WithError(err).WithField("code", out.Code).Warn("user sync failed; will retry")
+		return fmt.Errorf("%s %s (tenant %s): %w", out.Code, out.UserPrincipalName, p.Tenant, err)
+	}
+	log.WithField("changed_fields", out.ChangedFields).Info("user synced")
+	return nil
+}
+
+func (h *UserSyncHandler) logger() logrus.FieldLogger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return h.Engine.log
+}
+
+// Outcome actions of a per-user job beyond the report's Action* values.
+const (
+	OutcomeSkipped = "skipped"
+	OutcomeFailed  = "failed"
+)
+
+// UserOutcome is what one per-user job did: kept in the store as the
+// user's last outcome, and seen by metrics and logs.
+type UserOutcome struct {
+	TenantID          string `json:"tenant_id"`
+	UserID            string `json:"user_id"`
+	UserPrincipalName string `json:"user_principal_name"`
+	// Action is an Action* value, OutcomeSkipped or OutcomeFailed.
+	Action        string    `json:"action"`
+	ChangedFields []string  `json:"changed_fields,omitempty"`
+	ContactID     string    `json:"contact_id,omitempty"`
+	Reason        string    `json:"reason,omitempty"`
+	Code          string    `json:"code,omitempty"`
+	Message       string    `json:"message,omitempty"`
+	PSAError      string    `json:"psa_error,omitempty"`
+	Warnings      []string  `json:"warnings,omitempty"`
+	At            time.Time `json:"at"`
+}
+
+// PermanentError marks a per-user failure that retrying cannot fix; the
+// asynq handler turns it into SkipRetry.
+type PermanentError struct{ Outcome UserOutcome }
+
+func (e *PermanentError) Error() string {
+	return fmt.Sprintf("%s: %s", e.Outcome.Code, e.Outcome.Message)
+}
+
+// SyncUser syncs one user now: read the user from Graph, plan against the
+// contact found live in the PSA, write. It does not wait on the PSA's or
+// Graph's rate limits: the error carries the delay for the queue's retry.
+func (e *Engine) SyncUser(ctx context.Context, tenantID, userID string) (UserOutcome, error) {
+	out := UserOutcome{TenantID: tenantID, UserID: userID, At: e.cfg.Now().UTC()}
+	t, err := e.tenants.Tenant(ctx, tenantID)
+	if err != nil {
+		out.Action, out.Code, out.Message = OutcomeFailed, CodeUnknownTenant, err.Error()
+		return out, &PermanentError{Outcome: out}
+	}
+	if !t.SyncEnabled {
+		out.Action, out.Reason = OutcomeSkipped, "office365_sync_enabled is false"
+		return out, nil
+	}
+	u, err := t.Directory.GetUser(ctx, userID)
+	if errors.Is(err, directory.ErrNotFound) {
+		u = directory.User{ID: userID, Removed: &directory.Removed{Reason: "deleted"}}
+	} else if err != nil {
+		out.Action, out.Code, out.Message = OutcomeFailed, errorCode(err, CodeGraphError), err.Error()
+		return out, fmt.Errorf("read user %s: %w", userID, err)
+	}
+	out.UserPrincipalName = u.UserPrincipalName
+
+	w := e.newWaiter(jobWaits(), e.log.WithFields(logrus.Fields{"tenant": tenantID, "user": userID}), nil)
+	pl := e.newPlanner(t, DefaultRunInputs(tenantID), liveSource{e: e, w: w}, func(ctx context.Context, user string) (Link, bool, error) {
+		return e.store.GetLink(ctx, tenantID, user)
+	})
+	p := pl.plan(ctx, u)
+	res := e.write(ctx, w, tenantID, p, false)
+	if res.plan.kind == actSkip && res.plan.link != nil {
+		e.storeLink(ctx, tenantID, res.plan)
+	}
+	return e.userOutcome(out, res)
+}
+
+// userOutcome turns a write's result into the job's outcome and error.
+func (e *Engine) userOutcome(out UserOutcome, res applyResult) (UserOutcome, error) {
+	p := res.plan
+	for _, wi := range p.warnings {
+		out.Warnings = append(out.Warnings, wi.Code)
+	}
+	if p.upn != "" {
+		out.UserPrincipalName = p.upn
+	}
+	out.ContactID = res.written.ID
+	// A failed write is retried unless its code says the data is wrong; a
+	// failed plan is permanent also when the PSA called the input invalid.
+	var code, msg string
+	var cause, permanentCause error
+	switch {
+	case res.err != nil:
+		code, msg, cause = res.err.Code, res.err.Message, res.cause
+	case p.kind == actError:
+		code, msg, cause = p.errCode, p.errMsg, p.cause
+		permanentCause = p.cause
+	case p.kind == actCreate, p.kind == actUpdate:
+		out.Action = p.action
+		for _, f := range p.fields {
+			out.ChangedFields = append(out.ChangedFields, string(f))
+		}
+		return out, nil
+	default:
+		out.Action, out.Reason = OutcomeSkipped, p.reason
+		return out, nil
+	}
+	out.Action, out.Code, out.Message, out.PSAError = OutcomeFailed, code, msg, psaErrorText(cause)
+	if permanent(code, permanentCause) {
+		return out, &PermanentError{Outcome: out}
+	}
+	if cause == nil {
+		cause = errors.New(msg)
+	}
+	return out, cause
+}
