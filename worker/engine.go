@@ -165,4 +165,3 @@ func (e *Engine) supported(fields []psa.Field) []psa.Field {
 
 // Store returns the engine's state store.
 func (e *Engine) Store() *Store { return e.store }
-

@@ -75,11 +75,11 @@ type Statistics struct {
 	// TotalOffice365Users is the number of enabled users in the tenant.
 	TotalOffice365Users int `json:"total_office365_users"`
 	// UsersProcessed counts the users the run evaluated (never contacts).
-	UsersProcessed int `json:"users_processed"`
-	ContactsCreated     int `json:"contacts_created"`
-	ContactsUpdated     int `json:"contacts_updated"`
-	ContactsSkipped     int `json:"contacts_skipped"`
-	Errors              int `json:"errors"`
+	UsersProcessed  int `json:"users_processed"`
+	ContactsCreated int `json:"contacts_created"`
+	ContactsUpdated int `json:"contacts_updated"`
+	ContactsSkipped int `json:"contacts_skipped"`
+	Errors          int `json:"errors"`
 	// ContactsDeactivated counts the updates that deactivated a contact
 	// (they are in ContactsUpdated too).
 	ContactsDeactivated int `json:"contacts_deactivated"`
