@@ -107,10 +107,9 @@ const (
 	ActionLinked      = "linked"
 )
 
-// ContactResult is one item of created_contacts or updated_contacts. The
-// first six fields (and changed_fields on updates) are the workflow's, with
-// its names and types; the rest are psasync's additions: the action in
-// detail and the contact as written.
+// ContactResult is one item of created_contacts or updated_contacts: the
+// workflow's six fields (and changed_fields on updates) with its names and
+// types, plus Action, psasync's detail of what the write did.
 type ContactResult struct {
 	Office365ID       string `json:"office365_id"`
 	UserPrincipalName string `json:"user_principal_name"`
@@ -122,17 +121,7 @@ type ContactResult struct {
 	// absent on created items.
 	ChangedFields []string `json:"changed_fields,omitempty"`
 	// Action is one of the Action* constants.
-	Action         string `json:"action"`
-	FirstName      string `json:"first_name"`
-	LastName       string `json:"last_name"`
-	Email          string `json:"email"`
-	Phone          string `json:"phone,omitempty"`
-	MobilePhone    string `json:"mobile_phone,omitempty"`
-	JobTitle       string `json:"job_title,omitempty"`
-	Department     string `json:"department,omitempty"`
-	OfficeLocation string `json:"office_location,omitempty"`
-	ContactType    string `json:"contact_type,omitempty"`
-	Inactive       bool   `json:"inactive"`
+	Action string `json:"action"`
 }
 
 // ErrorItem is one failure, in the report's error shape.
@@ -171,9 +160,6 @@ func contactResult(u directory.User, upn string, c psa.Contact, changed []psa.Fi
 	r := ContactResult{
 		Office365ID: u.ID, UserPrincipalName: upn, DisplayName: u.DisplayName,
 		PSAContactID: c.ID, PSACompanyID: c.CompanyID, Status: StatusUpdated, Action: action,
-		FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
-		MobilePhone: c.MobilePhone, JobTitle: c.JobTitle, Department: c.Department,
-		OfficeLocation: c.OfficeLocation, ContactType: c.ContactType, Inactive: c.Inactive,
 	}
 	if action == ActionCreated {
 		r.Status = StatusCreated
