@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -706,4 +707,37 @@ func TestTotalUsersCountsEnabledUsers(t *testing.T) {
 	require.Equal(t, worker.ModeIncremental, rep.SyncMode)
 	require.Equal(t, 1, rep.Statistics.UsersProcessed, "only the changed user")
 	require.Equal(t, 2, rep.Statistics.TotalOffice365Users, "counted by Graph, not by the delta")
+}
+
+// TestRunShowsProgress: a run reports its phases in order, the users it
+// enumerated, the writes it planned and made, and ends with none left.
+func TestRunShowsProgress(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []worker.Progress
+	users := []graphsim.User{member(1, "a", "A", "A"), member(2, "b", "B", "B"), member(3, "c", "C", "C")}
+	w := newWorld(t, worldOpts{users: users, cfg: worker.Config{Progress: func(p worker.Progress) {
+		mu.Lock()
+		seen = append(seen, p)
+		mu.Unlock()
+	}}})
+	w.seedCurrent(users[0], true)
+	rep := w.run(t, worker.ModeFull, nil)
+	require.True(t, rep.Success, "%+v", rep.Errors)
+
+	mu.Lock()
+	defer mu.Unlock()
+	var phases []string
+	for _, p := range seen {
+		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
+			phases = append(phases, p.Phase)
+		}
+	}
+	require.Equal(t, []string{worker.PhaseEnumerating, worker.PhaseReading, worker.PhasePlanning, worker.PhaseApplying, worker.PhaseDone}, phases)
+	last := seen[len(seen)-1]
+	require.Equal(t, 3, last.UsersEnumerated)
+	require.Equal(t, 2, last.Planned, "two creates; the seeded contact is unchanged")
+	require.Equal(t, 2, last.Written)
+	require.Zero(t, last.Left())
+	require.Equal(t, rep.RunID, last.RunID)
 }
