@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // subscriptionRequest is the body of POST and PATCH /subscriptions.
@@ -29,7 +31,7 @@ type subscriptionRequest struct {
 // the subscription resource does not have.
 func decodeSubscriptionRequest(r *http.Request) (subscriptionRequest, error) {
 	var req subscriptionRequest
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	raw, err := io.ReadAll(io.LimitReader(r.Body, simkit.MaxBody))
 	if err != nil {
 		return req, fmt.Errorf("read body: %w", err)
 	}

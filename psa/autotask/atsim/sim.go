@@ -37,7 +37,7 @@ import (
 	"testing"
 	"time"
 
-	"net/http/httptest"
+	"github.com/psasync/psasync/simkit"
 )
 
 // Default credentials the simulator accepts unless WithCredentials changes them.
@@ -96,18 +96,14 @@ type Sim struct {
 	contacts  map[int64]*contact
 	nextID    int64
 
-	faultMu sync.Mutex
-	faults  []*faultState
-
 	quota   *quotaWindow
 	threads *threadLimiter
 
-	statsMu sync.Mutex
-	stats   counters
-
-	recMu    sync.Mutex
-	recorded []Recorded
-	recBytes int
+	faults   simkit.Faults
+	meter    simkit.Meter
+	recorder *simkit.Recorder
+	limitMu  sync.Mutex
+	limits   limitCounts
 }
 
 type config struct {
@@ -150,6 +146,7 @@ func New(opts ...Option) *Sim {
 		nextID:    30000000,
 		quota:     &quotaWindow{limit: cfg.hourlyLimit, window: time.Hour},
 		threads:   &threadLimiter{limit: cfg.threadLimit, inFlight: make(map[string]int)},
+		recorder:  simkit.NewRecorder(cfg.recordLimit),
 	}
 }
 
@@ -159,9 +156,7 @@ func New(opts ...Option) *Sim {
 func NewServer(tb testing.TB, opts ...Option) *Sim {
 	tb.Helper()
 	s := New(opts...)
-	srv := httptest.NewServer(s)
-	tb.Cleanup(srv.Close)
-	s.URL = srv.URL
+	s.URL = simkit.Serve(tb, s).URL
 	return s
 }
 

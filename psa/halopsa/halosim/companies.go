@@ -52,7 +52,7 @@ func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request) {
 	if out.Clients == nil {
 		out.Clients = []wireCompany{}
 	}
-	s.countRead()
+	s.meter.Read()
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -74,6 +74,6 @@ func (s *Sim) getCompany(w http.ResponseWriter, rawID string) {
 		writeText(w, http.StatusNotFound, fmt.Sprintf("Customer %d not found", id))
 		return
 	}
-	s.countRead()
+	s.meter.Read()
 	writeJSON(w, http.StatusOK, out)
 }

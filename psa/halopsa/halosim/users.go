@@ -108,7 +108,7 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 	if out.Users == nil {
 		out.Users = []wireUser{}
 	}
-	s.countRead()
+	s.meter.Read()
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -140,7 +140,7 @@ func (s *Sim) getUser(w http.ResponseWriter, rawID string) {
 		writeText(w, http.StatusNotFound, fmt.Sprintf("User %d not found", id))
 		return
 	}
-	s.countRead()
+	s.meter.Read()
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -173,7 +173,7 @@ func (s *Sim) postUsers(w http.ResponseWriter, body []byte) {
 		writeText(w, status, err.Error())
 		return
 	}
-	s.countWrite()
+	s.meter.Write()
 	if len(out) == 1 {
 		writeJSON(w, http.StatusOK, out[0])
 		return
