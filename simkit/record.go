@@ -43,9 +43,10 @@ type Recorder struct {
 // MaxRecordBytes of bodies; a limit of 0 or less keeps none.
 func NewRecorder(limit int) *Recorder { return &Recorder{limit: limit} }
 
-// Add keeps rec, dropping the oldest calls past the limits.
+// Add keeps rec, dropping the oldest calls past the limits. A call its
+// client abandoned (StatusClientClosed) is not kept: nothing was answered.
 func (r *Recorder) Add(rec Recorded) {
-	if r.limit <= 0 {
+	if r.limit <= 0 || rec.Status == StatusClientClosed {
 		return
 	}
 	r.mu.Lock()

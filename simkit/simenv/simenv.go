@@ -8,11 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 
-	"gopkg.in/yaml.v3"
 
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
@@ -68,6 +65,9 @@ type Env struct {
 	// HTTPClient trusts the Graph simulator's certificate.
 	HTTPClient *http.Client
 	psaSrv     *simkit.Server
+	// vendorQuota is true when the PSA simulator enforces its vendor's
+	// request limits (Autotask and Halo unless Options.Unlimited).
+	vendorQuota bool
 }
 
 // Close stops the simulators.
@@ -165,6 +165,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 			seedPSA(env.PSA, company, env.Graph.Users(id))
 		}
 	}
+	env.vendorQuota = o.PSA != config.PSAConnectWise && !o.Unlimited
 	env.Config = env.buildConfig(o)
 	if err := env.Config.Validate(); err != nil {
 		env.Close()
@@ -206,25 +207,4 @@ func (e *Env) buildConfig(o Options) *config.Config {
 		})
 	}
 	return c
-}
-
-// WriteConfig writes the config as YAML to path, with the Graph
-// simulator's certificate beside it (ca_cert_path), so a separate psasync
-// process can use the simulators.
-func (e *Env) WriteConfig(path string) error {
-	ca := filepath.Join(filepath.Dir(path), filepath.Base(path)+".graphsim-ca.pem")
-	if err := os.WriteFile(ca, e.Graph.CertificatePEM(), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", ca, err)
-	}
-	c := *e.Config
-	c.Graph.CACertPath = ca
-	b, err := yaml.Marshal(&c)
-	if err != nil {
-		return fmt.Errorf("encode config: %w", err)
-	}
-	head := []byte("# Written by psasim: points psasync at the simulators of one psasim process.\n")
-	if err := os.WriteFile(path, append(head, b...), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
