@@ -47,6 +47,9 @@ func (c *Capture) Write(b []byte) (int, error) {
 // nothing more is sent.
 func (c *Capture) Abandon() { c.wrote, c.status = true, StatusClientClosed }
 
+// Abandoned reports whether the client left before an answer.
+func (c *Capture) Abandoned() bool { return c.status == StatusClientClosed }
+
 // Status is the status sent (200 when the handler wrote none).
 func (c *Capture) Status() int { return c.status }
 

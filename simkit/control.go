@@ -52,10 +52,10 @@ func (c Control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeControl(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		c.Faults.Inject(f)
+		c.Faults.InjectFault(f)
 		w.WriteHeader(http.StatusNoContent)
 	case path == "/_sim/faults" && r.Method == http.MethodDelete:
-		c.Faults.Clear()
+		c.Faults.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		writeControl(w, http.StatusNotFound, map[string]string{"error": "unknown simulator endpoint " + r.Method + " " + r.URL.Path})

@@ -35,16 +35,21 @@ func StartTLS(addr string, h http.Handler) (*Server, error) {
 	return start(addr, h, true)
 }
 
-// Serve starts h on a free local port for a test and closes it when tb
-// ends.
-func Serve(tb testing.TB, h http.Handler) *Server {
+// Serve starts sim on a free local port for a test, tells it its URL and
+// closes the server when tb ends; it returns sim, so that a simulator's
+// NewServer is one line.
+func Serve[S interface {
+	http.Handler
+	SetURL(url string)
+}](tb testing.TB, sim S) S {
 	tb.Helper()
-	s, err := Start("127.0.0.1:0", h)
+	s, err := Start("127.0.0.1:0", sim)
 	if err != nil {
 		tb.Fatalf("simkit: %v", err)
 	}
 	tb.Cleanup(s.Close)
-	return s
+	sim.SetURL(s.URL)
+	return sim
 }
 
 func start(addr string, h http.Handler, withTLS bool) (*Server, error) {

@@ -33,7 +33,7 @@ func (s *Sim) routes() {
 		writeGraphError(w, r, http.StatusNotFound, "NotFound", "No such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	// Administration of the simulator itself.
-	control := simkit.Control{Faults: &s.faults, Stats: func() any { return s.Stats() }, ResetStats: s.ResetStats}
+	control := simkit.Control{Faults: &s.Faults, Stats: func() any { return s.Stats() }, ResetStats: s.ResetStats}
 	m.Handle("/_sim/stats", control)
 	m.Handle("/_sim/faults", control)
 	m.HandleFunc("GET /_sim/users", s.handleSimListUsers)

@@ -15,28 +15,14 @@ import (
 // Body replaces the generated error JSON.
 type Fault = simkit.Fault
 
-// InjectFault adds a fault; faults are tried in the order they were added.
-func (s *Sim) InjectFault(f Fault) { s.faults.Inject(f) }
-
-// ClearFaults removes every fault.
-func (s *Sim) ClearFaults() { s.faults.Clear() }
-
 // applyFault answers r from the first matching fault and reports whether it
 // did (or the client left while the fault delayed it); a latency-only fault
 // delays and lets the request through.
 func (s *Sim) applyFault(w *simkit.Capture, r *http.Request) bool {
-	f, ok := s.faults.Take(r, s.requestTenant(r))
+	f, ok := simkit.Strike(&s.Faults, w, r, simkit.Matching(r, s.requestTenant(r)))
 	if !ok {
-		return false
+		return w.Abandoned()
 	}
-	if !simkit.Sleep(r.Context(), f.Latency) {
-		w.Abandon()
-		return true
-	}
-	if f.Status == 0 {
-		return false
-	}
-	w.Injected = true
 	switch {
 	case f.WriteRaw(w, "application/json"):
 	case strings.Contains(r.URL.Path, "/oauth2/"):

@@ -100,6 +100,9 @@ type Sim struct {
 	// Start, or by a standalone runner that serves the handler itself.
 	URL string
 
+	// Faults gives the Sim InjectFault and ClearFaults.
+	simkit.Faults
+
 	cfg    config
 	mux    *http.ServeMux
 	server *simkit.Server
@@ -111,7 +114,6 @@ type Sim struct {
 	counts  graphCounts
 	nextSeq uint64 // id counter for generated ids
 
-	faults   simkit.Faults
 	meter    simkit.Meter
 	recorder *simkit.Recorder
 

@@ -46,6 +46,8 @@ type PSASim interface {
 // kitSim is what the three PSA simulators share through simkit.
 type kitSim interface {
 	http.Handler
+	SetURL(url string)
+	Root() string
 	BaseURL() string
 	AddCompany(id int, name string)
 	SeedContact(c simkit.Contact) int
@@ -60,13 +62,10 @@ type kitSim interface {
 type psaSim struct {
 	kitSim
 	name  string
-	url   *string // the simulator's URL field
 	stats func() simkit.Stats
 }
 
 func (p *psaSim) Name() string       { return p.name }
-func (p *psaSim) SetURL(url string)  { *p.url = url }
-func (p *psaSim) Root() string       { return *p.url }
 func (p *psaSim) Seed(c Contact) int { return p.SeedContact(c) }
 func (p *psaSim) Stats() Stats       { return p.stats() }
 
@@ -104,7 +103,7 @@ func newPSASim(kind string, unlimited bool, scale float64) (PSASim, error) {
 	switch kind {
 	case config.PSAConnectWise:
 		s := cwsim.New()
-		return &psaSim{kitSim: s, name: kind, url: &s.URL, stats: s.Stats}, nil
+		return &psaSim{kitSim: s, name: kind, stats: s.Stats}, nil
 	case config.PSAAutotask:
 		var opts []atsim.Option
 		if unlimited {
@@ -115,7 +114,7 @@ func newPSASim(kind string, unlimited bool, scale float64) (PSASim, error) {
 		}
 		s := atsim.New(opts...)
 		stats := func() simkit.Stats { return s.Stats().Stats }
-		return meteredSim{&psaSim{kitSim: s, name: kind, url: &s.URL, stats: stats}, func() int { return s.Stats().QuotaUsed }}, nil
+		return meteredSim{&psaSim{kitSim: s, name: kind, stats: stats}, func() int { return s.Stats().QuotaUsed }}, nil
 	case config.PSAHaloPSA:
 		var opts []halosim.Option
 		if unlimited {
@@ -125,7 +124,7 @@ func newPSASim(kind string, unlimited bool, scale float64) (PSASim, error) {
 			opts = append(opts, halosim.WithClock(clock))
 		}
 		s := halosim.New(opts...)
-		return &psaSim{kitSim: s, name: kind, url: &s.URL, stats: s.Stats}, nil
+		return &psaSim{kitSim: s, name: kind, stats: s.Stats}, nil
 	}
 	return nil, fmt.Errorf("simenv: --psa %q is not connectwise, autotask or halopsa", kind)
 }

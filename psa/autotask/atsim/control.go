@@ -17,12 +17,6 @@ import (
 // Latency is spent while the request holds its thread slot.
 type Fault = simkit.Fault
 
-// InjectFault adds a fault; faults are tried in the order added.
-func (s *Sim) InjectFault(f Fault) { s.faults.Inject(f) }
-
-// ClearFaults removes every fault.
-func (s *Sim) ClearFaults() { s.faults.Clear() }
-
 // defaultFaultBody is the body a fault answers with when none was given.
 func defaultFaultBody(status int) any {
 	switch {
@@ -107,7 +101,7 @@ func (s *Sim) ClearRequests() { s.recorder.Reset() }
 // POST|DELETE /_sim/faults.
 func (s *Sim) control() simkit.Control {
 	return simkit.Control{
-		Faults:        &s.faults,
+		Faults:        &s.Faults,
 		Stats:         func() any { return s.Stats() },
 		ResetStats:    s.ResetStats,
 		SuccessFaults: true,

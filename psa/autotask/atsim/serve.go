@@ -116,20 +116,11 @@ func (s *Sim) serveAPI(w *simkit.Capture, r *http.Request, body []byte) {
 // (or the client left while the fault delayed it). zone marks the zone
 // lookup, which only faults naming its path hit.
 func (s *Sim) serveFault(w *simkit.Capture, r *http.Request, zone bool) bool {
-	f, ok := s.faults.TakeFunc(func(f Fault) bool {
-		return (!zone || f.PathContains != "") && f.Matches(r.Method, r.URL.Path, "")
-	})
+	matches := simkit.Matching(r, "")
+	f, ok := simkit.Strike(&s.Faults, w, r, func(f Fault) bool { return (!zone || f.PathContains != "") && matches(f) })
 	if !ok {
-		return false
+		return w.Abandoned()
 	}
-	if !simkit.Sleep(r.Context(), f.Latency) {
-		w.Abandon()
-		return true
-	}
-	if f.Status == 0 {
-		return false
-	}
-	w.Injected = true
 	if !f.WriteRaw(w, "application/json; charset=utf-8") {
 		writeJSON(w, f.Status, defaultFaultBody(f.Status))
 	}

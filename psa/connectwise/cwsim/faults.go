@@ -22,13 +22,6 @@ type Stats = simkit.Stats
 // Recorded is one API call as the simulator saw and answered it.
 type Recorded = simkit.Recorded
 
-// InjectFault adds a fault; faults are tried in the order they were added
-// and the first match applies.
-func (s *Sim) InjectFault(f Fault) { s.faults.Inject(f) }
-
-// ClearFaults removes every injected fault.
-func (s *Sim) ClearFaults() { s.faults.Clear() }
-
 // Stats returns the counters.
 func (s *Sim) Stats() Stats { return s.meter.Stats() }
 
@@ -44,7 +37,7 @@ func (s *Sim) ResetRequests() { s.recorder.Reset() }
 // control answers the /_sim endpoints.
 func (s *Sim) control() simkit.Control {
 	return simkit.Control{
-		Faults:     &s.faults,
+		Faults:     &s.Faults,
 		Stats:      func() any { return s.Stats() },
 		ResetStats: s.ResetStats,
 	}

@@ -81,15 +81,15 @@ const defaultPageSize = 25
 // Sim is a simulated ConnectWise Manage site. It is an http.Handler; all
 // methods are safe for concurrent use.
 type Sim struct {
-	// URL is the server root (scheme://host:port) once the simulator is
-	// served; NewServer sets it, a standalone runner sets it itself.
-	URL string
+	// Endpoint holds URL, the server root once the simulator is served.
+	simkit.Endpoint
+	// Faults gives the simulator InjectFault and ClearFaults.
+	simkit.Faults
 
 	cfg config
 
 	mu       sync.Mutex
 	data     *store
-	faults   simkit.Faults
 	meter    simkit.Meter
 	recorder *simkit.Recorder
 }
@@ -120,16 +120,12 @@ func New(opts ...Option) *Sim {
 // the server when the test ends.
 func NewServer(tb testing.TB, opts ...Option) *Sim {
 	tb.Helper()
-	s := New(opts...)
-	s.URL = simkit.Serve(tb, s).URL
-	return s
+	return simkit.Serve(tb, New(opts...))
 }
 
 // BaseURL is what a client's site URL should be: the server root. The
 // client appends APIPath itself, as it does for a real site.
-func (s *Sim) BaseURL() string {
-	return strings.TrimRight(s.URL, "/")
-}
+func (s *Sim) BaseURL() string { return s.Root() }
 
 // ServeHTTP routes _sim admin endpoints and API calls.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -146,12 +142,16 @@ func (s *Sim) serveAPI(w *simkit.Capture, r *http.Request) {
 	body, err := simkit.ReadBody(r)
 	version := requestedVersion(r.Header.Get("Accept"), s.cfg.apiVersion)
 	s.meter.ReadOrWrite(r.Method)
-	f, faulty := s.faults.Take(r, "")
+	var f Fault
+	faulty := false
+	if simkit.Sleep(r.Context(), s.cfg.latency) {
+		f, faulty = simkit.Strike(&s.Faults, w, r, simkit.Matching(r, ""))
+	} else {
+		w.Abandon()
+	}
 	switch {
-	case !simkit.Sleep(r.Context(), s.cfg.latency) || (faulty && !simkit.Sleep(r.Context(), f.Latency)):
-		w.Abandon() // the caller went away while we were slow
-	case faulty && f.Status != 0:
-		w.Injected = true
+	case w.Abandoned(): // the caller went away while we were slow
+	case faulty:
 		writeFault(w, f, version)
 	case err != nil:
 		writeError(w, version, http.StatusBadRequest, vendorError{Code: "InvalidObject", Message: "request body could not be read: " + err.Error()})

@@ -14,16 +14,10 @@ import (
 // would send for its Status.
 type Fault = simkit.Fault
 
-// InjectFault adds f; faults are tried in the order they were added.
-func (s *Sim) InjectFault(f Fault) { s.faults.Inject(f) }
-
-// ClearFaults removes every fault.
-func (s *Sim) ClearFaults() { s.faults.Clear() }
-
 // control answers the /_sim endpoints.
 func (s *Sim) control() simkit.Control {
 	return simkit.Control{
-		Faults:     &s.faults,
+		Faults:     &s.Faults,
 		Stats:      func() any { return s.Stats() },
 		ResetStats: s.ResetStats,
 	}

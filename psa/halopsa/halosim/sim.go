@@ -35,9 +35,10 @@ import (
 // Sim is one simulated Halo instance. It implements http.Handler; all methods
 // are safe for concurrent use.
 type Sim struct {
-	// URL is the server root (scheme://host:port). NewServer sets it; a
-	// standalone runner sets it before serving so BaseURL works.
-	URL string
+	// Endpoint holds URL, the server root once the simulator is served.
+	simkit.Endpoint
+	// Faults gives the simulator InjectFault and ClearFaults.
+	simkit.Faults
 
 	cfg settings
 
@@ -50,7 +51,6 @@ type Sim struct {
 	tokens     map[string]time.Time
 	window     []time.Time
 
-	faults   simkit.Faults
 	meter    simkit.Meter
 	recorder *simkit.Recorder
 }
@@ -77,16 +77,12 @@ func New(opts ...Option) *Sim {
 // cleanup, and sets URL.
 func NewServer(tb testing.TB, opts ...Option) *Sim {
 	tb.Helper()
-	s := New(opts...)
-	s.URL = simkit.Serve(tb, s).URL
-	return s
+	return simkit.Serve(tb, New(opts...))
 }
 
 // BaseURL is what a client's config takes as the instance URL: the server
 // root, under which /api and /auth live.
-func (s *Sim) BaseURL() string {
-	return strings.TrimRight(s.URL, "/")
-}
+func (s *Sim) BaseURL() string { return s.Root() }
 
 // ServeHTTP answers Halo API, auth and /_sim control requests.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -111,16 +107,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveVendor runs faults, the rate limit and routing for one request.
 func (s *Sim) serveVendor(w *simkit.Capture, r *http.Request, lower string, body []byte) {
-	if f, ok := s.faults.Take(r, ""); ok {
-		if !simkit.Sleep(r.Context(), f.Latency) {
-			w.Abandon() // nobody is listening any more
-			return
-		}
-		if f.Status != 0 {
-			w.Injected = true
-			writeFault(w, f)
-			return
-		}
+	if f, ok := simkit.Strike(&s.Faults, w, r, simkit.Matching(r, "")); ok {
+		writeFault(w, f)
+		return
+	}
+	if w.Abandoned() {
+		return // nobody is listening any more
 	}
 
 	isAPI := lower == "/api" || strings.HasPrefix(lower, "/api/")
