@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 
-
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/mapping"
