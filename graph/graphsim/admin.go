@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // routes registers every endpoint on the Sim's mux.
@@ -32,16 +34,9 @@ func (s *Sim) routes() {
 		writeGraphError(w, r, http.StatusNotFound, "NotFound", "No such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	// Administration of the simulator itself.
-	m.HandleFunc("GET /_sim/stats", s.handleSimStats)
-	m.HandleFunc("DELETE /_sim/stats", func(w http.ResponseWriter, _ *http.Request) {
-		s.ResetStats()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	m.HandleFunc("POST /_sim/faults", s.handleSimInjectFault)
-	m.HandleFunc("DELETE /_sim/faults", func(w http.ResponseWriter, _ *http.Request) {
-		s.ClearFaults()
-		w.WriteHeader(http.StatusNoContent)
-	})
+	control := simkit.Control{Faults: &s.Faults, Stats: func() any { return s.Stats() }, ResetStats: s.ResetStats}
+	m.Handle("/_sim/stats", control)
+	m.Handle("/_sim/faults", control)
 	m.HandleFunc("GET /_sim/users", s.handleSimListUsers)
 	m.HandleFunc("POST /_sim/users", s.handleSimCreateUser)
 	m.HandleFunc("GET /_sim/users/{id}", s.handleSimGetUser)
@@ -90,22 +85,6 @@ func (s *Sim) simResult(w http.ResponseWriter, err error, okStatus int, v any) {
 	}
 	w.WriteHeader(okStatus)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (s *Sim) handleSimStats(w http.ResponseWriter, _ *http.Request) {
-	s.simResult(w, nil, http.StatusOK, s.Stats())
-}
-
-func (s *Sim) handleSimInjectFault(w http.ResponseWriter, r *http.Request) {
-	var f Fault
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		s.simResult(w, errors.New("fault JSON: "+err.Error()), 0, nil)
-		return
-	}
-	s.InjectFault(f)
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // renderedUser is how /_sim shows a user: every property, Graph style.
@@ -190,7 +169,7 @@ func (s *Sim) handleSimLifecycle(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		LifecycleEvent string `json:"lifecycleEvent"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes)).Decode(&body); err != nil || body.LifecycleEvent == "" {
+	if err := json.NewDecoder(io.LimitReader(r.Body, simkit.MaxBody)).Decode(&body); err != nil || body.LifecycleEvent == "" {
 		s.simResult(w, errors.New(`body must be {"lifecycleEvent": "reauthorizationRequired"}`), 0, nil)
 		return
 	}

@@ -205,9 +205,9 @@ func (d *deliverer) post(ctx context.Context, target string, body []byte) bool {
 		ok := d.postOnce(ctx, target, body)
 		d.s.mu.Lock()
 		if ok {
-			d.s.stats.NotificationsDelivered++
+			d.s.counts.delivered++
 		} else {
-			d.s.stats.NotificationsFailed++
+			d.s.counts.failed++
 		}
 		d.s.mu.Unlock()
 		if ok {

@@ -46,20 +46,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // Default credentials every tenant accepts unless its TenantSpec or
@@ -81,8 +77,6 @@ const (
 	DefaultDeltaTokenLifetime = 7 * 24 * time.Hour
 	// accessTokenLifetime is the lifetime of issued bearer tokens.
 	accessTokenLifetime = time.Hour
-	// maxBodyBytes bounds request bodies the simulator reads.
-	maxBodyBytes = 4 << 20
 )
 
 // Errors returned by the Go API of the simulator.
@@ -106,18 +100,22 @@ type Sim struct {
 	// Start, or by a standalone runner that serves the handler itself.
 	URL string
 
+	// Faults gives the Sim InjectFault and ClearFaults.
+	simkit.Faults
+
 	cfg    config
 	mux    *http.ServeMux
-	server *httptest.Server
+	server *simkit.Server
 
-	mu       sync.Mutex
-	tenants  map[string]*tenant
-	order    []string // tenant ids in the order they were added
-	tokens   map[string]accessToken
-	faults   []*faultState
-	stats    Stats
-	recorded []Recorded
-	nextSeq  uint64 // id counter for generated ids
+	mu      sync.Mutex
+	tenants map[string]*tenant
+	order   []string // tenant ids in the order they were added
+	tokens  map[string]accessToken
+	counts  graphCounts
+	nextSeq uint64 // id counter for generated ids
+
+	meter    simkit.Meter
+	recorder *simkit.Recorder
 
 	delivery *deliverer
 }
@@ -234,9 +232,10 @@ func New(opts ...Option) *Sim {
 		cfg.notifyClient = &http.Client{}
 	}
 	s := &Sim{
-		cfg:     cfg,
-		tenants: make(map[string]*tenant),
-		tokens:  make(map[string]accessToken),
+		cfg:      cfg,
+		tenants:  make(map[string]*tenant),
+		tokens:   make(map[string]accessToken),
+		recorder: simkit.NewRecorder(cfg.recordLimit),
 	}
 	s.delivery = newDeliverer(s)
 	s.routes()
@@ -265,16 +264,10 @@ func NewServer(tb testing.TB, opts ...Option) *Sim {
 // a self-signed certificate; CertificatePEM and HTTPClient give a client
 // what it needs to trust it.
 func (s *Sim) Start(addr string) error {
-	ln, err := net.Listen("tcp", addr)
+	srv, err := simkit.StartTLS(addr, s)
 	if err != nil {
-		return fmt.Errorf("graphsim: listen %s: %w", addr, err)
+		return fmt.Errorf("graphsim: %w", err)
 	}
-	srv := httptest.NewUnstartedServer(s)
-	_ = srv.Listener.Close()
-	srv.Listener = ln
-	// Clients that do not trust the certificate are expected in tests.
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
 	s.mu.Lock()
 	s.server = srv
 	s.URL = srv.URL
@@ -329,15 +322,7 @@ func (s *Sim) HTTPClient() *http.Client {
 	if srv == nil {
 		return &http.Client{}
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(srv.Certificate())
-	return &http.Client{
-		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-			Proxy:           nil,
-		},
-		Timeout: 60 * time.Second,
-	}
+	return srv.Client()
 }
 
 // CertificatePEM returns the server certificate in PEM form, for processes
@@ -349,7 +334,7 @@ func (s *Sim) CertificatePEM() []byte {
 	if srv == nil {
 		return nil
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return srv.CertificatePEM()
 }
 
 // WaitDeliveries blocks until every queued change notification has been
@@ -370,7 +355,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	rec := &responseRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := simkit.NewCapture(w)
 	if !s.applyFault(rec, r) {
 		s.mux.ServeHTTP(rec, r)
 	}
@@ -380,50 +365,22 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // readBody reads a bounded request body, undoing the gzip content encoding
 // the Graph SDK applies to request bodies (Graph accepts it).
 func readBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil {
-		return nil, nil
+	raw, err := simkit.ReadBody(r)
+	if err != nil || len(raw) == 0 || !strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		return raw, err
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
+		return nil, fmt.Errorf("gzip body: %w", err)
 	}
-	if len(raw) > maxBodyBytes {
-		return nil, errors.New("request body too large")
+	defer zr.Close()
+	plain, err := io.ReadAll(io.LimitReader(zr, simkit.MaxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("gzip body: %w", err)
 	}
-	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") && len(raw) > 0 {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, fmt.Errorf("gzip body: %w", err)
-		}
-		defer zr.Close()
-		plain, err := io.ReadAll(io.LimitReader(zr, maxBodyBytes+1))
-		if err != nil {
-			return nil, fmt.Errorf("gzip body: %w", err)
-		}
-		if len(plain) > maxBodyBytes {
-			return nil, errors.New("request body too large")
-		}
-		r.Header.Del("Content-Encoding")
-		return plain, nil
+	if len(plain) > simkit.MaxBody {
+		return nil, simkit.ErrBodyTooLarge
 	}
-	return raw, nil
-}
-
-// responseRecorder passes a response through while keeping a copy.
-type responseRecorder struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-// WriteHeader keeps the status.
-func (r *responseRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// Write keeps a copy of the body.
-func (r *responseRecorder) Write(b []byte) (int, error) {
-	r.body.Write(b)
-	return r.ResponseWriter.Write(b)
+	r.Header.Del("Content-Encoding")
+	return plain, nil
 }

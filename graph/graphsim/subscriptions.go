@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // subscriptionRequest is the body of POST and PATCH /subscriptions.
@@ -29,7 +31,7 @@ type subscriptionRequest struct {
 // the subscription resource does not have.
 func decodeSubscriptionRequest(r *http.Request) (subscriptionRequest, error) {
 	var req subscriptionRequest
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	raw, err := io.ReadAll(io.LimitReader(r.Body, simkit.MaxBody))
 	if err != nil {
 		return req, fmt.Errorf("read body: %w", err)
 	}
@@ -127,10 +129,19 @@ func (s *Sim) handleCreateSubscription(w http.ResponseWriter, r *http.Request) {
 		writeGraphError(w, r, status, code, msg)
 		return
 	}
+	s.writeSubscription(w, r, http.StatusCreated, sub, nil)
+}
+
+// writeSubscription answers with sub as Graph shows it, after applying
+// change (when not nil) under mu.
+func (s *Sim) writeSubscription(w http.ResponseWriter, r *http.Request, status int, sub *subscription, change func()) {
 	s.mu.Lock()
+	if change != nil {
+		change()
+	}
 	body := sub.wire(requestRoot(r))
 	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, body)
+	writeJSON(w, status, body)
 }
 
 // newSubscription validates a create request.
@@ -321,14 +332,9 @@ func (s *Sim) handleListSubscriptions(w http.ResponseWriter, r *http.Request) {
 
 // handleGetSubscription answers GET /v1.0/subscriptions/{id}.
 func (s *Sim) handleGetSubscription(w http.ResponseWriter, r *http.Request) {
-	_, sub, ok := s.findSubscription(w, r)
-	if !ok {
-		return
+	if _, sub, ok := s.findSubscription(w, r); ok {
+		s.writeSubscription(w, r, http.StatusOK, sub, nil)
 	}
-	s.mu.Lock()
-	body := sub.wire(requestRoot(r))
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
 }
 
 // handlePatchSubscription answers PATCH /v1.0/subscriptions/{id}: a renewal
@@ -353,13 +359,11 @@ func (s *Sim) handlePatchSubscription(w http.ResponseWriter, r *http.Request) {
 		writeGraphError(w, r, http.StatusBadRequest, "InvalidRequest", err.Error())
 		return
 	}
-	s.mu.Lock()
-	sub.expires = exp
-	sub.reauthorized = s.now()
-	sub.needsReauth = false
-	body := sub.wire(requestRoot(r))
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	s.writeSubscription(w, r, http.StatusOK, sub, func() {
+		sub.expires = exp
+		sub.reauthorized = s.now()
+		sub.needsReauth = false
+	})
 }
 
 // handleDeleteSubscription answers DELETE /v1.0/subscriptions/{id}.

@@ -10,34 +10,35 @@ import (
 )
 
 // User is a Microsoft Graph user resource as the simulator stores it. JSON
-// names are Graph's; it shares no type with the client.
+// names are Graph's, and the properties are in the alphabetical order of
+// Graph's user resource documentation; it shares no type with the client.
 type User struct {
-	ID                string            `json:"id"`
-	UserPrincipalName string            `json:"userPrincipalName"`
+	AccountEnabled    *bool             `json:"accountEnabled"`
+	AssignedLicenses  []AssignedLicense `json:"assignedLicenses"`
+	BusinessPhones    []string          `json:"businessPhones"`
+	City              string            `json:"city"`
+	CompanyName       string            `json:"companyName"`
+	Country           string            `json:"country"`
+	Department        string            `json:"department"`
 	DisplayName       string            `json:"displayName"`
+	EmployeeID        string            `json:"employeeId"`
 	GivenName         string            `json:"givenName"`
-	Surname           string            `json:"surname"`
+	ID                string            `json:"id"`
+	JobTitle          string            `json:"jobTitle"`
 	Mail              string            `json:"mail"`
 	MailNickname      string            `json:"mailNickname"`
-	OtherMails        []string          `json:"otherMails"`
-	ProxyAddresses    []string          `json:"proxyAddresses"`
-	JobTitle          string            `json:"jobTitle"`
-	Department        string            `json:"department"`
-	OfficeLocation    string            `json:"officeLocation"`
-	CompanyName       string            `json:"companyName"`
-	BusinessPhones    []string          `json:"businessPhones"`
 	MobilePhone       string            `json:"mobilePhone"`
-	AccountEnabled    *bool             `json:"accountEnabled"`
-	UserType          string            `json:"userType"`
-	AssignedLicenses  []AssignedLicense `json:"assignedLicenses"`
-	EmployeeID        string            `json:"employeeId"`
-	City              string            `json:"city"`
-	State             string            `json:"state"`
-	Country           string            `json:"country"`
-	StreetAddress     string            `json:"streetAddress"`
+	OfficeLocation    string            `json:"officeLocation"`
+	OtherMails        []string          `json:"otherMails"`
 	PostalCode        string            `json:"postalCode"`
-	UsageLocation     string            `json:"usageLocation"`
 	PreferredLanguage string            `json:"preferredLanguage"`
+	ProxyAddresses    []string          `json:"proxyAddresses"`
+	State             string            `json:"state"`
+	StreetAddress     string            `json:"streetAddress"`
+	Surname           string            `json:"surname"`
+	UsageLocation     string            `json:"usageLocation"`
+	UserPrincipalName string            `json:"userPrincipalName"`
+	UserType          string            `json:"userType"`
 }
 
 // AssignedLicense is Graph's assignedLicense: a SKU and its disabled plans.

@@ -212,7 +212,7 @@ func TestFaultsAndStats(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	rec = b.sim.Requests()
 	require.Len(t, rec, before+1)
-	require.GreaterOrEqual(t, rec[len(rec)-1].Time.Sub(rec[len(rec)-2].Time).Milliseconds(), int64(150))
+	require.GreaterOrEqual(t, rec[len(rec)-1].At.Sub(rec[len(rec)-2].At).Milliseconds(), int64(150))
 
 	status, m := b.getJSON(t, "/_sim/stats", "")
 	require.Equal(t, http.StatusOK, status)

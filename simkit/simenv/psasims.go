@@ -1,46 +1,26 @@
 package simenv
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/psa/autotask/atsim"
 	"github.com/psasync/psasync/psa/connectwise/cwsim"
 	"github.com/psasync/psasync/psa/halopsa/halosim"
+	"github.com/psasync/psasync/simkit"
 )
 
 // Contact is a PSA contact as demos and tests seed and read it, whatever
 // the simulated PSA.
-type Contact struct {
-	ID             int
-	CompanyID      int
-	FirstName      string
-	LastName       string
-	Email          string
-	Phone          string
-	MobilePhone    string
-	Title          string
-	Department     string
-	OfficeLocation string
-	ContactType    string
-	ExternalID     string
-	Inactive       bool
-}
+type Contact = simkit.Contact
 
 // Fault is an injected PSA failure, whatever the simulated PSA.
-type Fault struct {
-	Method       string
-	PathContains string
-	Status       int
-	RetryAfter   string
-	Count        int
-	Latency      time.Duration
-}
+type Fault = simkit.Fault
 
 // Stats are a PSA simulator's request counts.
-type Stats struct {
-	Reads, Writes, Requests, Throttled, Errors int
-}
+type Stats = simkit.Stats
 
 // PSASim is the common face of the three PSA simulators, so demos, tests
 // and benchmarks treat them alike.
@@ -63,107 +43,88 @@ type PSASim interface {
 	ResetStats()
 }
 
-type cwAdapter struct{ *cwsim.Sim }
-
-func (a cwAdapter) Name() string      { return "connectwise" }
-func (a cwAdapter) SetURL(url string) { a.Sim.URL = url }
-func (a cwAdapter) Root() string      { return a.Sim.URL }
-func (a cwAdapter) Seed(c Contact) int {
-	return a.SeedContact(cwsim.SeedContact{ID: c.ID, CompanyID: c.CompanyID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email,
-		Phone: c.Phone, MobilePhone: c.MobilePhone, Title: c.Title, Department: c.Department, OfficeLocation: c.OfficeLocation,
-		ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive})
+// kitSim is what the three PSA simulators share through simkit.
+type kitSim interface {
+	http.Handler
+	SetURL(url string)
+	Root() string
+	BaseURL() string
+	AddCompany(id int, name string)
+	SeedContact(c simkit.Contact) int
+	Contacts(companyID int) []simkit.Contact
+	Contact(id int) (simkit.Contact, bool)
+	InjectFault(f simkit.Fault)
+	ClearFaults()
+	ResetStats()
 }
-func (a cwAdapter) Contacts(company int) []Contact {
-	var out []Contact
-	for _, c := range a.Sim.Contacts(company) {
-		out = append(out, fromCW(c))
+
+// psaSim is a PSA simulator as a PSASim.
+type psaSim struct {
+	kitSim
+	name  string
+	stats func() simkit.Stats
+}
+
+func (p *psaSim) Name() string       { return p.name }
+func (p *psaSim) Seed(c Contact) int { return p.SeedContact(c) }
+func (p *psaSim) Stats() Stats       { return p.stats() }
+
+// vendorSim returns the simulator behind a PSASim built by newPSASim, for
+// the vendor-specific setup (ConnectWise departments, the Autotask zone).
+func vendorSim(p PSASim) kitSim {
+	switch p := p.(type) {
+	case *psaSim:
+		return p.kitSim
+	case meteredSim:
+		return p.kitSim
 	}
-	return out
-}
-func (a cwAdapter) Contact(id int) (Contact, bool) {
-	c, ok := a.Sim.Contact(id)
-	return fromCW(c), ok
-}
-func fromCW(c cwsim.SeedContact) Contact {
-	return Contact{ID: c.ID, CompanyID: c.CompanyID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
-		MobilePhone: c.MobilePhone, Title: c.Title, Department: c.Department, OfficeLocation: c.OfficeLocation,
-		ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive}
-}
-func (a cwAdapter) InjectFault(f Fault) {
-	a.Sim.InjectFault(cwsim.Fault{Method: f.Method, PathContains: f.PathContains, Status: f.Status, RetryAfter: f.RetryAfter, Count: f.Count, Latency: f.Latency})
-}
-func (a cwAdapter) Stats() Stats {
-	s := a.Sim.Stats()
-	return Stats{Reads: s.Reads, Writes: s.Writes, Requests: s.Requests, Throttled: s.Throttled, Errors: s.Errors}
+	return nil
 }
 
-type atAdapter struct{ *atsim.Sim }
-
-func (a atAdapter) Name() string      { return "autotask" }
-func (a atAdapter) SetURL(url string) { a.Sim.URL = url }
-func (a atAdapter) Root() string      { return a.Sim.URL }
-func (a atAdapter) Seed(c Contact) int {
-	return a.SeedContact(atsim.SeedContact{ID: c.ID, CompanyID: c.CompanyID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email,
-		Phone: c.Phone, MobilePhone: c.MobilePhone, Title: c.Title, Department: c.Department, OfficeLocation: c.OfficeLocation,
-		ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive})
+// meteredSim is a PSA simulator whose vendor meters requests per rolling
+// hour (Autotask); benchmarks read its QuotaUsed.
+type meteredSim struct {
+	*psaSim
+	quotaUsed func() int
 }
-func (a atAdapter) Contacts(company int) []Contact {
-	var out []Contact
-	for _, c := range a.Sim.Contacts(company) {
-		out = append(out, fromAT(c))
+
+// QuotaUsed is how many requests the vendor counts in its current rolling
+// hour.
+func (q meteredSim) QuotaUsed() int { return q.quotaUsed() }
+
+// newPSASim builds the simulator for a PSA type: unlimited turns its vendor
+// quotas off, scale > 1 runs its quota clock that many times faster.
+func newPSASim(kind string, unlimited bool, scale float64) (PSASim, error) {
+	var clock func() time.Time
+	if scale > 1 {
+		start := time.Now()
+		clock = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * scale)) }
 	}
-	return out
-}
-func (a atAdapter) Contact(id int) (Contact, bool) {
-	c, ok := a.Sim.Contact(id)
-	return fromAT(c), ok
-}
-func fromAT(c atsim.SeedContact) Contact {
-	return Contact{ID: c.ID, CompanyID: c.CompanyID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
-		MobilePhone: c.MobilePhone, Title: c.Title, Department: c.Department, OfficeLocation: c.OfficeLocation,
-		ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive}
-}
-func (a atAdapter) InjectFault(f Fault) {
-	a.Sim.InjectFault(atsim.Fault{Method: f.Method, PathContains: f.PathContains, Status: f.Status, RetryAfter: f.RetryAfter, Count: f.Count, Latency: f.Latency})
-}
-func (a atAdapter) Stats() Stats {
-	s := a.Sim.Stats()
-	return Stats{Reads: s.Reads, Writes: s.Writes, Requests: s.Requests, Throttled: s.Throttled, Errors: s.Errors}
-}
-
-type haloAdapter struct{ *halosim.Sim }
-
-func (a haloAdapter) Name() string      { return "halopsa" }
-func (a haloAdapter) SetURL(url string) { a.Sim.URL = url }
-func (a haloAdapter) Root() string      { return a.Sim.URL }
-func (a haloAdapter) Seed(c Contact) int {
-	return a.SeedContact(halosim.SeedContact{ID: c.ID, CompanyID: c.CompanyID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email,
-		Phone: c.Phone, MobilePhone: c.MobilePhone, Title: c.Title, Department: c.Department, OfficeLocation: c.OfficeLocation,
-		ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive})
-}
-func (a haloAdapter) Contacts(company int) []Contact {
-	var out []Contact
-	for _, c := range a.Sim.Contacts(company) {
-		out = append(out, fromHalo(c))
+	switch kind {
+	case config.PSAConnectWise:
+		s := cwsim.New()
+		return &psaSim{kitSim: s, name: kind, stats: s.Stats}, nil
+	case config.PSAAutotask:
+		var opts []atsim.Option
+		if unlimited {
+			opts = append(opts, atsim.WithHourlyLimit(0), atsim.WithThreadLimit(0))
+		}
+		if clock != nil {
+			opts = append(opts, atsim.WithClock(clock), atsim.WithLatencyScale(1/scale))
+		}
+		s := atsim.New(opts...)
+		stats := func() simkit.Stats { return s.Stats().Stats }
+		return meteredSim{&psaSim{kitSim: s, name: kind, stats: stats}, func() int { return s.Stats().QuotaUsed }}, nil
+	case config.PSAHaloPSA:
+		var opts []halosim.Option
+		if unlimited {
+			opts = append(opts, halosim.WithRateLimit(0, 0))
+		}
+		if clock != nil {
+			opts = append(opts, halosim.WithClock(clock))
+		}
+		s := halosim.New(opts...)
+		return &psaSim{kitSim: s, name: kind, stats: s.Stats}, nil
 	}
-	return out
+	return nil, fmt.Errorf("simenv: --psa %q is not connectwise, autotask or halopsa", kind)
 }
-func (a haloAdapter) Contact(id int) (Contact, bool) {
-	c, ok := a.Sim.Contact(id)
-	return fromHalo(c), ok
-}
-func fromHalo(c halosim.SeedContact) Contact {
-	return Contact{ID: c.ID, CompanyID: c.CompanyID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phone,
-		MobilePhone: c.MobilePhone, Title: c.Title, Department: c.Department, OfficeLocation: c.OfficeLocation,
-		ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive}
-}
-func (a haloAdapter) InjectFault(f Fault) {
-	a.Sim.InjectFault(halosim.Fault{Method: f.Method, PathContains: f.PathContains, Status: f.Status, RetryAfter: f.RetryAfter, Count: f.Count, Latency: f.Latency})
-}
-func (a haloAdapter) Stats() Stats {
-	s := a.Sim.Stats()
-	return Stats{Reads: s.Reads, Writes: s.Writes, Requests: s.Requests, Throttled: s.Throttled, Errors: s.Errors}
-}
-
-// QuotaUsed is how many requests Autotask counts in its current rolling hour.
-func (a atAdapter) QuotaUsed() int { return a.Sim.Stats().QuotaUsed }

@@ -7,14 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
-	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
@@ -25,6 +19,7 @@ import (
 	"github.com/psasync/psasync/psa/connectwise/cwsim"
 	"github.com/psasync/psasync/psa/halopsa"
 	"github.com/psasync/psasync/psa/halopsa/halosim"
+	"github.com/psasync/psasync/simkit"
 )
 
 // DefaultTenantID is the simulated tenant's id.
@@ -68,7 +63,10 @@ type Env struct {
 	Tenants []string
 	// HTTPClient trusts the Graph simulator's certificate.
 	HTTPClient *http.Client
-	psaSrv     *http.Server
+	psaSrv     *simkit.Server
+	// vendorQuota is true when the PSA simulator enforces its vendor's
+	// request limits (Autotask and Halo unless Options.Unlimited).
+	vendorQuota bool
 }
 
 // Close stops the simulators.
@@ -77,9 +75,7 @@ func (e *Env) Close() {
 		return
 	}
 	if e.psaSrv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = e.psaSrv.Shutdown(ctx)
+		e.psaSrv.Close()
 	}
 	if e.Graph != nil {
 		e.Graph.Close()
@@ -90,7 +86,7 @@ func (e *Env) Close() {
 // show what psasync does when the PSA is unreachable.
 func (e *Env) StopPSA() {
 	if e.psaSrv != nil {
-		_ = e.psaSrv.Close()
+		e.psaSrv.Close()
 	}
 }
 
@@ -144,20 +140,18 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		env.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", o.PSAAddr)
+	env.psaSrv, err = simkit.Start(o.PSAAddr, env.PSA)
 	if err != nil {
 		env.Close()
-		return nil, fmt.Errorf("simenv: listen %s: %w", o.PSAAddr, err)
+		return nil, fmt.Errorf("simenv: %s simulator: %w", o.PSA, err)
 	}
-	env.PSA.SetURL("http://" + ln.Addr().String())
-	env.psaSrv = &http.Server{Handler: env.PSA, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = env.psaSrv.Serve(ln) }()
+	env.PSA.SetURL(env.psaSrv.URL)
 
 	for i, id := range env.Tenants {
 		company := DefaultCompanyID + i
 		verified, _ := graphsim.Domains(id)
 		env.PSA.AddCompany(company, "Contoso "+verified)
-		if cw, ok := env.PSA.(cwAdapter); ok {
+		if cw, ok := vendorSim(env.PSA).(*cwsim.Sim); ok {
 			// ConnectWise departments are a setup table: an MSP creates
 			// them before contacts can reference them.
 			for _, u := range env.Graph.Users(id) {
@@ -170,43 +164,13 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 			seedPSA(env.PSA, company, env.Graph.Users(id))
 		}
 	}
+	env.vendorQuota = o.PSA != config.PSAConnectWise && !o.Unlimited
 	env.Config = env.buildConfig(o)
 	if err := env.Config.Validate(); err != nil {
 		env.Close()
 		return nil, fmt.Errorf("simenv: generated config: %w", err)
 	}
 	return env, nil
-}
-
-func newPSASim(kind string, unlimited bool, scale float64) (PSASim, error) {
-	var clock func() time.Time
-	if scale > 1 {
-		start := time.Now()
-		clock = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * scale)) }
-	}
-	switch kind {
-	case config.PSAConnectWise:
-		return cwAdapter{cwsim.New()}, nil
-	case config.PSAAutotask:
-		var opts []atsim.Option
-		if unlimited {
-			opts = append(opts, atsim.WithHourlyLimit(0), atsim.WithThreadLimit(0))
-		}
-		if clock != nil {
-			opts = append(opts, atsim.WithClock(clock), atsim.WithLatencyScale(1/scale))
-		}
-		return atAdapter{atsim.New(opts...)}, nil
-	case config.PSAHaloPSA:
-		var opts []halosim.Option
-		if unlimited {
-			opts = append(opts, halosim.WithRateLimit(0, 0))
-		}
-		if clock != nil {
-			opts = append(opts, halosim.WithClock(clock))
-		}
-		return haloAdapter{halosim.New(opts...)}, nil
-	}
-	return nil, fmt.Errorf("simenv: --psa %q is not connectwise, autotask or halopsa", kind)
 }
 
 // buildConfig writes the psasync config that points at the simulators.
@@ -226,7 +190,7 @@ func (e *Env) buildConfig(o Options) *config.Config {
 			PrivateKey: cwsim.DefaultPrivateKey, ClientID: cwsim.DefaultClientID, ObjectIDFieldID: cwsim.ExternalIDFieldID,
 			OfficeLocationFieldID: cwsim.OfficeLocationFieldID}
 	case config.PSAAutotask:
-		c.PSA.Autotask = autotask.Config{ZoneURL: e.PSA.(atAdapter).ZoneURL(), Username: atsim.DefaultUsername, Secret: atsim.DefaultSecret,
+		c.PSA.Autotask = autotask.Config{ZoneURL: vendorSim(e.PSA).(*atsim.Sim).ZoneURL(), Username: atsim.DefaultUsername, Secret: atsim.DefaultSecret,
 			IntegrationCode: atsim.DefaultIntegrationCode, DepartmentUDF: atsim.DefaultDepartmentUDF,
 			OfficeLocationUDF: atsim.DefaultOfficeLocationUDF, ContactTypeUDF: atsim.DefaultContactTypeUDF}
 	case config.PSAHaloPSA:
@@ -242,25 +206,4 @@ func (e *Env) buildConfig(o Options) *config.Config {
 		})
 	}
 	return c
-}
-
-// WriteConfig writes the config as YAML to path, with the Graph
-// simulator's certificate beside it (ca_cert_path), so a separate psasync
-// process can use the simulators.
-func (e *Env) WriteConfig(path string) error {
-	ca := filepath.Join(filepath.Dir(path), filepath.Base(path)+".graphsim-ca.pem")
-	if err := os.WriteFile(ca, e.Graph.CertificatePEM(), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", ca, err)
-	}
-	c := *e.Config
-	c.Graph.CACertPath = ca
-	b, err := yaml.Marshal(&c)
-	if err != nil {
-		return fmt.Errorf("encode config: %w", err)
-	}
-	head := []byte("# Written by psasim: points psasync at the simulators of one psasim process.\n")
-	if err := os.WriteFile(path, append(head, b...), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -139,23 +139,21 @@ func (s *Sim) records(entity string) []record {
 // getContact answers GET Contacts/{id}: {"item":{...}}, or {"item":null}
 // with 200 for an id that does not exist, as Autotask does.
 func (s *Sim) getContact(w http.ResponseWriter, idText string) {
-	id, _ := strconv.ParseInt(idText, 10, 64)
-	s.mu.Lock()
-	var item any
-	if c, ok := s.contacts[id]; ok {
-		item = s.contactWire(c)
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"item": item})
+	getItem(s, w, idText, s.contacts, s.contactWire)
 }
 
 // getCompany answers GET Companies/{id} like getContact.
 func (s *Sim) getCompany(w http.ResponseWriter, idText string) {
+	getItem(s, w, idText, s.companies, s.companyWire)
+}
+
+// getItem answers GET {Entity}/{id} from one entity's table.
+func getItem[T any](s *Sim, w http.ResponseWriter, idText string, table map[int64]*T, wire func(*T) map[string]any) {
 	id, _ := strconv.ParseInt(idText, 10, 64)
 	s.mu.Lock()
 	var item any
-	if c, ok := s.companies[id]; ok {
-		item = s.companyWire(c)
+	if rec, ok := table[id]; ok {
+		item = wire(rec)
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"item": item})

@@ -1,7 +1,6 @@
 package atsim
 
 import (
-	"context"
 	"sync"
 	"time"
 )
@@ -106,17 +105,4 @@ func (t *threadLimiter) acquire(key string) (func(), bool) {
 			}
 		})
 	}, true
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -19,23 +19,13 @@ func WithCredentials(username, secret, integrationCode string) Option {
 // WithHourlyLimit sets the external request threshold per rolling hour;
 // 0 switches the limit (and its added latency) off.
 func WithHourlyLimit(n int) Option {
-	return func(c *config) {
-		if n < 0 {
-			n = 0
-		}
-		c.hourlyLimit = n
-	}
+	return func(c *config) { c.hourlyLimit = max(n, 0) }
 }
 
 // WithThreadLimit sets the concurrent requests allowed per integration code
 // and endpoint; 0 switches thread limiting off.
 func WithThreadLimit(n int) Option {
-	return func(c *config) {
-		if n < 0 {
-			n = 0
-		}
-		c.threadLimit = n
-	}
+	return func(c *config) { c.threadLimit = max(n, 0) }
 }
 
 // WithClock replaces the clock the rolling hour is measured with, so tests
@@ -52,12 +42,7 @@ func WithClock(now func() time.Time) Option {
 // hourly threshold, 1 s past 75%); 0 removes it, 0.001 turns seconds into
 // milliseconds.
 func WithLatencyScale(f float64) Option {
-	return func(c *config) {
-		if f < 0 {
-			f = 0
-		}
-		c.latencyScale = f
-	}
+	return func(c *config) { c.latencyScale = max(f, 0) }
 }
 
 // WithUDFNames names the contact UDFs that SeedContact's Department,
@@ -90,10 +75,5 @@ func WithAllowDuplicateEmails() Option {
 // WithRecordLimit bounds how many recent requests Requests keeps (default
 // 10,000); 0 keeps none.
 func WithRecordLimit(n int) Option {
-	return func(c *config) {
-		if n < 0 {
-			n = 0
-		}
-		c.recordLimit = n
-	}
+	return func(c *config) { c.recordLimit = max(n, 0) }
 }

@@ -2,6 +2,7 @@ package atsim
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -311,11 +312,11 @@ func compare(have any, want filterExpr) int {
 		if !want.numOK {
 			return -2
 		}
-		return cmpFloat(toNumber(h), want.num)
+		return cmp.Compare(toNumber(h), want.num)
 	case string:
-		return cmpString(strings.ToLower(h), want.text)
+		return cmp.Compare(strings.ToLower(h), want.text)
 	default:
-		return cmpString(strings.ToLower(fmt.Sprint(h)), want.text)
+		return cmp.Compare(strings.ToLower(fmt.Sprint(h)), want.text)
 	}
 }
 
@@ -364,26 +365,6 @@ func rawString(raw json.RawMessage) string {
 		return s
 	}
 	return strings.TrimSpace(string(raw))
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // project keeps only the requested fields of a rendered record; UDFs are

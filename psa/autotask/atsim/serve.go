@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // Authentication failure texts. Autotask answers a wrong secret with 401 but
@@ -21,71 +22,24 @@ const (
 	authFailedImperson = "Authentication failed: ImpersonationResourceId must be a resource id."
 )
 
-const maxBody = 4 << 20
-
 // ServeHTTP answers the REST API, the zone lookup and the /_sim endpoints.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
-		s.serveControl(w, r)
+		s.control().ServeHTTP(w, r)
 		return
 	}
-	var body []byte
-	var err error
-	if r.Body != nil {
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	}
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSON(rec, http.StatusRequestEntityTooLarge, errorsBody("The request body is too large."))
-		} else {
-			writeJSON(rec, http.StatusBadRequest, errorsBody("The request body could not be read."))
-		}
-	} else {
+	rec := simkit.NewCapture(w)
+	body, err := simkit.ReadBody(r)
+	switch {
+	case errors.Is(err, simkit.ErrBodyTooLarge):
+		writeJSON(rec, http.StatusRequestEntityTooLarge, errorsBody("The request body is too large."))
+	case err != nil:
+		writeJSON(rec, http.StatusBadRequest, errorsBody("The request body could not be read."))
+	default:
 		s.serveAPI(rec, r, body)
 	}
-	s.record(Recorded{
-		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body,
-		Status: rec.status, ResponseBody: rec.buf.Bytes(), ResponseHeader: rec.header,
-	})
-	s.count(func(c *counters) {
-		c.requests++
-		switch {
-		case rec.status == http.StatusTooManyRequests:
-			c.throttled++
-		case rec.status >= 400 || (rec.status < 300 && hasErrorsArray(rec.buf.Bytes())):
-			c.errors++
-		}
-	})
-}
-
-// recorder keeps what was answered so that Requests can return it.
-type recorder struct {
-	http.ResponseWriter
-	status      int
-	header      http.Header
-	wroteHeader bool
-	buf         bytes.Buffer
-}
-
-func (r *recorder) WriteHeader(status int) {
-	if r.wroteHeader {
-		return
-	}
-	r.wroteHeader = true
-	r.status = status
-	r.header = r.ResponseWriter.Header().Clone()
-	r.ResponseWriter.WriteHeader(status)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if !r.wroteHeader {
-		r.WriteHeader(http.StatusOK)
-	}
-	r.buf.Write(b)
-	return r.ResponseWriter.Write(b)
+	s.meter.Answered(rec.Status(), rec.Status() < 300 && hasErrorsArray(rec.Body()))
+	s.recorder.Add(rec.Recorded(r, body))
 }
 
 // hasErrorsArray reports whether an answer carries a non-empty errors array.
@@ -100,7 +54,7 @@ func hasErrorsArray(b []byte) bool {
 }
 
 // serveAPI routes a request under /ATServicesRest/V1.0/ (any casing).
-func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Sim) serveAPI(w *simkit.Capture, r *http.Request, body []byte) {
 	rest, ok := cutPrefixFold(r.URL.Path, "/atservicesrest/")
 	if !ok {
 		writeJSON(w, http.StatusNotFound, errorsBody("No HTTP resource was found that matches the request URI."))
@@ -127,13 +81,11 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	write := r.Method == http.MethodPatch || r.Method == http.MethodPut || r.Method == http.MethodDelete ||
 		(r.Method == http.MethodPost && !isQuery(segs))
-	s.count(func(c *counters) {
-		if write {
-			c.writes++
-		} else {
-			c.reads++
-		}
-	})
+	if write {
+		s.meter.Write()
+	} else {
+		s.meter.Read()
+	}
 
 	used, admitted := s.quota.admit(s.cfg.now())
 	if !admitted {
@@ -142,14 +94,17 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	release, ok := s.threads.acquire(strings.ToLower(code) + "|" + endpointOf(segs))
 	if !ok {
-		s.count(func(c *counters) { c.threadLimited++ })
+		s.countLimit(func(c *limitCounts) { c.threadLimited++ })
 		writeJSON(w, http.StatusTooManyRequests, errorsBody(ThreadLimitError))
 		return
 	}
 	defer release()
 	if d := usageLatency(used, s.cfg.hourlyLimit, s.cfg.latencyScale); d > 0 {
-		s.count(func(c *counters) { c.delayed++ })
-		sleep(r.Context(), d)
+		s.countLimit(func(c *limitCounts) { c.delayed++ })
+		if !simkit.Sleep(r.Context(), d) {
+			w.Abandon()
+			return
+		}
 	}
 	if s.serveFault(w, r, false) {
 		return
@@ -157,27 +112,18 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, body []byte) {
 	s.route(w, r, segs, body)
 }
 
-// serveFault answers r from a matching fault; it reports whether it did.
-// zone marks the zone lookup, which only faults naming its path hit.
-func (s *Sim) serveFault(w http.ResponseWriter, r *http.Request, zone bool) bool {
-	f, ok := s.takeFault(r, zone)
+// serveFault answers r from a matching fault; it reports whether it did
+// (or the client left while the fault delayed it). zone marks the zone
+// lookup, which only faults naming its path hit.
+func (s *Sim) serveFault(w *simkit.Capture, r *http.Request, zone bool) bool {
+	matches := simkit.Matching(r, "")
+	f, ok := simkit.Strike(&s.Faults, w, r, func(f Fault) bool { return (!zone || f.PathContains != "") && matches(f) })
 	if !ok {
-		return false
+		return w.Abandoned()
 	}
-	sleep(r.Context(), f.Latency)
-	if f.Status == 0 {
-		return false
+	if !f.WriteRaw(w, "application/json; charset=utf-8") {
+		writeJSON(w, f.Status, defaultFaultBody(f.Status))
 	}
-	if f.RetryAfter != "" {
-		w.Header().Set("Retry-After", f.RetryAfter)
-	}
-	if f.Body != "" {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(f.Status)
-		_, _ = io.WriteString(w, f.Body)
-		return true
-	}
-	writeJSON(w, f.Status, defaultFaultBody(f.Status))
 	return true
 }
 

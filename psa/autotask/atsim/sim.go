@@ -32,12 +32,11 @@ package atsim
 
 import (
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"net/http/httptest"
+	"github.com/psasync/psasync/simkit"
 )
 
 // Default credentials the simulator accepts unless WithCredentials changes them.
@@ -84,10 +83,11 @@ const (
 // Sim is a simulated Autotask database behind the REST API. It implements
 // http.Handler; all methods are safe for concurrent use.
 type Sim struct {
-	// URL is the server root (scheme://host:port). NewServer sets it; a
-	// standalone runner sets it before serving. When empty, URLs in answers
-	// are built from the request's Host.
-	URL string
+	// Endpoint holds URL, the server root once the simulator is served;
+	// while it is empty, URLs in answers are built from the request's Host.
+	simkit.Endpoint
+	// Faults gives the simulator InjectFault and ClearFaults.
+	simkit.Faults
 
 	cfg config
 
@@ -96,18 +96,13 @@ type Sim struct {
 	contacts  map[int64]*contact
 	nextID    int64
 
-	faultMu sync.Mutex
-	faults  []*faultState
-
 	quota   *quotaWindow
 	threads *threadLimiter
 
-	statsMu sync.Mutex
-	stats   counters
-
-	recMu    sync.Mutex
-	recorded []Recorded
-	recBytes int
+	meter    simkit.Meter
+	recorder *simkit.Recorder
+	limitMu  sync.Mutex
+	limits   limitCounts
 }
 
 type config struct {
@@ -150,6 +145,7 @@ func New(opts ...Option) *Sim {
 		nextID:    30000000,
 		quota:     &quotaWindow{limit: cfg.hourlyLimit, window: time.Hour},
 		threads:   &threadLimiter{limit: cfg.threadLimit, inFlight: make(map[string]int)},
+		recorder:  simkit.NewRecorder(cfg.recordLimit),
 	}
 }
 
@@ -158,29 +154,25 @@ func New(opts ...Option) *Sim {
 // URL.
 func NewServer(tb testing.TB, opts ...Option) *Sim {
 	tb.Helper()
-	s := New(opts...)
-	srv := httptest.NewServer(s)
-	tb.Cleanup(srv.Close)
-	s.URL = srv.URL
-	return s
+	return simkit.Serve(tb, New(opts...))
 }
 
 // BaseURL is what the client's ZoneURL setting needs: the zone-lookup root
 // (like https://webservices.autotask.net/atservicesrest).
 func (s *Sim) BaseURL() string {
-	return strings.TrimRight(s.URL, "/") + "/atservicesrest"
+	return s.Root() + "/atservicesrest"
 }
 
 // ZoneURL is the API root the simulator's zoneInformation answers with; API
 // calls go to ZoneURL()+"V1.0/...".
 func (s *Sim) ZoneURL() string {
-	return strings.TrimRight(s.URL, "/") + "/ATServicesRest/"
+	return s.Root() + "/ATServicesRest/"
 }
 
 // root returns the server root for URLs in answers.
 func (s *Sim) root(r *http.Request) string {
 	if s.URL != "" {
-		return strings.TrimRight(s.URL, "/")
+		return s.Root()
 	}
 	scheme := "http"
 	if r.TLS != nil {

@@ -4,32 +4,16 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // SeedContact is a contact in the simulator's own terms, for seeding and for
 // inspecting what a client wrote. Department, OfficeLocation and ContactType
 // live in the UDFs WithUDFNames configures; ExternalID is Autotask's native
-// externalID field.
-type SeedContact struct {
-	ID             int
-	CompanyID      int
-	FirstName      string
-	LastName       string
-	Email          string
-	Email2         string
-	Email3         string
-	Phone          string
-	MobilePhone    string
-	Title          string
-	Department     string
-	OfficeLocation string
-	ContactType    string
-	ExternalID     string
-	// UDFs holds other user-defined field values by name (defined with
-	// WithContactUDF).
-	UDFs     map[string]string
-	Inactive bool
-}
+// externalID field; UDFs holds the other UDFs (defined with WithContactUDF).
+// SiteID is not used.
+type SeedContact = simkit.Contact
 
 type company struct {
 	id     int64

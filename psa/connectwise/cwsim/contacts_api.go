@@ -361,54 +361,40 @@ func (s *Sim) resolveCompany(ref refIn) (int, *apiError) {
 }
 
 func (s *Sim) resolveDepartment(ref refIn) (int, *apiError) {
-	if ref.ID.set {
-		if s.data.departments[ref.ID.n] == nil {
-			return 0, invalidContact("InvalidObject", "department", fmt.Sprintf("Department %d was not found.", ref.ID.n))
-		}
-		return ref.ID.n, nil
+	if !ref.ID.set && ref.Name == "" {
+		return 0, nil // a contact needs no department
 	}
-	for _, d := range s.data.departments {
-		if ref.Name != "" && strings.EqualFold(d.name, ref.Name) {
-			return d.id, nil
-		}
-	}
-	if ref.Name == "" {
-		return 0, nil
-	}
-	return 0, invalidContact("InvalidObject", "department", fmt.Sprintf("Department %q was not found.", ref.Name))
+	return resolveSetup(s.data.departments, func(d *department) string { return d.name }, ref, "Department", "department")
 }
 
 func (s *Sim) resolveType(ref refIn) (int, *apiError) {
-	if ref.ID.set {
-		if s.data.types[ref.ID.n] == nil {
-			return 0, invalidContact("InvalidObject", "types", fmt.Sprintf("Contact type %d was not found.", ref.ID.n))
-		}
-		return ref.ID.n, nil
-	}
-	for _, t := range s.data.types {
-		if ref.Name != "" && strings.EqualFold(t.description, ref.Name) {
-			return t.id, nil
-		}
-	}
-	return 0, invalidContact("InvalidObject", "types", fmt.Sprintf("Contact type %q was not found.", ref.Name))
+	return resolveSetup(s.data.types, func(t *contactType) string { return t.description }, ref, "Contact type", "types")
 }
 
 func (s *Sim) resolveCommType(ref *refIn) (int, *apiError) {
 	if ref == nil {
 		return 0, invalidContact("MissingRequiredField", "communicationItems", "Communication item type is required.")
 	}
+	return resolveSetup(s.data.commTypes, func(t *commType) string { return t.description }, *ref, "Communication type", "communicationItems")
+}
+
+// resolveSetup resolves a reference into one of Manage's setup tables
+// (departments, contact types, communication types): by id when it has
+// one, else by name ignoring case. what and field name the table and the
+// contact field in the validation error.
+func resolveSetup[T any](table map[int]*T, name func(*T) string, ref refIn, what, field string) (int, *apiError) {
 	if ref.ID.set {
-		if s.data.commTypes[ref.ID.n] == nil {
-			return 0, invalidContact("InvalidObject", "communicationItems", fmt.Sprintf("Communication type %d was not found.", ref.ID.n))
+		if table[ref.ID.n] == nil {
+			return 0, invalidContact("InvalidObject", field, fmt.Sprintf("%s %d was not found.", what, ref.ID.n))
 		}
 		return ref.ID.n, nil
 	}
-	for _, t := range s.data.commTypes {
-		if ref.Name != "" && strings.EqualFold(t.description, ref.Name) {
-			return t.id, nil
+	for id, t := range table {
+		if ref.Name != "" && strings.EqualFold(name(t), ref.Name) {
+			return id, nil
 		}
 	}
-	return 0, invalidContact("InvalidObject", "communicationItems", fmt.Sprintf("Communication type %q was not found.", ref.Name))
+	return 0, invalidContact("InvalidObject", field, fmt.Sprintf("%s %q was not found.", what, ref.Name))
 }
 
 // commItemsFrom converts body items; an item whose id matches one of old's

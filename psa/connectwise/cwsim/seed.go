@@ -3,36 +3,18 @@ package cwsim
 import (
 	"fmt"
 	"time"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // SeedContact is a contact as tests and psasim describe it, in canonical
-// terms; the simulator stores it the way Manage would (communication items,
-// type and department references, custom fields).
-type SeedContact struct {
-	// ID is the contact id; 0 on SeedContact picks the next free one.
-	ID int
-	// CompanyID is the Manage company the contact belongs to.
-	CompanyID int
-	FirstName string
-	LastName  string
-	// Email is stored as the default "Email" communication item.
-	Email string
-	// Phone is stored as the default "Direct" communication item.
-	Phone string
-	// MobilePhone is stored as a "Mobile" communication item.
-	MobilePhone string
-	Title       string
-	// Department is a department name; it is created when missing.
-	Department string
-	// OfficeLocation is stored in the office-location custom field.
-	OfficeLocation string
-	// ContactType is a contact type name; it is created when missing.
-	ContactType string
-	// ExternalID is the M365 object id, stored in the external-id custom
-	// field (ExternalIDFieldID unless WithExternalIDField changed it).
-	ExternalID string
-	Inactive   bool
-}
+// terms. The simulator stores it the way Manage would: Email as the default
+// "Email" communication item, Phone as the default "Direct" one,
+// MobilePhone as a "Mobile" one, Department and ContactType as references
+// to setup tables (created when missing), ExternalID and OfficeLocation in
+// contact custom fields (ExternalIDFieldID and OfficeLocationFieldID unless
+// options change them). SiteID is not used: Manage contacts have no site.
+type SeedContact = simkit.Contact
 
 // AddCompany creates (or renames) a company.
 func (s *Sim) AddCompany(id int, name string) {

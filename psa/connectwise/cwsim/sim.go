@@ -29,12 +29,13 @@
 package cwsim
 
 import (
+	"math"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // APIPath is where the simulator serves the REST API below its root, the
@@ -80,17 +81,17 @@ const defaultPageSize = 25
 // Sim is a simulated ConnectWise Manage site. It is an http.Handler; all
 // methods are safe for concurrent use.
 type Sim struct {
-	// URL is the server root (scheme://host:port) once the simulator is
-	// served; NewServer sets it, a standalone runner sets it itself.
-	URL string
+	// Endpoint holds URL, the server root once the simulator is served.
+	simkit.Endpoint
+	// Faults gives the simulator InjectFault and ClearFaults.
+	simkit.Faults
 
 	cfg config
 
-	mu    sync.Mutex
-	data  *store
-	fault []*faultState
-	stats Stats
-	reqs  []Recorded
+	mu       sync.Mutex
+	data     *store
+	meter    simkit.Meter
+	recorder *simkit.Recorder
 }
 
 // New builds a simulator with the standard communication types, a few
@@ -108,77 +109,59 @@ func New(opts ...Option) *Sim {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return &Sim{cfg: cfg, data: newStore(cfg)}
+	limit := cfg.recordLimit
+	if limit == 0 {
+		limit = math.MaxInt // WithRecordLimit(0), the default, keeps all (up to simkit.MaxRecordBytes)
+	}
+	return &Sim{cfg: cfg, data: newStore(cfg), recorder: simkit.NewRecorder(limit)}
 }
 
 // NewServer starts a simulator on an httptest server, sets URL and stops
 // the server when the test ends.
 func NewServer(tb testing.TB, opts ...Option) *Sim {
 	tb.Helper()
-	s := New(opts...)
-	srv := httptest.NewServer(s)
-	tb.Cleanup(srv.Close)
-	s.URL = srv.URL
-	return s
+	return simkit.Serve(tb, New(opts...))
 }
 
 // BaseURL is what a client's site URL should be: the server root. The
 // client appends APIPath itself, as it does for a real site.
-func (s *Sim) BaseURL() string {
-	return strings.TrimRight(s.URL, "/")
-}
+func (s *Sim) BaseURL() string { return s.Root() }
 
 // ServeHTTP routes _sim admin endpoints and API calls.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
-		s.serveAdmin(w, r)
+		s.control().ServeHTTP(w, r)
 		return
 	}
-	s.serveAPI(w, r)
+	s.serveAPI(simkit.NewCapture(w), r)
 }
 
 // serveAPI runs one API call: statistics, faults, authentication, routing
 // and recording.
-func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+func (s *Sim) serveAPI(w *simkit.Capture, r *http.Request) {
+	body, err := simkit.ReadBody(r)
 	version := requestedVersion(r.Header.Get("Accept"), s.cfg.apiVersion)
-
-	s.countRequest(r.Method)
-	f := s.takeFault(r)
-	if !s.wait(r, s.cfg.latency) || (f != nil && !s.wait(r, f.Latency)) {
-		// The caller went away while we were slow; nothing to answer.
-		return
+	s.meter.ReadOrWrite(r.Method)
+	var f Fault
+	faulty := false
+	if simkit.Sleep(r.Context(), s.cfg.latency) {
+		f, faulty = simkit.Strike(&s.Faults, w, r, simkit.Matching(r, ""))
+	} else {
+		w.Abandon()
 	}
-	injected := false
 	switch {
-	case f != nil && f.Status != 0:
-		injected = true
-		writeFault(rec, f, version)
+	case w.Abandoned(): // the caller went away while we were slow
+	case faulty:
+		writeFault(w, f, version)
 	case err != nil:
-		writeError(rec, version, http.StatusBadRequest, vendorError{Code: "InvalidObject", Message: "request body could not be read: " + err.Error()})
+		writeError(w, version, http.StatusBadRequest, vendorError{Code: "InvalidObject", Message: "request body could not be read: " + err.Error()})
 	case !s.authorized(r):
-		writeError(rec, version, http.StatusUnauthorized, vendorError{Code: "Unauthorized", Message: "The request could not be authenticated: check the Authorization and clientId headers."})
+		writeError(w, version, http.StatusUnauthorized, vendorError{Code: "Unauthorized", Message: "The request could not be authenticated: check the Authorization and clientId headers."})
 	default:
-		s.route(rec, r, body, version)
+		s.route(w, r, body, version)
 	}
-	s.finish(w, r, rec, body, injected)
-}
-
-// wait sleeps for d unless the request is cancelled first; it reports
-// whether the request is still wanted.
-func (s *Sim) wait(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
+	s.meter.Answered(w.Status(), false)
+	s.recorder.Add(w.Recorded(r, body))
 }
 
 // requestedVersion picks the version parameter out of a versioned Accept

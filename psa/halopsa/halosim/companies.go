@@ -1,10 +1,7 @@
 package halosim
 
 import (
-	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -17,10 +14,8 @@ type wireCompany struct {
 
 // companyList is the envelope of GET /api/Client.
 type companyList struct {
-	PageNo      int           `json:"page_no,omitempty"`
-	PageSize    int           `json:"page_size,omitempty"`
-	RecordCount int           `json:"record_count"`
-	Clients     []wireCompany `json:"clients"`
+	listMeta
+	Clients []wireCompany `json:"clients"`
 }
 
 // listCompanies answers GET /api/Client.
@@ -44,36 +39,18 @@ func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request) {
 		all = append(all, wireCompany{ID: c.id, Name: c.name, Inactive: c.inactive})
 	}
 	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b wireCompany) int { return a.ID - b.ID })
-	out := companyList{RecordCount: len(all), Clients: page(p, all)}
-	if p.paginate {
-		out.PageNo, out.PageSize = p.pageNo, p.pageSize
-	}
-	if out.Clients == nil {
-		out.Clients = []wireCompany{}
-	}
-	s.countRead()
-	writeJSON(w, http.StatusOK, out)
+	meta, clients := pageOf(p, all, func(c wireCompany) int { return c.ID })
+	s.meter.Read()
+	writeJSON(w, http.StatusOK, companyList{listMeta: meta, Clients: clients})
 }
 
 // getCompany answers GET /api/Client/{id}.
 func (s *Sim) getCompany(w http.ResponseWriter, rawID string) {
-	id, err := strconv.Atoi(rawID)
-	if err != nil {
-		writeText(w, http.StatusBadRequest, fmt.Sprintf("The value '%s' is not valid.", rawID))
-		return
-	}
-	s.mu.Lock()
-	c, ok := s.companies[id]
-	var out wireCompany
-	if ok {
-		out = wireCompany{ID: c.id, Name: c.name, Inactive: c.inactive}
-	}
-	s.mu.Unlock()
-	if !ok {
-		writeText(w, http.StatusNotFound, fmt.Sprintf("Customer %d not found", id))
-		return
-	}
-	s.countRead()
-	writeJSON(w, http.StatusOK, out)
+	s.answerByID(w, rawID, "Customer %d not found", func(id int) (any, bool) {
+		c, ok := s.companies[id]
+		if !ok {
+			return nil, false
+		}
+		return wireCompany{ID: c.id, Name: c.name, Inactive: c.inactive}, true
+	})
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -47,6 +49,48 @@ func parseListParams(q url.Values) (listParams, error) {
 }
 
 // page cuts one page (or the first count records) out of all.
+// listMeta is the part of a Halo list envelope that says what the page is.
+type listMeta struct {
+	PageNo      int `json:"page_no,omitempty"`
+	PageSize    int `json:"page_size,omitempty"`
+	RecordCount int `json:"record_count"`
+}
+
+// pageOf sorts all by id and cuts out the requested page, never nil (Halo
+// answers an empty page as []), with the envelope fields that describe it.
+func pageOf[T any](p listParams, all []T, id func(T) int) (listMeta, []T) {
+	slices.SortFunc(all, func(a, b T) int { return id(a) - id(b) })
+	meta := listMeta{RecordCount: len(all)}
+	if p.paginate {
+		meta.PageNo, meta.PageSize = p.pageNo, p.pageSize
+	}
+	items := page(p, all)
+	if items == nil {
+		items = []T{}
+	}
+	return meta, items
+}
+
+// answerByID answers GET /api/{resource}/{id}: 400 for an id that is not
+// a number, 404 with notFound (formatted with the id) when find, called
+// with mu held, has nothing.
+func (s *Sim) answerByID(w http.ResponseWriter, rawID, notFound string, find func(id int) (any, bool)) {
+	id, err := strconv.Atoi(rawID)
+	if err != nil {
+		writeText(w, http.StatusBadRequest, fmt.Sprintf("The value '%s' is not valid.", rawID))
+		return
+	}
+	s.mu.Lock()
+	out, ok := find(id)
+	s.mu.Unlock()
+	if !ok {
+		writeText(w, http.StatusNotFound, fmt.Sprintf(notFound, id))
+		return
+	}
+	s.meter.Read()
+	writeJSON(w, http.StatusOK, out)
+}
+
 func page[T any](p listParams, all []T) []T {
 	if !p.paginate {
 		if p.count > 0 && p.count < len(all) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // company is a Halo client (customer).
@@ -55,24 +57,11 @@ func userCustomFields() []customFieldDef {
 }
 
 // SeedContact is a Halo user in the sim's own terms, for seeding and for
-// asserting on what a client wrote.
-type SeedContact struct {
-	ID        int
-	CompanyID int
-	// SiteID is the user's site; 0 when seeding means the company's main site.
-	SiteID         int
-	FirstName      string
-	LastName       string
-	Email          string
-	Phone          string
-	MobilePhone    string
-	Title          string
-	Department     string
-	OfficeLocation string // custom field CustomFieldOfficeLocation
-	ContactType    string // custom field CustomFieldContactType
-	ExternalID     string // azureoid
-	Inactive       bool
-}
+// asserting on what a client wrote: SiteID is the user's site (0 when
+// seeding means the company's main site), OfficeLocation and ContactType
+// are the custom fields CustomFieldOfficeLocation and CustomFieldContactType,
+// ExternalID is azureoid. SeedContact ignores ID: Halo assigns it.
+type SeedContact = simkit.Contact
 
 // AddCompany adds (or renames) a Halo client with a "Main" site.
 func (s *Sim) AddCompany(id int, name string) {

@@ -20,31 +20,25 @@
 package halosim
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/psasync/psasync/simkit"
 )
-
-// maxBody bounds request bodies the sim reads.
-const maxBody = 4 << 20
-
-// statusClientClosed is recorded for a request whose client left during an
-// injected delay (nginx's 499); nothing is sent.
-const statusClientClosed = 499
 
 // Sim is one simulated Halo instance. It implements http.Handler; all methods
 // are safe for concurrent use.
 type Sim struct {
-	// URL is the server root (scheme://host:port). NewServer sets it; a
-	// standalone runner sets it before serving so BaseURL works.
-	URL string
+	// Endpoint holds URL, the server root once the simulator is served.
+	simkit.Endpoint
+	// Faults gives the simulator InjectFault and ClearFaults.
+	simkit.Faults
 
 	cfg settings
 
@@ -55,10 +49,10 @@ type Sim struct {
 	nextUserID int
 	nextSiteID int
 	tokens     map[string]time.Time
-	faults     []*activeFault
-	stats      Stats
-	recorded   []Recorded
 	window     []time.Time
+
+	meter    simkit.Meter
+	recorder *simkit.Recorder
 }
 
 // New builds a simulator with no companies or users.
@@ -75,6 +69,7 @@ func New(opts ...Option) *Sim {
 		nextUserID: 1,
 		nextSiteID: 1,
 		tokens:     map[string]time.Time{},
+		recorder:   simkit.NewRecorder(cfg.recordLimit),
 	}
 }
 
@@ -82,54 +77,42 @@ func New(opts ...Option) *Sim {
 // cleanup, and sets URL.
 func NewServer(tb testing.TB, opts ...Option) *Sim {
 	tb.Helper()
-	s := New(opts...)
-	srv := httptest.NewServer(s)
-	tb.Cleanup(srv.Close)
-	s.URL = srv.URL
-	return s
+	return simkit.Serve(tb, New(opts...))
 }
 
 // BaseURL is what a client's config takes as the instance URL: the server
 // root, under which /api and /auth live.
-func (s *Sim) BaseURL() string {
-	return strings.TrimRight(s.URL, "/")
-}
+func (s *Sim) BaseURL() string { return s.Root() }
 
 // ServeHTTP answers Halo API, auth and /_sim control requests.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lower := strings.ToLower(r.URL.Path)
 	if strings.HasPrefix(lower, "/_sim/") {
-		s.serveControl(w, r, lower)
+		s.control().ServeHTTP(w, r)
 		return
 	}
-
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		http.Error(w, "cannot read body", http.StatusBadRequest)
-		return
-	}
-	rec := &capture{ResponseWriter: w, status: http.StatusOK}
-	if len(body) > maxBody {
+	rec := simkit.NewCapture(w)
+	body, err := simkit.ReadBody(r)
+	switch {
+	case errors.Is(err, simkit.ErrBodyTooLarge):
 		writeText(rec, http.StatusRequestEntityTooLarge, "Request body too large")
-	} else {
+	case err != nil:
+		writeText(rec, http.StatusBadRequest, "cannot read body")
+	default:
 		s.serveVendor(rec, r, lower, body)
 	}
-	s.finish(r, body, rec)
+	s.meter.Answered(rec.Status(), false)
+	s.recorder.Add(rec.Recorded(r, body))
 }
 
 // serveVendor runs faults, the rate limit and routing for one request.
-func (s *Sim) serveVendor(w *capture, r *http.Request, lower string, body []byte) {
-	if f, ok := s.takeFault(r.Method, lower); ok {
-		if f.Latency > 0 {
-			if !sleepCtx(r.Context(), f.Latency) {
-				w.status = statusClientClosed // nobody is listening any more
-				return
-			}
-		}
-		if f.Status != 0 {
-			writeFault(w, f)
-			return
-		}
+func (s *Sim) serveVendor(w *simkit.Capture, r *http.Request, lower string, body []byte) {
+	if f, ok := simkit.Strike(&s.Faults, w, r, simkit.Matching(r, "")); ok {
+		writeFault(w, f)
+		return
+	}
+	if w.Abandoned() {
+		return // nobody is listening any more
 	}
 
 	isAPI := lower == "/api" || strings.HasPrefix(lower, "/api/")
@@ -161,7 +144,7 @@ func (s *Sim) serveVendor(w *capture, r *http.Request, lower string, body []byte
 
 // routeAPI dispatches an authenticated /api request; path is lower-case and
 // without the /api prefix.
-func (s *Sim) routeAPI(w *capture, r *http.Request, path string, body []byte) {
+func (s *Sim) routeAPI(w http.ResponseWriter, r *http.Request, path string, body []byte) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
 	case len(segs) == 1 && segs[0] == "users":
@@ -184,60 +167,6 @@ func (s *Sim) routeAPI(w *capture, r *http.Request, path string, body []byte) {
 	}
 }
 
-// finish records the exchange and updates the counters.
-func (s *Sim) finish(r *http.Request, body []byte, rec *capture) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.Requests++
-	switch {
-	case rec.status == http.StatusTooManyRequests:
-		s.stats.Throttled++
-	case rec.status >= 400:
-		s.stats.Errors++
-	}
-	if s.cfg.recordLimit <= 0 {
-		return
-	}
-	if len(s.recorded) >= s.cfg.recordLimit {
-		s.recorded = append(s.recorded[:0], s.recorded[len(s.recorded)-s.cfg.recordLimit+1:]...)
-	}
-	s.recorded = append(s.recorded, Recorded{
-		Method:         r.Method,
-		Path:           r.URL.Path,
-		RawQuery:       r.URL.RawQuery,
-		Header:         r.Header.Clone(),
-		Body:           bytes.Clone(body),
-		Status:         rec.status,
-		ResponseBody:   bytes.Clone(rec.buf.Bytes()),
-		ResponseHeader: rec.Header().Clone(),
-	})
-}
-
-// capture keeps a copy of what a handler wrote.
-type capture struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-	buf         bytes.Buffer
-}
-
-func (c *capture) WriteHeader(status int) {
-	if c.wroteHeader {
-		return
-	}
-	c.wroteHeader = true
-	c.status = status
-	c.ResponseWriter.WriteHeader(status)
-}
-
-func (c *capture) Write(p []byte) (int, error) {
-	if !c.wroteHeader {
-		c.WriteHeader(http.StatusOK)
-	}
-	c.buf.Write(p)
-	return c.ResponseWriter.Write(p)
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -253,16 +182,4 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg)
-}
-
-// sleepCtx waits d or until ctx ends; it reports whether the wait completed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

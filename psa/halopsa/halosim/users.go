@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -18,24 +17,24 @@ const DuplicateEmailMessage = "A User with this Email Address already exists for
 const defaultPageSize = 50
 
 // wireUser is a Halo user as the API returns it (field names from Halo's
-// Users schema).
+// Users schema, in alphabetical order).
 type wireUser struct {
-	ID           int               `json:"id"`
-	Name         string            `json:"name"`
-	FirstName    string            `json:"firstname"`
-	Surname      string            `json:"surname"`
-	EmailAddress string            `json:"emailaddress"`
-	PhoneNumber  string            `json:"phonenumber"`
-	MobileNumber string            `json:"mobilenumber"`
-	Title        string            `json:"title"`
-	Department   string            `json:"department"`
-	Inactive     bool              `json:"inactive"`
 	AzureOID     string            `json:"azureoid"`
 	ClientID     int               `json:"client_id"`
 	ClientName   string            `json:"client_name"`
+	CustomFields []wireCustomField `json:"customfields"`
+	Department   string            `json:"department"`
+	EmailAddress string            `json:"emailaddress"`
+	FirstName    string            `json:"firstname"`
+	ID           int               `json:"id"`
+	Inactive     bool              `json:"inactive"`
+	MobileNumber string            `json:"mobilenumber"`
+	Name         string            `json:"name"`
+	PhoneNumber  string            `json:"phonenumber"`
 	SiteID       int               `json:"site_id"`
 	SiteName     string            `json:"site_name"`
-	CustomFields []wireCustomField `json:"customfields"`
+	Surname      string            `json:"surname"`
+	Title        string            `json:"title"`
 }
 
 // wireCustomField is one entry of a record's customfields array.
@@ -48,10 +47,8 @@ type wireCustomField struct {
 
 // userList is the envelope of GET /api/Users.
 type userList struct {
-	PageNo      int        `json:"page_no,omitempty"`
-	PageSize    int        `json:"page_size,omitempty"`
-	RecordCount int        `json:"record_count"`
-	Users       []wireUser `json:"users"`
+	listMeta
+	Users []wireUser `json:"users"`
 }
 
 // badRequest is a 400 with Halo's message.
@@ -99,17 +96,9 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 		all = append(all, s.wireLocked(u))
 	}
 	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b wireUser) int { return a.ID - b.ID })
-
-	out := userList{RecordCount: len(all), Users: page(p, all)}
-	if p.paginate {
-		out.PageNo, out.PageSize = p.pageNo, p.pageSize
-	}
-	if out.Users == nil {
-		out.Users = []wireUser{}
-	}
-	s.countRead()
-	writeJSON(w, http.StatusOK, out)
+	meta, users := pageOf(p, all, func(u wireUser) int { return u.ID })
+	s.meter.Read()
+	writeJSON(w, http.StatusOK, userList{listMeta: meta, Users: users})
 }
 
 // matches is Halo's "search" filter: users "like" the string by name or email.
@@ -124,24 +113,13 @@ func (u *user) matches(lowerSearch string) bool {
 
 // getUser answers GET /api/Users/{id}.
 func (s *Sim) getUser(w http.ResponseWriter, rawID string) {
-	id, err := strconv.Atoi(rawID)
-	if err != nil {
-		writeText(w, http.StatusBadRequest, fmt.Sprintf("The value '%s' is not valid.", rawID))
-		return
-	}
-	s.mu.Lock()
-	u, ok := s.users[id]
-	var out wireUser
-	if ok {
-		out = s.wireLocked(u)
-	}
-	s.mu.Unlock()
-	if !ok {
-		writeText(w, http.StatusNotFound, fmt.Sprintf("User %d not found", id))
-		return
-	}
-	s.countRead()
-	writeJSON(w, http.StatusOK, out)
+	s.answerByID(w, rawID, "User %d not found", func(id int) (any, bool) {
+		u, ok := s.users[id]
+		if !ok {
+			return nil, false
+		}
+		return s.wireLocked(u), true
+	})
 }
 
 // postUsers answers POST /api/Users: a JSON array whose items create users,
@@ -173,7 +151,7 @@ func (s *Sim) postUsers(w http.ResponseWriter, body []byte) {
 		writeText(w, status, err.Error())
 		return
 	}
-	s.countWrite()
+	s.meter.Write()
 	if len(out) == 1 {
 		writeJSON(w, http.StatusOK, out[0])
 		return

@@ -1,0 +1,39 @@
+package simkit
+
+// Contact is a PSA contact in neutral, canonical terms, as tests, demos and
+// simenv seed it into any PSA simulator and read it back. Each simulator
+// stores it the way its vendor would (communication items, user-defined or
+// custom fields, sites) and defines its wire JSON itself.
+type Contact struct {
+	// ID is the contact id; 0 when seeding picks the next free one.
+	ID int
+	// CompanyID is the PSA company (Halo: client) the contact belongs to.
+	CompanyID int
+	// SiteID is the contact's site within its company, for PSAs that have
+	// sites (HaloPSA); 0 when seeding means the company's main site.
+	SiteID    int
+	FirstName string
+	LastName  string
+	Email     string
+	// Email2 and Email3 are further addresses, for PSAs that keep more than
+	// one per contact (Autotask); other simulators ignore them.
+	Email2      string
+	Email3      string
+	Phone       string
+	MobilePhone string
+	Title       string
+	// Department is a department name; simulators whose vendor keeps
+	// departments in a table create it when missing.
+	Department string
+	// OfficeLocation is stored in the simulator's office-location field.
+	OfficeLocation string
+	// ContactType is a contact type name.
+	ContactType string
+	// ExternalID is the M365 object id psasync links the contact by.
+	ExternalID string
+	// UDFs holds other user-defined field values by name, for PSAs whose
+	// contacts have such fields defined per site (Autotask); other
+	// simulators ignore them.
+	UDFs     map[string]string
+	Inactive bool
+}
