@@ -201,18 +201,23 @@ func (s *Store) deleteRun(ctx context.Context, id string) {
 
 // Run reads one run record.
 func (s *Store) Run(ctx context.Context, id string) (RunRecord, bool, error) {
-	b, err := s.rdb.Get(ctx, s.runKey(id)).Bytes()
+	return getJSON[RunRecord](ctx, s.rdb, s.runKey(id), "run "+id)
+}
+
+// getJSON reads and decodes the JSON value at key; what names it in errors.
+func getJSON[T any](ctx context.Context, rdb redis.UniversalClient, key, what string) (T, bool, error) {
+	var v T
+	b, err := rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return RunRecord{}, false, nil
+		return v, false, nil
 	}
 	if err != nil {
-		return RunRecord{}, false, fmt.Errorf("read run %s: %w", id, err)
+		return v, false, fmt.Errorf("read %s: %w", what, err)
 	}
-	var r RunRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		return RunRecord{}, false, fmt.Errorf("decode run %s: %w", id, err)
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, false, fmt.Errorf("decode %s: %w", what, err)
 	}
-	return r, true, nil
+	return v, true, nil
 }
 
 // Runs lists the newest runs first, at most limit of them.
@@ -289,18 +294,7 @@ func (s *Store) SaveUserOutcome(ctx context.Context, o UserOutcome) error {
 
 // UserOutcome returns the last recorded outcome of a user's job.
 func (s *Store) UserOutcome(ctx context.Context, tenant, user string) (UserOutcome, bool, error) {
-	b, err := s.rdb.Get(ctx, s.outcomeKey(tenant, user)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return UserOutcome{}, false, nil
-	}
-	if err != nil {
-		return UserOutcome{}, false, fmt.Errorf("read outcome of user %s: %w", user, err)
-	}
-	var o UserOutcome
-	if err := json.Unmarshal(b, &o); err != nil {
-		return UserOutcome{}, false, fmt.Errorf("decode outcome of user %s: %w", user, err)
-	}
-	return o, true, nil
+	return getJSON[UserOutcome](ctx, s.rdb, s.outcomeKey(tenant, user), "outcome of user "+user)
 }
 
 // openWindow starts a coalescing window for the user or returns the open
