@@ -16,7 +16,7 @@ import (
 // manager needs to renew and repair subscriptions, and what the webhook
 // needs to authenticate a notification (one round trip per lookup).
 //
-// Keys (prefix P, default "psasync:"; the prefix must not contain braces,
+// Keys (prefix P, as given to NewStore; it must not contain braces,
 // the {id} hash tag keeps a subscription's two keys in one cluster slot):
 //
 //	P sub:tenant:<tenant>   string JSON record of the tenant (the source of
@@ -42,17 +42,12 @@ type Store struct {
 	SeenTTL time.Duration
 }
 
-// DefaultKeyPrefix is the prefix of every key when none is configured.
-const DefaultKeyPrefix = "psasync:"
-
 // defaultSeenTTL outlives the longest users subscription (29 days).
 const defaultSeenTTL = 60 * 24 * time.Hour
 
-// NewStore wraps a Redis client; prefix "" means DefaultKeyPrefix.
+// NewStore wraps a Redis client; every key starts with prefix, used as
+// given (the config owns the default, config.DefaultKeyPrefix).
 func NewStore(rdb redis.UniversalClient, prefix string) *Store {
-	if prefix == "" {
-		prefix = DefaultKeyPrefix
-	}
 	return &Store{rdb: rdb, prefix: prefix, SeenTTL: defaultSeenTTL}
 }
 
@@ -67,6 +62,8 @@ const (
 	// HealthUnhealthy: the tenant needs attention: consent is missing, Graph
 	// refused the subscription, or no live subscription exists.
 	HealthUnhealthy = "unhealthy"
+	// HealthNone: the tenant has no subscription record yet.
+	HealthNone = "none"
 )
 
 // Record is the stored state of one tenant's Graph subscription.

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"bytes"
@@ -25,9 +25,10 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -58,11 +59,10 @@ func TestHelperWorkerProcess(t *testing.T) {
 	log := logrus.New()
 	log.Out = os.Stderr
 	log.Level = logrus.DebugLevel
-	f := serveFlags{concurrency: 2, noScheduler: true}
-	n, err := newNode(ctx, roleWorker, f, cfg, nil, log)
+	n, err := app.NewNode(ctx, cfg, app.NodeOptions{Roles: app.RoleWorker, Concurrency: 2, NoScheduler: true, Logger: log})
 	require.NoError(t, err)
 	defer n.Close()
-	require.NoError(t, n.run(ctx, f))
+	require.NoError(t, n.Run(ctx))
 }
 
 // TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate runs a worker as a
@@ -127,8 +127,8 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	killedAt := time.Now()
 	require.True(t, activeJobOf(t, insp, queues.Default, u.ID), "the killed worker never acknowledged the job: asynq still has it as active")
 
-	second := startNodeWith(t, env, cfg, nodeOpts{roles: roleWorker})
-	store := second.n.app.engine.Store()
+	second := startNodeWith(t, env, cfg, nodeOpts{roles: app.RoleWorker})
+	store := second.n.Engine().Store()
 	var out worker.UserOutcome
 	lastLog := time.Now()
 	require.Eventually(t, func() bool {

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"context"
@@ -16,10 +16,11 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -27,7 +28,7 @@ import (
 // flow, a PSA simulator, Redis) and psasync wired to it as the binary is.
 type testBundle struct {
 	env     *simenv.Env
-	app     *app
+	stack   *app.App
 	tenant  string
 	company int
 }
@@ -55,7 +56,7 @@ func testRedis(t testing.TB, c *config.Config) {
 		return
 	}
 	mr := miniredis.RunT(t)
-	t.Cleanup(followRealTime(mr))
+	t.Cleanup(app.FollowRealTime(mr))
 	c.Redis.Addr = mr.Addr()
 }
 
@@ -82,10 +83,10 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 		o.mutate(cfg)
 	}
 	require.NoError(t, cfg.Validate())
-	a, err := build(context.Background(), cfg, quietLogger(), env.HTTPClient)
+	a, err := app.New(context.Background(), cfg, app.Options{Logger: quietLogger(), HTTPClient: env.HTTPClient})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
-	return &testBundle{env: env, app: a, tenant: env.Tenants[0], company: simenv.DefaultCompanyID}
+	return &testBundle{env: env, stack: a, tenant: env.Tenants[0], company: simenv.DefaultCompanyID}
 }
 
 func (b *testBundle) run(t *testing.T, mode string, mut func(*worker.RunInputs)) *worker.Report {
@@ -95,7 +96,7 @@ func (b *testBundle) run(t *testing.T, mode string, mut func(*worker.RunInputs))
 	if mut != nil {
 		mut(&in)
 	}
-	rep, err := b.app.engine.Run(context.Background(), "test", in)
+	rep, err := b.stack.Engine().Run(context.Background(), "test", in)
 	require.NoError(t, err)
 	return rep
 }
