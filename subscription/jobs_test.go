@@ -8,12 +8,13 @@ import (
 
 	"github.com/psasync/psasync/graph/directory"
 	"github.com/psasync/psasync/subscription"
+	"strconv"
 )
 
 func TestLifecycleJobs(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 2, 10, 30, 15, 0, time.UTC)
-	minute := "29633190" // now.Unix()/60
+	minute := strconv.FormatInt(now.Unix()/60, 10)
 	tests := []struct {
 		name  string
 		event string
