@@ -97,10 +97,10 @@ type Log struct {
 // Redis is where queues, links and run reports live. An empty Addr starts an
 // embedded in-memory Redis, which loses everything on exit.
 type Redis struct {
-	Addr      string `yaml:"addr"`
-	Username  string `yaml:"username"`
-	Password  string `yaml:"password"`
-	DB        int    `yaml:"db"`
+	Addr     string `yaml:"addr"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	DB       int    `yaml:"db"`
 	// KeyPrefix starts every psasync key (default DefaultKeyPrefix).
 	KeyPrefix string `yaml:"key_prefix"`
 	// QueuePrefix is put in front of the queue names (critical, default,
