@@ -280,7 +280,7 @@ func activeJobOf(t *testing.T, insp *asynq.Inspector, queue, user string) bool {
 type helperWorker struct {
 	cmd   *exec.Cmd
 	stdin io.Closer
-	out   *lockedBuffer
+	out   *app.LockedBuffer
 	once  sync.Once
 	err   error
 }
@@ -291,7 +291,7 @@ func startHelperWorker(t *testing.T, cfgPath string) *helperWorker {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWorkerProcess$", "-test.count=1", "-test.timeout=0")
 	cmd.Env = append(os.Environ(), helperWorkerEnv+"="+cfgPath)
-	h := &helperWorker{cmd: cmd, out: &lockedBuffer{}}
+	h := &helperWorker{cmd: cmd, out: &app.LockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = h.out, h.out
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
@@ -325,24 +325,6 @@ func (h *helperWorker) wait() error {
 }
 
 func (h *helperWorker) output() string { return h.out.String() }
-
-// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // psaProxy sits between psasync and a PSA simulator. It forwards every
 // request; it can hold back the answer to the next contact create (the PSA

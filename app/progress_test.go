@@ -14,18 +14,27 @@ import (
 	"github.com/psasync/psasync/worker"
 )
 
-// syncBuffer is a bytes.Buffer safe for the printer's goroutine.
-type syncBuffer struct {
+// LockedBuffer is a bytes.Buffer safe to read while another goroutine or
+// process writes it (the progress printer, a worker process). It is
+// exported for the external tests of this package.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+// Write appends p.
+func (l *LockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// String is what was written so far.
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 func TestProgressLine(t *testing.T) {
 	t.Parallel()
@@ -68,7 +77,7 @@ func TestProgressETA(t *testing.T) {
 
 func TestProgressLiveLine(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out LockedBuffer
 	p := newProgressPrinter(&out, ProgressAuto, true, logrus.New())
 	p.Update(worker.Progress{Phase: worker.PhaseApplying, UsersEnumerated: 50, Planned: 10, Written: 4})
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "\rapplying: 50 users enumerated") }, 5*time.Second, 10*time.Millisecond)
@@ -81,7 +90,7 @@ func TestProgressLiveLine(t *testing.T) {
 
 func TestProgressLogLinesWhenNotATerminal(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out LockedBuffer
 	log := logrus.New()
 	log.Out, log.Formatter = &out, &logrus.JSONFormatter{}
 	p := newProgressPrinter(&out, ProgressAuto, false, log)
@@ -100,7 +109,7 @@ func TestProgressLogLinesWhenNotATerminal(t *testing.T) {
 
 func TestProgressNeverAndModes(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out LockedBuffer
 	p := newProgressPrinter(&out, ProgressNever, true, logrus.New())
 	p.Update(worker.Progress{Phase: worker.PhaseApplying, Planned: 1})
 	p.Done()

@@ -142,6 +142,17 @@ func validationHook(t *testing.T) string {
 	return s.URL
 }
 
+// subscribableConfig is a simulated world's config on the test Redis
+// whose public URL answers Graph's validation handshake.
+func subscribableConfig(t *testing.T) (string, *simenv.Env) {
+	t.Helper()
+	hook := validationHook(t)
+	return writeSimConfig(t, func(c *config.Config) {
+		testRedis(t, c)
+		c.Server.PublicURL = hook
+	})
+}
+
 // commands lists every command that does work, as its argument path.
 var commands = [][]string{
 	{"sync"}, {"serve"}, {"webhook"}, {"worker"}, {"scheduler"},
@@ -311,11 +322,7 @@ func TestSyncCommandFailedRunExitsOne(t *testing.T) {
 
 func TestSubscriptionsCommand(t *testing.T) {
 	t.Parallel()
-	hook := validationHook(t)
-	path, env := writeSimConfig(t, func(c *config.Config) {
-		testRedis(t, c)
-		c.Server.PublicURL = hook
-	})
+	path, env := subscribableConfig(t)
 	r := run(t, "subscriptions", "ensure", "--config", path)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	live := env.Graph.Subscriptions(env.Tenants[0])

@@ -152,11 +152,7 @@ func TestListenFailureExitsOne(t *testing.T) {
 
 func TestSubscriptionsFailureExitsOne(t *testing.T) {
 	t.Parallel()
-	hook := validationHook(t)
-	path, env := writeSimConfig(t, func(c *config.Config) {
-		testRedis(t, c)
-		c.Server.PublicURL = hook
-	})
+	path, env := subscribableConfig(t)
 	env.Graph.InjectFault(graphsim.Fault{PathContains: "/subscriptions", Status: 403, Code: "Authorization_RequestDenied"})
 	r := run(t, "subscriptions", "ensure", "--config", path)
 	require.Equal(t, exitFailed, r.code, r.stderr)
