@@ -3,9 +3,13 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test fmt-check vet unit build bench bench-quota demo
+.PHONY: test tidy-check fmt-check vet unit build bench bench-quota demo
 
-test: fmt-check vet unit
+test: tidy-check fmt-check vet unit
+
+# go.mod and go.sum must be what `go mod tidy` makes of them.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 fmt-check:
 	@out=$$(gofmt -l .); \
@@ -25,13 +29,13 @@ build:
 # against Redis (TEST_REDIS_ADDR, else 127.0.0.1:6379 when it answers),
 # end-to-end latency, and the quota-bound initial syncs (slow: ~15 min).
 bench:
-	$(GO) test -run '^$$' -bench 'FullReconcile10k|InitialSync10k' -benchtime 1x -timeout 30m ./cmd/psasync
-	$(GO) test -run '^$$' -bench 'WebhookIngest' -benchtime 3s -timeout 30m ./cmd/psasync
-	$(GO) test -run '^$$' -bench 'EndToEndLatency' -benchtime 50x -timeout 30m ./cmd/psasync
+	$(GO) test -run '^$$' -bench 'FullReconcile10k|InitialSync10k' -benchtime 1x -timeout 30m ./app
+	$(GO) test -run '^$$' -bench 'WebhookIngest' -benchtime 3s -timeout 30m ./app
+	$(GO) test -run '^$$' -bench 'EndToEndLatency' -benchtime 50x -timeout 30m ./app
 	$(GO) test -run '^$$' -bench . -timeout 30m ./webhook ./mapping ./psa/quota ./graph
 
 bench-quota:
-	$(GO) test -run '^$$' -bench 'QuotaInitialSync2000' -benchtime 1x -timeout 60m ./cmd/psasync
+	$(GO) test -run '^$$' -bench 'QuotaInitialSync2000' -benchtime 1x -timeout 60m ./app
 
 demo:
 	$(GO) run ./cmd/psasync serve --demo

@@ -97,14 +97,29 @@ type Log struct {
 // Redis is where queues, links and run reports live. An empty Addr starts an
 // embedded in-memory Redis, which loses everything on exit.
 type Redis struct {
-	Addr      string `yaml:"addr"`
-	Username  string `yaml:"username"`
-	Password  string `yaml:"password"`
-	DB        int    `yaml:"db"`
+	Addr     string `yaml:"addr"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	DB       int    `yaml:"db"`
+	// KeyPrefix starts every psasync key (default DefaultKeyPrefix).
 	KeyPrefix string `yaml:"key_prefix"`
 	// QueuePrefix is put in front of the queue names (critical, default,
 	// low), so several deployments can share one Redis.
 	QueuePrefix string `yaml:"queue_prefix"`
+}
+
+// DefaultKeyPrefix starts every psasync key in Redis when redis.key_prefix
+// is not set. It is defined here only: Load applies it, and the stores take
+// the prefix they are given.
+const DefaultKeyPrefix = "psasync:"
+
+// Prefix is the key prefix in force: KeyPrefix, else DefaultKeyPrefix (for
+// configs built in code rather than loaded).
+func (r Redis) Prefix() string {
+	if r.KeyPrefix == "" {
+		return DefaultKeyPrefix
+	}
+	return r.KeyPrefix
 }
 
 // GraphApp is the (multi-tenant) Entra app registration psasync signs in
@@ -142,11 +157,7 @@ func (c *Config) EffectiveQuota() quota.Config {
 		q.Key = c.PSA.Quota.Key
 	}
 	if q.Key == "" {
-		prefix := c.Redis.KeyPrefix
-		if prefix == "" {
-			prefix = "psasync:"
-		}
-		q.Key = prefix + "quota:" + c.PSA.Type
+		q.Key = c.Redis.Prefix() + "quota:" + c.PSA.Type
 	}
 	return q
 }
@@ -246,6 +257,61 @@ func (c *Config) Tenant(idOrName string) (Tenant, bool) {
 	return Tenant{}, false
 }
 
+// ErrTenantRequired is returned by SelectTenant when no tenant is named
+// and the config has several (or none).
+var ErrTenantRequired = errors.New("a tenant is required")
+
+// ErrUnknownTenant is returned by SelectTenant for a name or id the config
+// does not have.
+var ErrUnknownTenant = errors.New("not a tenant in the config")
+
+// SelectTenant picks the tenant a command or API call is for: the one named
+// by id or name, or, when idOrName is empty, the only configured tenant.
+// Its errors wrap ErrTenantRequired or ErrUnknownTenant and list the
+// configured tenants, so the caller can say what was wrong.
+func (c *Config) SelectTenant(idOrName string) (Tenant, error) {
+	if idOrName == "" {
+		if len(c.Tenants) == 1 {
+			return c.Tenants[0], nil
+		}
+		return Tenant{}, fmt.Errorf("%w: the config has %d tenants%s", ErrTenantRequired, len(c.Tenants), c.tenantList())
+	}
+	if t, ok := c.Tenant(idOrName); ok {
+		return t, nil
+	}
+	return Tenant{}, fmt.Errorf("%q is %w%s", idOrName, ErrUnknownTenant, c.tenantList())
+}
+
+// tenantList names the configured tenants for an error message.
+func (c *Config) tenantList() string {
+	if len(c.Tenants) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(c.Tenants))
+	for _, t := range c.Tenants {
+		n := t.ID
+		if t.Name != "" {
+			n = t.Name + " (" + t.ID + ")"
+		}
+		names = append(names, n)
+	}
+	return " (" + strings.Join(names, ", ") + ")"
+}
+
+// CompanyOwners maps each tenant id to the PSA companies it maps to: its
+// psa_default_company_id and the values of its domain_companies.
+func (c *Config) CompanyOwners() map[string][]string {
+	out := make(map[string][]string, len(c.Tenants))
+	for _, t := range c.Tenants {
+		companies := []string{t.PSADefaultCompanyID}
+		for _, co := range t.DomainCompanies {
+			companies = append(companies, co)
+		}
+		out[t.ID] = companies
+	}
+	return out
+}
+
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // Load reads, expands and validates a config file.
@@ -291,6 +357,7 @@ func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
 		return nil, fmt.Errorf("yaml: %w", err)
 	}
 	c.applyEnv(lookup)
+	c.Redis.KeyPrefix = c.Redis.Prefix()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

@@ -101,3 +101,57 @@ func TestSecretsNotInErrors(t *testing.T) {
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "topsecret")
 }
+
+func TestSelectTenant(t *testing.T) {
+	t.Parallel()
+	one := &Config{Tenants: []Tenant{{ID: "t1", Name: "contoso"}}}
+	two := &Config{Tenants: []Tenant{{ID: "t1", Name: "contoso"}, {ID: "t2"}}}
+	tests := []struct {
+		name    string
+		cfg     *Config
+		arg     string
+		want    string
+		wantErr error
+		says    []string
+	}{
+		{"the only tenant", one, "", "t1", nil, nil},
+		{"by id", two, "t2", "t2", nil, nil},
+		{"by name, any case", two, "CONTOSO", "t1", nil, nil},
+		{"several and none named", two, "", "", ErrTenantRequired, []string{"2 tenants", "contoso (t1)", "t2"}},
+		{"no tenants", &Config{}, "", "", ErrTenantRequired, []string{"0 tenants"}},
+		{"unknown", two, "nobody", "", ErrUnknownTenant, []string{`"nobody"`, "contoso (t1)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := tc.cfg.SelectTenant(tc.arg)
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				for _, s := range tc.says {
+					require.Contains(t, err.Error(), s)
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got.ID)
+		})
+	}
+}
+
+func TestDefaultKeyPrefixIsAppliedOnLoad(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(good), env(map[string]string{"GRAPH_SECRET": "g", "CW_PRIVATE": "c"}))
+	require.NoError(t, err)
+	require.Equal(t, DefaultKeyPrefix, c.Redis.KeyPrefix)
+	require.Equal(t, DefaultKeyPrefix+"quota:"+c.PSA.Type, c.EffectiveQuota().Key)
+	require.Equal(t, "mine:", Redis{KeyPrefix: "mine:"}.Prefix())
+	require.Equal(t, DefaultKeyPrefix, Redis{}.Prefix())
+}
+
+func TestCompanyOwners(t *testing.T) {
+	t.Parallel()
+	c := &Config{Tenants: []Tenant{{ID: "a", PSADefaultCompanyID: "250", DomainCompanies: map[string]string{"x.com": "251"}}, {ID: "b"}}}
+	owners := c.CompanyOwners()
+	require.ElementsMatch(t, []string{"250", "251"}, owners["a"])
+	require.Equal(t, []string{""}, owners["b"])
+}

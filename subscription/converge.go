@@ -101,6 +101,29 @@ func (m *Manager) List(ctx context.Context) ([]Status, error) {
 	return out, nil
 }
 
+// Statuses returns the status of each of tenantIDs, in that order: the
+// stored status (as List reports it), or HealthNone for a tenant without a
+// subscription record.
+func (m *Manager) Statuses(ctx context.Context, tenantIDs []string) ([]Status, error) {
+	all, err := m.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byTenant := make(map[string]Status, len(all))
+	for _, s := range all {
+		byTenant[s.TenantID] = s
+	}
+	out := make([]Status, 0, len(tenantIDs))
+	for _, id := range tenantIDs {
+		s, ok := byTenant[id]
+		if !ok {
+			s = Status{TenantID: id, Health: HealthNone}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // Tenant is a configured tenant as Converge sees it.
 type Tenant struct {
 	ID string

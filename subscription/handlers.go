@@ -7,17 +7,14 @@ import (
 	"fmt"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/psasync/psasync/graph/directory"
 )
 
-// Task types of the subscription jobs; they equal the worker's
-// TypeSubscriptionEnsure and TypeSubscriptionReauthorize (DESIGN.md
-// contracts), redeclared so this package does not import the worker.
-const (
-	// TypeEnsure checks (creates, adopts, renews) a tenant's subscription.
-	TypeEnsure = "subscription:ensure"
-	// TypeReauthorize answers a lifecycle event of a subscription.
-	TypeReauthorize = "subscription:reauthorize"
-)
+// The handlers below do not know the task types they run under: the
+// worker owns those (worker.TypeSubscriptionEnsure and
+// worker.TypeSubscriptionReauthorize), and the wiring registers the
+// handlers under them.
 
 // jobPayload is the worker's SubscriptionPayload wire shape.
 type jobPayload struct {
@@ -34,7 +31,7 @@ func decodeJob(t *asynq.Task, needSubscription bool) (jobPayload, error) {
 	if p.Tenant == "" {
 		return p, fmt.Errorf("%s payload %s: tenant is required: %w", t.Type(), t.Payload(), asynq.SkipRetry)
 	}
-	if needSubscription && p.SubscriptionID == "" && p.Reason != LifecycleSubscriptionRemoved && p.Reason != LifecycleMissed {
+	if needSubscription && p.SubscriptionID == "" && p.Reason != directory.LifecycleSubscriptionRemoved && p.Reason != directory.LifecycleMissed {
 		return p, fmt.Errorf("%s payload %s: subscription_id is required: %w", t.Type(), t.Payload(), asynq.SkipRetry)
 	}
 	return p, nil
@@ -68,7 +65,7 @@ func (h *EnsureHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	switch p.Reason {
-	case LifecycleSubscriptionRemoved, LifecycleMissed:
+	case directory.LifecycleSubscriptionRemoved, directory.LifecycleMissed:
 		_, err = h.Manager.HandleLifecycle(ctx, p.Tenant, p.SubscriptionID, p.Reason)
 	default:
 		_, err = h.Manager.Ensure(ctx, p.Tenant)
@@ -91,16 +88,10 @@ func (h *ReauthorizeHandler) ProcessTask(ctx context.Context, t *asynq.Task) err
 	}
 	event := p.Reason
 	switch event {
-	case LifecycleReauthorizationRequired, LifecycleSubscriptionRemoved, LifecycleMissed:
+	case directory.LifecycleReauthorizationRequired, directory.LifecycleSubscriptionRemoved, directory.LifecycleMissed:
 	default:
-		event = LifecycleReauthorizationRequired
+		event = directory.LifecycleReauthorizationRequired
 	}
 	_, err = h.Manager.HandleLifecycle(ctx, p.Tenant, p.SubscriptionID, event)
 	return jobError(err)
-}
-
-// Register mounts both subscription handlers on mux.
-func Register(mux *asynq.ServeMux, m *Manager) {
-	mux.Handle(TypeEnsure, &EnsureHandler{Manager: m})
-	mux.Handle(TypeReauthorize, &ReauthorizeHandler{Manager: m})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/psasync/graph/directory"
 	"github.com/psasync/psasync/subscription"
 	"github.com/psasync/psasync/worker"
 )
@@ -20,14 +21,6 @@ func task(t *testing.T, typ string, p worker.SubscriptionPayload) *asynq.Task {
 	b, err := json.Marshal(p)
 	require.NoError(t, err)
 	return asynq.NewTask(typ, b)
-}
-
-func TestTaskTypesMatchTheWorker(t *testing.T) {
-	t.Parallel()
-	require.Equal(t, worker.TypeSubscriptionEnsure, subscription.TypeEnsure)
-	require.Equal(t, worker.TypeSubscriptionReauthorize, subscription.TypeReauthorize)
-	require.Equal(t, worker.ModeIncremental, subscription.ModeIncremental)
-	require.Equal(t, worker.ModeFull, subscription.ModeFull)
 }
 
 func TestHandlers(t *testing.T) {
@@ -42,10 +35,10 @@ func TestHandlers(t *testing.T) {
 		h    asynq.Handler
 		task *asynq.Task
 	}{
-		{"ensure: not JSON", ensure, asynq.NewTask(subscription.TypeEnsure, []byte("{"))},
-		{"ensure: no tenant", ensure, task(t, subscription.TypeEnsure, worker.SubscriptionPayload{Reason: "x"})},
-		{"reauthorize: no subscription", reauth, task(t, subscription.TypeReauthorize, worker.SubscriptionPayload{Tenant: "contoso"})},
-		{"ensure: unknown tenant", ensure, task(t, subscription.TypeEnsure, worker.SubscriptionPayload{Tenant: "nobody"})},
+		{"ensure: not JSON", ensure, asynq.NewTask(worker.TypeSubscriptionEnsure, []byte("{"))},
+		{"ensure: no tenant", ensure, task(t, worker.TypeSubscriptionEnsure, worker.SubscriptionPayload{Reason: "x"})},
+		{"reauthorize: no subscription", reauth, task(t, worker.TypeSubscriptionReauthorize, worker.SubscriptionPayload{Tenant: "contoso"})},
+		{"ensure: unknown tenant", ensure, task(t, worker.TypeSubscriptionEnsure, worker.SubscriptionPayload{Tenant: "nobody"})},
 	} {
 		err := tc.h.ProcessTask(ctx, tc.task)
 		require.ErrorIs(t, err, asynq.SkipRetry, tc.name)
@@ -55,14 +48,14 @@ func TestHandlers(t *testing.T) {
 	require.False(t, ok, "an unknown tenant leaves no record")
 
 	for _, tenant := range threeTenants {
-		require.NoError(t, ensure.ProcessTask(ctx, task(t, subscription.TypeEnsure, worker.SubscriptionPayload{Tenant: tenant, Reason: "test"})))
+		require.NoError(t, ensure.ProcessTask(ctx, task(t, worker.TypeSubscriptionEnsure, worker.SubscriptionPayload{Tenant: tenant, Reason: "test"})))
 		require.Len(t, b.live(tenant), 1)
 	}
 
 	// Revoked consent: recorded unhealthy, and the job is retried (no
 	// SkipRetry) with the manager's backoff.
 	require.NoError(t, b.sim.RevokeConsent("northwind"))
-	err = ensure.ProcessTask(ctx, task(t, subscription.TypeEnsure, worker.SubscriptionPayload{Tenant: "northwind"}))
+	err = ensure.ProcessTask(ctx, task(t, worker.TypeSubscriptionEnsure, worker.SubscriptionPayload{Tenant: "northwind"}))
 	require.Error(t, err)
 	require.False(t, errors.Is(err, asynq.SkipRetry))
 	d, ok := subscription.RetryDelay(err)
@@ -73,16 +66,16 @@ func TestHandlers(t *testing.T) {
 	// Lifecycle events through the reauthorize job.
 	sub := b.only("contoso")
 	b.clock.Advance(time.Hour)
-	require.NoError(t, reauth.ProcessTask(ctx, task(t, subscription.TypeReauthorize,
-		worker.SubscriptionPayload{Tenant: "contoso", SubscriptionID: sub.ID, Reason: subscription.LifecycleReauthorizationRequired})))
+	require.NoError(t, reauth.ProcessTask(ctx, task(t, worker.TypeSubscriptionReauthorize,
+		worker.SubscriptionPayload{Tenant: "contoso", SubscriptionID: sub.ID, Reason: directory.LifecycleReauthorizationRequired})))
 	require.True(t, b.clock.Now().Equal(b.record("contoso").LastReauthorizedAt))
 	require.NoError(t, b.sim.DeleteSubscription(b.only("fabrikam").ID))
-	require.NoError(t, reauth.ProcessTask(ctx, task(t, subscription.TypeReauthorize,
-		worker.SubscriptionPayload{Tenant: "fabrikam", Reason: subscription.LifecycleSubscriptionRemoved})))
+	require.NoError(t, reauth.ProcessTask(ctx, task(t, worker.TypeSubscriptionReauthorize,
+		worker.SubscriptionPayload{Tenant: "fabrikam", Reason: directory.LifecycleSubscriptionRemoved})))
 	fresh := b.only("fabrikam")
 	require.Len(t, b.runs.matching("gap:fabrikam:"+fresh.ID), 1)
-	require.NoError(t, ensure.ProcessTask(ctx, task(t, subscription.TypeEnsure,
-		worker.SubscriptionPayload{Tenant: "fabrikam", SubscriptionID: fresh.ID, Reason: subscription.LifecycleMissed})))
+	require.NoError(t, ensure.ProcessTask(ctx, task(t, worker.TypeSubscriptionEnsure,
+		worker.SubscriptionPayload{Tenant: "fabrikam", SubscriptionID: fresh.ID, Reason: directory.LifecycleMissed})))
 	require.Len(t, b.runs.matching("gap:fabrikam:missed:"), 1)
 }
 
@@ -98,14 +91,15 @@ func TestHandlersUnderRealAsynq(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close() })
 	rdb := redis.NewClient(&redis.Options{Addr: b.redis.addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	q := worker.NewQueue(client, rdb, b.redis.prefix, time.Second)
+	q := worker.NewQueue(client, worker.NewStore(rdb, b.redis.prefix), time.Second)
 
 	cfg := worker.ServerConfig(4, nil)
 	cfg.Queues = map[string]int{queue: 1}
 	cfg.LogLevel = asynq.FatalLevel
 	srv := asynq.NewServer(opt, cfg)
 	mux := asynq.NewServeMux()
-	subscription.Register(mux, b.mgr)
+	mux.Handle(worker.TypeSubscriptionEnsure, &subscription.EnsureHandler{Manager: b.mgr})
+	mux.Handle(worker.TypeSubscriptionReauthorize, &subscription.ReauthorizeHandler{Manager: b.mgr})
 	require.NoError(t, srv.Start(mux))
 	t.Cleanup(srv.Shutdown)
 
@@ -128,7 +122,7 @@ func TestHandlersUnderRealAsynq(t *testing.T) {
 
 	sub := b.only("contoso")
 	require.NoError(t, q.EnqueueSubscription(ctx, worker.TypeSubscriptionReauthorize,
-		worker.SubscriptionPayload{Tenant: "contoso", SubscriptionID: sub.ID, Reason: subscription.LifecycleReauthorizationRequired}, asynq.Queue(queue)))
+		worker.SubscriptionPayload{Tenant: "contoso", SubscriptionID: sub.ID, Reason: directory.LifecycleReauthorizationRequired}, asynq.Queue(queue)))
 	require.Eventually(t, func() bool {
 		rec, _, err := b.store.ByTenant(ctx, "contoso")
 		return err == nil && !rec.LastReauthorizedAt.IsZero()

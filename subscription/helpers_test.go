@@ -24,6 +24,7 @@ import (
 	"github.com/psasync/psasync/graph/directory"
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/subscription"
+	"github.com/psasync/psasync/worker"
 )
 
 // fakeClock is a settable clock shared by the simulator and the manager.
@@ -229,7 +230,16 @@ type runs struct {
 
 func newRuns() *runs { return &runs{byID: map[string]run{}} }
 
-func (r *runs) EnqueueRun(_ context.Context, id, tenantID, mode, reason string) error {
+// EnqueueRun records the run with the worker's mode name for full or not.
+func (r *runs) EnqueueRun(_ context.Context, id, tenantID string, full bool, reason string) error {
+	mode := worker.ModeIncremental
+	if full {
+		mode = worker.ModeFull
+	}
+	return r.record(id, tenantID, mode, reason)
+}
+
+func (r *runs) record(id, tenantID, mode, reason string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
@@ -250,8 +260,8 @@ func (r *runs) EnqueueRun(_ context.Context, id, tenantID, mode, reason string) 
 }
 
 // EnqueueEnsure lets the same recorder stand in for SubscriptionJobs.
-func (r *runs) EnqueueEnsure(ctx context.Context, id, tenantID, reason string) error {
-	return r.EnqueueRun(ctx, id, tenantID, "ensure", reason)
+func (r *runs) EnqueueEnsure(_ context.Context, id, tenantID, reason string) error {
+	return r.record(id, tenantID, "ensure", reason)
 }
 
 func (r *runs) all() []run {

@@ -11,20 +11,6 @@ import (
 	"github.com/psasync/psasync/graph/directory"
 )
 
-// Lifecycle events of Graph (for users only reauthorizationRequired is
-// sent; the others are handled in case that changes).
-const (
-	// LifecycleReauthorizationRequired asks for a reauthorization (psasync
-	// answers with a renew PATCH).
-	LifecycleReauthorizationRequired = "reauthorizationRequired"
-	// LifecycleSubscriptionRemoved says Graph dropped the subscription:
-	// recreate it and catch up with an incremental run.
-	LifecycleSubscriptionRemoved = "subscriptionRemoved"
-	// LifecycleMissed says notifications were lost: catch up with an
-	// incremental run.
-	LifecycleMissed = "missed"
-)
-
 // Reauthorize answers a reauthorizationRequired lifecycle event with a
 // renew PATCH, which reauthorizes the subscription and moves its expiry in
 // one request. psasync never calls the /reauthorize action, so a
@@ -73,9 +59,9 @@ func (m *Manager) Reauthorize(ctx context.Context, tenantID, subscriptionID stri
 // notifications that may have been lost.
 func (m *Manager) HandleLifecycle(ctx context.Context, tenantID, subscriptionID, event string) (Record, error) {
 	switch event {
-	case "", LifecycleReauthorizationRequired:
+	case "", directory.LifecycleReauthorizationRequired:
 		return m.Reauthorize(ctx, tenantID, subscriptionID)
-	case LifecycleSubscriptionRemoved, LifecycleMissed:
+	case directory.LifecycleSubscriptionRemoved, directory.LifecycleMissed:
 		return m.withLock(ctx, tenantID, func(ctx context.Context) (Record, error) {
 			minute := m.now().Truncate(time.Minute).Format("20060102T1504Z")
 			owed := gapRun{

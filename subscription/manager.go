@@ -16,7 +16,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -48,19 +47,13 @@ type Clients interface {
 
 // RunEnqueuer starts sync runs. id is unique per tenant and period (or per
 // repaired gap); an id that already exists is not an error (return nil):
-// that is how replicas avoid doubling runs. mode is ModeIncremental or
-// ModeFull; reason says why, for the run's record.
+// that is how replicas avoid doubling runs. full asks for a full
+// reconcile, otherwise an incremental (delta) run; the worker owns the
+// mode names, so the wiring maps full to them. reason says why, for the
+// run's record.
 type RunEnqueuer interface {
-	EnqueueRun(ctx context.Context, id, tenantID, mode, reason string) error
+	EnqueueRun(ctx context.Context, id, tenantID string, full bool, reason string) error
 }
-
-// Run modes passed to RunEnqueuer (the workflow's sync_mode).
-const (
-	// ModeIncremental reads the tenant's delta since the last delta link.
-	ModeIncremental = "incremental"
-	// ModeFull reads every user and reconciles the PSA.
-	ModeFull = "full"
-)
 
 // Reasons given to RunEnqueuer for the runs the manager enqueues.
 const (
@@ -130,7 +123,7 @@ func (m *Manager) withLock(ctx context.Context, tenantID string, fn func(context
 	if strings.TrimSpace(tenantID) == "" {
 		return Record{}, errors.New("subscription: tenant id is required")
 	}
-	unlock, err := m.store.lock(ctx, tenantID, randomToken(), m.cfg.LockTTL, m.cfg.LockWait, 100*time.Millisecond)
+	unlock, err := m.store.lock(ctx, tenantID, m.cfg.LockTTL, m.cfg.LockWait, 100*time.Millisecond)
 	if err != nil {
 		return Record{}, err
 	}
@@ -346,7 +339,7 @@ func (m *Manager) succeed(ctx context.Context, rec Record, now time.Time) (Recor
 		return rec, nil
 	}
 	log := m.log.WithFields(logrus.Fields{"tenant": rec.TenantID, "run": rec.PendingRunID, "reason": rec.PendingRunReason})
-	if err := m.runs.EnqueueRun(ctx, rec.PendingRunID, rec.TenantID, ModeIncremental, rec.PendingRunReason); err != nil {
+	if err := m.runs.EnqueueRun(ctx, rec.PendingRunID, rec.TenantID, false, rec.PendingRunReason); err != nil {
 		log.WithError(err).Warn("could not enqueue the catch-up run; the next check tries again")
 		return rec, fmt.Errorf("subscription: tenant %s: enqueue run %s: %w", rec.TenantID, rec.PendingRunID, err)
 	}
@@ -417,11 +410,4 @@ func newClientState() (string, error) {
 		return "", fmt.Errorf("generate clientState: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-// randomToken identifies one lock holder.
-func randomToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

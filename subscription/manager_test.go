@@ -13,6 +13,7 @@ import (
 	"github.com/psasync/psasync/graph/directory"
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/subscription"
+	"github.com/psasync/psasync/worker"
 )
 
 var threeTenants = []string{"contoso", "fabrikam", "northwind"}
@@ -86,7 +87,7 @@ func TestThreeTenantsGetOneSubscriptionEach(t *testing.T) {
 	created := b.runs.matching("gap:")
 	require.Len(t, created, 3)
 	for _, r := range created {
-		require.Equal(t, subscription.ModeIncremental, r.Mode)
+		require.Equal(t, worker.ModeIncremental, r.Mode)
 		require.Equal(t, subscription.ReasonCreated, r.Reason)
 		require.Equal(t, "gap:"+r.Tenant+":"+b.record(r.Tenant).ID, r.ID)
 	}
@@ -182,7 +183,7 @@ func TestReauthorizationRequiredRenewsWithAPatchOnly(t *testing.T) {
 	sub := b.only("contoso")
 
 	b.clock.Advance(5 * time.Hour)
-	require.NoError(t, b.sim.SendLifecycle(ctx, sub.ID, subscription.LifecycleReauthorizationRequired))
+	require.NoError(t, b.sim.SendLifecycle(ctx, sub.ID, directory.LifecycleReauthorizationRequired))
 	events := b.hook.lifecycleEvents()
 	require.Len(t, events, 1)
 	require.Equal(t, lifecycleItem{SubscriptionID: sub.ID, TenantID: "contoso", ClientState: b.record("contoso").ClientState,
@@ -202,7 +203,7 @@ func TestReauthorizationRequiredRenewsWithAPatchOnly(t *testing.T) {
 	// A redelivered event a few minutes later is answered the same way;
 	// the hourly check right after does not PATCH again.
 	b.clock.Advance(3 * time.Minute)
-	require.NoError(t, b.sim.SendLifecycle(ctx, sub.ID, subscription.LifecycleReauthorizationRequired))
+	require.NoError(t, b.sim.SendLifecycle(ctx, sub.ID, directory.LifecycleReauthorizationRequired))
 	_, err = b.mgr.Reauthorize(ctx, "contoso", sub.ID)
 	require.NoError(t, err)
 	b.clock.Advance(time.Hour)
@@ -246,7 +247,7 @@ func TestDeletedBehindOurBackIsRecreatedAndCaughtUp(t *testing.T) {
 
 		gap := b.runs.matching("gap:fabrikam:" + sub.ID)
 		require.Len(t, gap, 1)
-		require.Equal(t, run{ID: "gap:fabrikam:" + sub.ID, Tenant: "fabrikam", Mode: subscription.ModeIncremental, Reason: subscription.ReasonRecreated}, gap[0])
+		require.Equal(t, run{ID: "gap:fabrikam:" + sub.ID, Tenant: "fabrikam", Mode: worker.ModeIncremental, Reason: subscription.ReasonRecreated}, gap[0])
 		_, ok, err := b.store.LookupSubscription(ctx, old.ID)
 		require.NoError(t, err)
 		require.False(t, ok, "notifications of the old subscription are refused")
@@ -286,7 +287,7 @@ func TestDeletedBehindOurBackIsRecreatedAndCaughtUp(t *testing.T) {
 		b.ensureAll()
 		old := b.only("contoso")
 		require.NoError(t, b.sim.DeleteSubscription(old.ID))
-		rec, err := b.mgr.HandleLifecycle(ctx, "contoso", old.ID, subscription.LifecycleReauthorizationRequired)
+		rec, err := b.mgr.HandleLifecycle(ctx, "contoso", old.ID, directory.LifecycleReauthorizationRequired)
 		require.NoError(t, err)
 		sub := b.only("contoso")
 		require.NotEqual(t, old.ID, sub.ID)
@@ -299,23 +300,23 @@ func TestDeletedBehindOurBackIsRecreatedAndCaughtUp(t *testing.T) {
 		b := setup(t, []string{"contoso"}, nil)
 		b.ensureAll()
 		old := b.only("contoso")
-		require.NoError(t, b.sim.SendLifecycle(ctx, old.ID, subscription.LifecycleSubscriptionRemoved))
+		require.NoError(t, b.sim.SendLifecycle(ctx, old.ID, directory.LifecycleSubscriptionRemoved))
 		require.Empty(t, b.live("contoso"))
-		rec, err := b.mgr.HandleLifecycle(ctx, "contoso", old.ID, subscription.LifecycleSubscriptionRemoved)
+		rec, err := b.mgr.HandleLifecycle(ctx, "contoso", old.ID, directory.LifecycleSubscriptionRemoved)
 		require.NoError(t, err)
 		require.Equal(t, b.only("contoso").ID, rec.ID)
 		require.Len(t, b.runs.matching("gap:contoso:"+rec.ID), 1, "recreated: one catch-up run")
 		require.Len(t, b.runs.all(), 2)
 
 		// missed: the subscription is fine, but a run is owed.
-		rec2, err := b.mgr.HandleLifecycle(ctx, "contoso", rec.ID, subscription.LifecycleMissed)
+		rec2, err := b.mgr.HandleLifecycle(ctx, "contoso", rec.ID, directory.LifecycleMissed)
 		require.NoError(t, err)
 		require.Equal(t, rec.ID, rec2.ID)
 		missed := b.runs.matching("gap:contoso:missed:")
 		require.Len(t, missed, 1)
 		require.Equal(t, "lifecycle missed", missed[0].Reason)
 		// Graph delivers at least once: the same event again adds nothing.
-		_, err = b.mgr.HandleLifecycle(ctx, "contoso", rec.ID, subscription.LifecycleMissed)
+		_, err = b.mgr.HandleLifecycle(ctx, "contoso", rec.ID, directory.LifecycleMissed)
 		require.NoError(t, err)
 		require.Len(t, b.runs.matching("gap:contoso:missed:"), 1)
 

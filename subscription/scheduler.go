@@ -214,7 +214,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 		if sch.IncrementalEvery > 0 {
 			id := IncrementalRunID(t.ID, now.Truncate(sch.IncrementalEvery))
 			errs = append(errs, s.once(t.ID, "incremental", id, func() error {
-				return s.runs.EnqueueRun(ctx, id, t.ID, ModeIncremental, ReasonScheduledIncremental)
+				return s.runs.EnqueueRun(ctx, id, t.ID, false, ReasonScheduledIncremental)
 			}))
 		}
 		if sch.ReconcileAt != ReconcileOff {
@@ -224,7 +224,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 			if !now.Before(due) && now.Before(due.Add(sch.ReconcileWindow)) {
 				id := ReconcileRunID(t.ID, local.Format(time.DateOnly))
 				errs = append(errs, s.once(t.ID, "reconcile", id, func() error {
-					return s.runs.EnqueueRun(ctx, id, t.ID, ModeFull, ReasonNightlyReconcile)
+					return s.runs.EnqueueRun(ctx, id, t.ID, true, ReasonNightlyReconcile)
 				}))
 			}
 		}

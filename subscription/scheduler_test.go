@@ -111,7 +111,7 @@ func TestSchedulerReplicasProduceOneRunPerPeriod(t *testing.T) {
 					date := strings.TrimPrefix(r.ID, "reconcile:"+tenant+":")
 					require.False(t, dates[date], "one reconcile per local date")
 					dates[date] = true
-					require.Equal(t, subscription.ModeFull, r.Mode)
+					require.Equal(t, worker.ModeFull, r.Mode)
 					require.Equal(t, date, r.At.In(loc).Format(time.DateOnly), "enqueued on its own local date")
 				}
 				require.Len(t, rec, 4, "four local days, four reconciles: %v", rec)
@@ -121,7 +121,7 @@ func TestSchedulerReplicasProduceOneRunPerPeriod(t *testing.T) {
 				inc := queue.matching("incremental:" + tenant + ":")
 				require.Len(t, inc, 4*24*4, "one incremental per 15-minute period")
 				for _, r := range inc {
-					require.Equal(t, subscription.ModeIncremental, r.Mode)
+					require.Equal(t, worker.ModeIncremental, r.Mode)
 					start, err := time.Parse(time.RFC3339, strings.TrimPrefix(r.ID, "incremental:"+tenant+":"))
 					require.NoError(t, err)
 					require.Zero(t, start.Minute()%15)
@@ -238,10 +238,12 @@ type asynqRuns struct {
 	queue string
 }
 
-func (a *asynqRuns) EnqueueRun(ctx context.Context, id, tenantID, mode, _ string) error {
+func (a *asynqRuns) EnqueueRun(ctx context.Context, id, tenantID string, full bool, _ string) error {
 	in := worker.DefaultRunInputs(tenantID)
-	in.SyncMode = mode
-	_, err := a.q.EnqueueRun(ctx, a.store, id, in, asynq.Queue(a.queue), asynq.Retention(subscription.ScheduledRetention))
+	if full {
+		in.SyncMode = worker.ModeFull
+	}
+	_, err := a.q.EnqueueRun(ctx, id, in, asynq.Queue(a.queue), asynq.Retention(subscription.ScheduledRetention))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
@@ -264,7 +266,7 @@ func TestSchedulerReplicasOverRealAsynq(t *testing.T) {
 		t.Cleanup(func() { _ = client.Close() })
 		rdb := redis.NewClient(&redis.Options{Addr: r.addr})
 		t.Cleanup(func() { _ = rdb.Close() })
-		ad := &asynqRuns{q: worker.NewQueue(client, rdb, r.prefix, time.Second), store: worker.NewStore(rdb, r.prefix), queue: queue}
+		ad := &asynqRuns{q: worker.NewQueue(client, worker.NewStore(rdb, r.prefix), time.Second), store: worker.NewStore(rdb, r.prefix), queue: queue}
 		s, err := subscription.NewScheduler(ad, ad, staticTenants(
 			subscription.ScheduledTenant{ID: "contoso", Enabled: true, Schedule: subscription.Schedule{Location: mustZone(t, "Asia/Kolkata")}},
 			subscription.ScheduledTenant{ID: "fabrikam", Enabled: true, Schedule: subscription.Schedule{ReconcileAt: "23:30"}},

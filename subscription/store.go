@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/psasync/psasync/internal/redislock"
 )
 
 // Store keeps the subscription state of every tenant in Redis: what the
 // manager needs to renew and repair subscriptions, and what the webhook
 // needs to authenticate a notification (one round trip per lookup).
 //
-// Keys (prefix P, default "psasync:"; the prefix must not contain braces,
+// Keys (prefix P, as given to NewStore; it must not contain braces,
 // the {id} hash tag keeps a subscription's two keys in one cluster slot):
 //
 //	P sub:tenant:<tenant>   string JSON record of the tenant (the source of
@@ -28,7 +30,7 @@ import (
 //	                        written only by TouchNotification; expires after
 //	                        SeenTTL so a deleted subscription leaves nothing
 //	P sub:tenants           set    tenant ids that have a record
-//	P sub:lock:<tenant>     string the manager's per-tenant lock token (SET
+//	P sub:lock:<tenant>     string the manager's per-tenant lock (internal/redislock,
 //	                        NX PX), so replicas never create, renew or
 //	                        delete one tenant's subscription at once
 //
@@ -42,17 +44,12 @@ type Store struct {
 	SeenTTL time.Duration
 }
 
-// DefaultKeyPrefix is the prefix of every key when none is configured.
-const DefaultKeyPrefix = "psasync:"
-
 // defaultSeenTTL outlives the longest users subscription (29 days).
 const defaultSeenTTL = 60 * 24 * time.Hour
 
-// NewStore wraps a Redis client; prefix "" means DefaultKeyPrefix.
+// NewStore wraps a Redis client; every key starts with prefix, used as
+// given (the config owns the default, config.DefaultKeyPrefix).
 func NewStore(rdb redis.UniversalClient, prefix string) *Store {
-	if prefix == "" {
-		prefix = DefaultKeyPrefix
-	}
 	return &Store{rdb: rdb, prefix: prefix, SeenTTL: defaultSeenTTL}
 }
 
@@ -67,6 +64,8 @@ const (
 	// HealthUnhealthy: the tenant needs attention: consent is missing, Graph
 	// refused the subscription, or no live subscription exists.
 	HealthUnhealthy = "unhealthy"
+	// HealthNone: the tenant has no subscription record yet.
+	HealthNone = "none"
 )
 
 // Record is the stored state of one tenant's Graph subscription.
@@ -371,37 +370,16 @@ func (s *Store) Delete(ctx context.Context, tenantID string) error {
 // for longer than the manager waits; retry shortly.
 var ErrBusy = errors.New("subscription: tenant is busy (another replica or job holds its lock)")
 
-// releaseLock deletes the lock only if it still holds our token.
-// KEYS[1] lock key; ARGV[1] token. Returns 1 when deleted, 0 otherwise.
-var releaseLock = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
-
-// lock takes the tenant's lock, polling every poll until wait has passed;
-// the returned function releases it.
-func (s *Store) lock(ctx context.Context, tenantID, token string, ttl, wait, poll time.Duration) (func(), error) {
-	key := s.lockKey(tenantID)
-	deadline := time.Now().Add(wait)
-	for {
-		ok, err := s.rdb.SetNX(ctx, key, token, ttl).Result()
-		if err != nil {
-			return nil, fmt.Errorf("subscription store: lock tenant %s: %w", tenantID, err)
-		}
-		if ok {
-			return func() {
-				_ = releaseLock.Run(context.WithoutCancel(ctx), s.rdb, []string{key}, token).Err()
-			}, nil
-		}
-		if !time.Now().Add(poll).Before(deadline) {
-			return nil, fmt.Errorf("tenant %s: %w", tenantID, ErrBusy)
-		}
-		t := time.NewTimer(poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("subscription store: lock tenant %s: %w", tenantID, ctx.Err())
-		case <-t.C:
-		}
+// lock takes the tenant's lock (internal/redislock: renewed while held),
+// polling every poll until wait has passed; the returned function releases
+// it.
+func (s *Store) lock(ctx context.Context, tenantID string, ttl, wait, poll time.Duration) (func(), error) {
+	l, err := redislock.Acquire(ctx, s.rdb, s.lockKey(tenantID), ttl, redislock.Options{Wait: wait, Poll: poll})
+	if errors.Is(err, redislock.ErrHeld) {
+		return nil, fmt.Errorf("tenant %s: %w", tenantID, ErrBusy)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("subscription store: lock tenant %s: %w", tenantID, err)
+	}
+	return l.Release, nil
 }

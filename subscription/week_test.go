@@ -12,7 +12,9 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/psasync/graph/directory"
 	"github.com/psasync/psasync/subscription"
+	"github.com/psasync/psasync/worker"
 )
 
 // jobQueue stands in for asynq in the week: it keeps enqueued ensure jobs
@@ -34,7 +36,7 @@ func (q *jobQueue) EnqueueEnsure(_ context.Context, id, tenantID, reason string)
 	if err != nil {
 		return err
 	}
-	q.pending = append(q.pending, asynq.NewTask(subscription.TypeEnsure, b))
+	q.pending = append(q.pending, asynq.NewTask(worker.TypeSubscriptionEnsure, b))
 	return nil
 }
 
@@ -79,7 +81,7 @@ func TestSimulatedWeek(t *testing.T) {
 		events := b.hook.lifecycleEvents()
 		for _, ev := range events[handled:] {
 			p, _ := json.Marshal(map[string]string{"tenant": ev.TenantID, "subscription_id": ev.SubscriptionID, "reason": ev.LifecycleEvent})
-			require.NoError(t, lifecycle.ProcessTask(ctx, asynq.NewTask(subscription.TypeReauthorize, p)))
+			require.NoError(t, lifecycle.ProcessTask(ctx, asynq.NewTask(worker.TypeSubscriptionReauthorize, p)))
 		}
 		handled = len(events)
 	}
@@ -99,7 +101,7 @@ func TestSimulatedWeek(t *testing.T) {
 			require.NoError(t, b.sim.WaitDeliveries(waitCtx))
 			cancel()
 		case 20:
-			require.NoError(t, b.sim.SendLifecycle(ctx, b.only("contoso").ID, subscription.LifecycleReauthorizationRequired))
+			require.NoError(t, b.sim.SendLifecycle(ctx, b.only("contoso").ID, directory.LifecycleReauthorizationRequired))
 		case 50:
 			droppedID = b.only("fabrikam").ID
 			require.NoError(t, b.sim.DeleteSubscription(droppedID))
@@ -111,7 +113,7 @@ func TestSimulatedWeek(t *testing.T) {
 			revoked = false
 		case 100:
 			removedID = b.only("contoso").ID
-			require.NoError(t, b.sim.SendLifecycle(ctx, removedID, subscription.LifecycleSubscriptionRemoved))
+			require.NoError(t, b.sim.SendLifecycle(ctx, removedID, directory.LifecycleSubscriptionRemoved))
 		}
 		deliverLifecycle()
 

@@ -7,34 +7,6 @@ import (
 	"github.com/psasync/psasync/graph/directory"
 )
 
-// ExclusiveCompanies lists the companies that only tenant maps to, given
-// each tenant's companies (owners: tenant id -> company ids). There a
-// contact carrying an object id the tenant no longer has is an orphan to
-// deactivate, even when Redis lost its link; in a company shared with
-// another tenant it may belong to that tenant's user.
-func ExclusiveCompanies(owners map[string][]string, tenant string) []string {
-	byCompany := map[string]map[string]bool{}
-	for t, companies := range owners {
-		for _, c := range companies {
-			if c == "" {
-				continue
-			}
-			if byCompany[c] == nil {
-				byCompany[c] = map[string]bool{}
-			}
-			byCompany[c][t] = true
-		}
-	}
-	var out []string
-	for c, ts := range byCompany {
-		if len(ts) == 1 && ts[tenant] {
-			out = append(out, c)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // addExclusiveLinks adds, as links, the contacts in the tenant's exclusive
 // companies that carry an object id the tenant no longer has, so that
 // planOrphans sees them even when Redis lost its links.

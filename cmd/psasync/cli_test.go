@@ -1,139 +1,191 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
-	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/config"
-	"github.com/psasync/psasync/worker"
 )
 
-// writeSimConfig starts a simulated world and writes its config to a file,
-// as psasim --write-config does.
-func writeSimConfig(t *testing.T, mutate func(*config.Config)) (string, *simenv.Env) {
-	t.Helper()
-	env, err := simenv.Start(context.Background(), simenv.Options{Users: 20, Unlimited: true})
-	require.NoError(t, err)
-	t.Cleanup(env.Close)
-	path := filepath.Join(t.TempDir(), "psasync.yaml")
-	require.NoError(t, env.WriteConfig(path))
-	if mutate != nil {
-		c, err := config.Load(path)
-		require.NoError(t, err)
-		mutate(c)
-		b, err := yaml.Marshal(c)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(path, b, 0o600))
+func TestHelpExitsZeroOnStdout(t *testing.T) {
+	t.Parallel()
+	cases := [][]string{{"--help"}, {"-h"}, {"help"}, {"version", "--help"}, {"completion", "--help"}, {"subscriptions", "--help"}, {"help", "subscriptions"}}
+	for _, c := range commands {
+		cases = append(cases, append(append([]string{}, c...), "--help"), append(append([]string{}, c...), "-h"), append([]string{"help"}, c...))
 	}
-	return path, env
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := run(t, args...)
+			require.Equal(t, exitOK, r.code, r.stderr)
+			require.Contains(t, r.stdout, "Usage:")
+			require.Empty(t, r.stderr)
+		})
+	}
+	r := run(t, "help", "sync")
+	require.Contains(t, r.stdout, "--dry-run", "help CMD shows that command's flags")
+	require.Contains(t, r.stdout, "--config string")
+	require.Contains(t, r.stdout, "PSASYNC_CONFIG")
+}
+
+func TestVersionAndCompletion(t *testing.T) {
+	t.Parallel()
+	r := run(t, "version")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "module:   github.com/psasync/psasync")
+	require.Contains(t, r.stdout, "revision:")
+	require.Contains(t, r.stdout, "go:       go1.")
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		r := run(t, "completion", shell)
+		require.Equal(t, exitOK, r.code, "%s: %s", shell, r.stderr)
+		require.Contains(t, r.stdout, "psasync", shell)
+	}
+}
+
+func TestBadFlagsExitTwo(t *testing.T) {
+	t.Parallel()
+	cases := [][]string{{"frobnicate"}, {"subscriptions"}, {"subscriptions", "renew"}, {"version", "extra"}}
+	for _, c := range commands {
+		cases = append(cases, append(append([]string{}, c...), "--no-such-flag"), append(append([]string{}, c...), "extra"))
+	}
+	cases = append(cases, []string{"sync", "--progress", "sometimes"}, []string{"worker", "--concurrency", "many"})
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := run(t, args...)
+			require.Equal(t, exitBadArgs, r.code, "stdout %s stderr %s", r.stdout, r.stderr)
+			require.NotEmpty(t, r.stderr, "names what was wrong")
+		})
+	}
+}
+
+func TestBadConfigExitsTwo(t *testing.T) {
+	t.Parallel()
+	bad := filepath.Join(t.TempDir(), "psasync.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("psa: {type: sap}\ntenants: [{name: x}]\nsync: {deactivation_guard: 3}\n"), 0o600))
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	for _, c := range commands {
+		t.Run(strings.Join(c, " "), func(t *testing.T) {
+			t.Parallel()
+			r := run(t, append(append(append([]string{}, c...), "--config", bad), roleArgs(c)...)...)
+			require.Equal(t, exitBadArgs, r.code, r.stderr)
+			for _, key := range []string{"psa.type", "tenants[0].id", "sync.deactivation_guard"} {
+				require.Contains(t, r.stderr, key)
+			}
+			r = run(t, append(append(append([]string{}, c...), "--config", missing), roleArgs(c)...)...)
+			require.Equal(t, exitBadArgs, r.code, r.stderr)
+			require.Contains(t, r.stderr, "missing.yaml")
+		})
+	}
+}
+
+func TestConfigFromEnvironment(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "from-env.yaml")
+	for _, c := range commands {
+		t.Run(strings.Join(c, " "), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			r := psasync(t, ctx, []string{configEnv + "=" + missing}, append(append([]string{}, c...), roleArgs(c)...)...)
+			require.Equal(t, exitBadArgs, r.code, r.stderr)
+			require.Contains(t, r.stderr, "from-env.yaml", "$PSASYNC_CONFIG is the config file")
+		})
+	}
+	path, env := writeSimConfig(t, func(c *config.Config) { testRedis(t, c) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := psasync(t, ctx, []string{configEnv + "=" + path}, "sync", "--mode", "full")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.NotZero(t, env.PSA.Stats().Writes)
+}
+
+func TestUnreachableRedisExitsOne(t *testing.T) {
+	t.Parallel()
+	hook := validationHook(t)
+	path, env := writeSimConfig(t, func(c *config.Config) {
+		c.Redis.Addr = "127.0.0.1:1" // nothing listens there
+		c.Server.PublicURL = hook
+	})
+	for _, c := range commands {
+		t.Run(strings.Join(c, " "), func(t *testing.T) {
+			t.Parallel()
+			r := run(t, append(append(append([]string{}, c...), "--config", path), roleArgs(c)...)...)
+			require.Equal(t, exitFailed, r.code, r.stderr)
+			require.Contains(t, r.stderr, "127.0.0.1:1")
+		})
+	}
+	require.Zero(t, env.PSA.Stats().Writes)
 }
 
 func TestSyncCommandExitCodes(t *testing.T) {
 	t.Parallel()
-	path, env := writeSimConfig(t, nil)
-	ctx := context.Background()
+	path, env := writeSimConfig(t, func(c *config.Config) { testRedis(t, c) })
 
-	var out, errb bytes.Buffer
-	code := run(ctx, []string{"sync", "--config", path, "--mode", "full", "--dry-run"}, &out, &errb)
-	require.Equal(t, exitOK, code, errb.String())
-	var rep worker.Report
-	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "stdout is the report JSON")
-	require.True(t, rep.DryRun)
-	require.NotZero(t, rep.Statistics.ContactsCreated)
+	r := run(t, "sync", "--config", path, "--mode", "full", "--dry-run", "--progress", "never")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, `"dry_run": true`, "stdout is the report JSON")
 	require.Zero(t, env.PSA.Stats().Writes, "dry run")
 
-	out.Reset()
-	errb.Reset()
-	require.Equal(t, exitOK, run(ctx, []string{"sync", "--config", path, "--mode", "full"}, &out, &errb), errb.String())
+	r = run(t, "sync", "--config", path, "--mode", "full")
+	require.Equal(t, exitOK, r.code, r.stderr)
 	require.NotZero(t, env.PSA.Stats().Writes)
 
 	bad := [][]string{
 		{"sync", "--config", path, "--mode", "sideways"},
 		{"sync", "--config", path, "--upn", "not-an-upn"},
 		{"sync", "--config", path, "--tenant", "nobody"},
-		{"sync", "--config", filepath.Join(t.TempDir(), "missing.yaml")},
-		{"sync", "--config", path, "--no-such-flag"},
-		{"sync", "--config", path, "extra"},
-		{"frobnicate"},
 	}
 	for _, args := range bad {
-		errb.Reset()
 		writes := env.PSA.Stats().Writes
-		require.Equal(t, exitBadArgs, run(ctx, args, &out, &errb), "%v", args)
-		require.NotEmpty(t, errb.String(), "%v names what was wrong", args)
+		r := run(t, args...)
+		require.Equal(t, exitBadArgs, r.code, "%v: %s", args, r.stderr)
+		require.NotEmpty(t, r.stderr, "%v names what was wrong", args)
 		require.Equal(t, writes, env.PSA.Stats().Writes, "%v writes nothing", args)
 	}
-	errb.Reset()
-	run(ctx, []string{"sync", "--config", path, "--mode", "sideways"}, &out, &errb)
-	require.Contains(t, errb.String(), "--mode")
+	require.Contains(t, run(t, bad[0]...).stderr, "--mode")
+	require.Contains(t, run(t, bad[2]...).stderr, "--tenant")
 }
 
 func TestSyncCommandFailedRunExitsOne(t *testing.T) {
 	t.Parallel()
-	path, _ := writeSimConfig(t, func(c *config.Config) { c.Tenants[0].PSADefaultCompanyID = "" })
-	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"sync", "--config", path, "--mode", "full"}, &out, &errb)
-	require.Equal(t, exitFailed, code, errb.String())
-	var rep worker.Report
-	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
-	require.False(t, rep.Success)
-	require.Equal(t, worker.CodeMissingCompanyID, rep.Errors[0].Code)
-}
-
-func TestBadConfigNamesEveryKey(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "psasync.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("psa: {type: sap}\ntenants: [{name: x}]\nsync: {deactivation_guard: 3}\n"), 0o600))
-	var out, errb bytes.Buffer
-	require.Equal(t, exitBadArgs, run(context.Background(), []string{"sync", "--config", path}, &out, &errb))
-	for _, key := range []string{"psa.type", "tenants[0].id", "sync.deactivation_guard"} {
-		require.Contains(t, errb.String(), key)
-	}
-	require.Equal(t, exitBadArgs, run(context.Background(), []string{"serve", "--config", path}, &out, &errb))
+	path, _ := writeSimConfig(t, func(c *config.Config) {
+		testRedis(t, c)
+		c.Tenants[0].PSADefaultCompanyID = ""
+	})
+	r := run(t, "sync", "--config", path, "--mode", "full")
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	require.Contains(t, r.stdout, `"success": false`)
+	require.Contains(t, r.stdout, "MissingCompanyID")
 }
 
 func TestSubscriptionsCommand(t *testing.T) {
 	t.Parallel()
-	hook, err := startDemoHook() // answers Graph's validation handshake
-	require.NoError(t, err)
-	t.Cleanup(hook.Close)
-	path, env := writeSimConfig(t, func(c *config.Config) {
-		testRedis(t, c)
-		c.Server.PublicURL = hook.URL
-	})
-	ctx := context.Background()
-	list := func() []map[string]any {
-		var out, errb bytes.Buffer
-		require.Equal(t, exitOK, run(ctx, []string{"subscriptions", "list", "--config", path, "--json"}, &out, &errb), errb.String())
-		var rows []map[string]any
-		require.NoError(t, json.Unmarshal(out.Bytes(), &rows))
-		return rows
-	}
-	var out, errb bytes.Buffer
-	require.Equal(t, exitOK, run(ctx, []string{"subscriptions", "ensure", "--config", path}, &out, &errb), errb.String())
-	require.Len(t, env.Graph.Subscriptions(env.Tenants[0]), 1, "one live subscription at Graph")
-	rows := list()
-	require.Len(t, rows, 1)
-	require.Equal(t, "healthy", rows[0]["health"])
-	require.Equal(t, env.Graph.Subscriptions(env.Tenants[0])[0].ID, rows[0]["subscription_id"])
-	require.NotContains(t, out.String()+fmt.Sprint(rows), "clientState", "the secret is never listed")
+	path, env := subscribableConfig(t)
+	r := run(t, "subscriptions", "ensure", "--config", path)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	live := env.Graph.Subscriptions(env.Tenants[0])
+	require.Len(t, live, 1, "one live subscription at Graph")
+	r = run(t, "subscriptions", "list", "--config", path, "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, `"health": "healthy"`)
+	require.Contains(t, r.stdout, live[0].ID)
+	require.NotContains(t, r.stdout, "clientState", "the secret is never listed")
 
-	require.Equal(t, exitOK, run(ctx, []string{"subscriptions", "ensure", "--config", path}, &out, &errb), errb.String())
+	require.Equal(t, exitOK, run(t, "subscriptions", "ensure", "--config", path).code)
 	require.Len(t, env.Graph.Subscriptions(env.Tenants[0]), 1, "ensure twice keeps one")
 
-	require.Equal(t, exitOK, run(ctx, []string{"subscriptions", "delete", "--config", path}, &out, &errb), errb.String())
+	require.Equal(t, exitOK, run(t, "subscriptions", "delete", "--config", path).code)
 	require.Empty(t, env.Graph.Subscriptions(env.Tenants[0]))
-	require.Equal(t, "none", list()[0]["health"])
+	r = run(t, "subscriptions", "list", "--config", path)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "none")
 
-	require.Equal(t, exitBadArgs, run(ctx, []string{"subscriptions", "renew"}, &out, &errb))
-	require.Equal(t, exitBadArgs, run(ctx, []string{"subscriptions", "list", "--config", path, "--tenant", "nobody"}, &out, &errb))
+	require.Equal(t, exitBadArgs, run(t, "subscriptions", "list", "--config", path, "--tenant", "nobody").code)
 }

@@ -1,138 +1,83 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
-	"os"
 	"strings"
-	"time"
 
-	"github.com/psasync/psasync/config"
-	"github.com/psasync/psasync/worker"
+	"github.com/spf13/cobra"
+
+	"github.com/psasync/psasync/app"
 )
 
-// multiFlag is a repeatable string flag; "a,b" also splits.
-type multiFlag []string
-
-func (m *multiFlag) String() string { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error {
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			*m = append(*m, p)
-		}
+// newSyncCmd is `psasync sync`.
+func newSyncCmd() *cobra.Command {
+	var (
+		o        app.SyncOptions
+		progress string
+	)
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Run one sync and print its JSON report",
+		Long: `Run one sync of a tenant and print its JSON report on stdout; logs and
+progress go to stderr. Exit status 1 when the run ran and its report says
+success false.`,
+		Example: "  psasync sync --config psasync.yaml --tenant contoso --mode full --dry-run\n  psasync sync --demo --mode full",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			mode, err := app.ParseProgressMode(progress)
+			if err != nil {
+				return ran(cmd, flagError("--progress", err))
+			}
+			o.Progress = mode
+			o.Departments, o.OfficeLocations, o.UPNs = trimmed(o.Departments), trimmed(o.OfficeLocations), trimmed(o.UPNs)
+			o.Stdout, o.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return ran(cmd, flagNames(app.Sync(cmd.Context(), o)))
+		},
 	}
-	return nil
+	sourceFlags(cmd, &o.Source)
+	f := cmd.Flags()
+	f.StringVar(&o.Mode, "mode", "incremental", "full or incremental (sync_mode)")
+	f.StringVar(&o.CompanyID, "company-id", "", "PSA company for every user of this run (company_id; overrides the tenant's mapping)")
+	f.StringSliceVar(&o.Departments, "department", nil, "only users of this department (department_filter; repeatable)")
+	f.StringSliceVar(&o.OfficeLocations, "office-location", nil, "only users of this office location (office_location_filter; repeatable)")
+	f.StringSliceVar(&o.UPNs, "upn", nil, "only this user principal name (user_principal_names; repeatable)")
+	f.BoolVar(&o.IncludeDisabled, "include-disabled", false, "sync disabled users too (skip_disabled_users=false)")
+	f.BoolVar(&o.NoUpdate, "no-update", false, "create missing contacts but do not update existing ones (update_existing=false)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "plan only: make no PSA write and report what a real run would do")
+	f.StringVar(&o.Tenant, "tenant", "", "tenant id or name (default: the only tenant; required when the config has several)")
+	f.StringVar(&progress, "progress", string(app.ProgressAuto), "progress on stderr: auto (a live line on a terminal, a log line every few seconds otherwise), always (the live line), never")
+	return cmd
 }
 
-func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("psasync sync", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		cfgPath, mode, company, tenant, psaType string
-		depts, offices, upns                    multiFlag
-		includeDisabled, noUpdate, dryRun, demo bool
-	)
-	fs.StringVar(&cfgPath, "config", "psasync.yaml", "config file")
-	fs.StringVar(&mode, "mode", worker.ModeIncremental, "full or incremental")
-	fs.StringVar(&company, "company-id", "", "PSA company for every user of this run (overrides the tenant's mapping)")
-	fs.Var(&depts, "department", "only users of this department (repeatable)")
-	fs.Var(&offices, "office-location", "only users of this office location (repeatable)")
-	fs.Var(&upns, "upn", "only this user principal name (repeatable)")
-	fs.BoolVar(&includeDisabled, "include-disabled", false, "sync disabled users too (skip_disabled_users=false)")
-	fs.BoolVar(&noUpdate, "no-update", false, "create missing contacts but do not update existing ones (update_existing=false)")
-	fs.BoolVar(&dryRun, "dry-run", false, "plan only: make no PSA writes and report what a real run would do")
-	fs.StringVar(&tenant, "tenant", "", "tenant id or name (default: the only tenant; required when the config has several)")
-	fs.BoolVar(&demo, "demo", false, "run against in-process simulators (150-user tenant, seeded PSA) and an embedded Redis")
-	fs.StringVar(&psaType, "psa", config.PSAConnectWise, "with --demo: which PSA to simulate (connectwise, autotask, halopsa)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+func trimmed(v []string) []string {
+	var out []string
+	for _, s := range v {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
 		}
-		return exitBadArgs
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "psasync sync: unexpected argument %q\n", fs.Arg(0))
-		return exitBadArgs
-	}
-
-	var (
-		cfg *config.Config
-		env *demoEnv
-		err error
-	)
-	if demo {
-		env, err = startDemo(ctx, psaType, demoOptions{})
-		if err != nil {
-			fmt.Fprintf(stderr, "psasync sync --demo: %v\n", err)
-			return exitBadArgs
-		}
-		defer env.Close()
-		cfg = env.cfg
-	} else if cfg, err = config.Load(cfgPath); err != nil {
-		fmt.Fprintf(stderr, "psasync sync: %v\n", err)
-		return exitBadArgs
-	}
-	if tenant == "" {
-		if len(cfg.Tenants) != 1 {
-			fmt.Fprintf(stderr, "psasync sync: --tenant is required: the config has %d tenants\n", len(cfg.Tenants))
-			return exitBadArgs
-		}
-		tenant = cfg.Tenants[0].ID
-	}
-	t, ok := cfg.Tenant(tenant)
-	if !ok {
-		fmt.Fprintf(stderr, "psasync sync: --tenant: %q is not a tenant in the config\n", tenant)
-		return exitBadArgs
-	}
-	in := worker.DefaultRunInputs(t.ID)
-	in.SyncMode, in.CompanyID = mode, company
-	in.DepartmentFilter, in.OfficeLocationFilter, in.UserPrincipalNames = depts, offices, upns
-	in.SkipDisabledUsers, in.UpdateExisting, in.DryRun = !includeDisabled, !noUpdate, dryRun
-	if err := in.Validate(); err != nil {
-		fmt.Fprintf(stderr, "psasync sync: %v\n", flagNames(err))
-		return exitBadArgs
-	}
-
-	log := newLogger(cfg.Log, os.Stderr)
-	if w, ok := stderr.(*os.File); ok {
-		log.Out = w
-	} else {
-		log.Out = stderr
-	}
-	a, err := build(ctx, cfg, log, env.httpClient())
-	if err != nil {
-		fmt.Fprintf(stderr, "psasync sync: %v\n", err)
-		return exitBadArgs
-	}
-	defer a.Close()
-	runID := fmt.Sprintf("cli-%d-%d", os.Getpid(), time.Now().Unix())
-	rep, err := a.engine.Run(ctx, runID, in)
-	if errors.Is(err, worker.ErrTenantBusy) {
-		fmt.Fprintf(stderr, "psasync sync: %v; try again when it has finished\n", err)
-		return exitFailed
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "psasync sync: %v\n", err)
-		return exitBadArgs
-	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
-		fmt.Fprintf(stderr, "psasync sync: write report: %v\n", err)
-		return exitFailed
-	}
-	if !rep.Success {
-		return exitFailed
-	}
-	return exitOK
+	return out
 }
 
-// flagNames rewrites run-input field names as the CLI's flag names.
-func flagNames(err error) string {
+// namedError keeps an error's class (errors.Is) under a rewritten message.
+type namedError struct {
+	msg string
+	err error
+}
+
+func (e *namedError) Error() string { return e.msg }
+func (e *namedError) Unwrap() error { return e.err }
+
+// flagNames rewrites run-input field names in err as the flags that set
+// them, so the message names what the user typed.
+func flagNames(err error) error {
+	if err == nil {
+		return nil
+	}
 	r := strings.NewReplacer("sync_mode:", "--mode:", "user_principal_names", "--upn", "company_id:", "--company-id:", "tenant:", "--tenant:")
-	return r.Replace(err.Error())
+	return &namedError{msg: r.Replace(err.Error()), err: err}
+}
+
+// flagError names the flag a bad value came from.
+func flagError(flag string, err error) error {
+	return &namedError{msg: flag + ": " + err.Error(), err: err}
 }

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"context"
@@ -9,9 +9,10 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -84,16 +85,16 @@ func runQuotaCase(b *testing.B, qc quotaCase, mode string) {
 	case "jobs-4-workers":
 		var nodes []*nodeBundle
 		for w := 0; w < 4; w++ {
-			nodes = append(nodes, startNodeWith(b, env, mkcfg(), nodeOpts{roles: roleWorker}))
+			nodes = append(nodes, startNodeWith(b, env, mkcfg(), nodeOpts{roles: app.RoleWorker}))
 		}
-		q := nodes[0].n.queue
+		q := nodes[0].n.Queue()
 		for _, u := range env.Graph.Users(env.Tenants[0]) {
 			require.NoError(b, q.EnqueueUserSync(context.Background(), env.Tenants[0], u.ID))
 		}
 		require.Eventually(b, func() bool { return len(env.PSA.Contacts(simenv.DefaultCompanyID)) >= in }, 30*time.Minute, 100*time.Millisecond)
 		nodes[0].waitIdle(b)
 		for _, nb := range nodes {
-			if qcl, ok := nb.n.app.psa.(*quota.Client); ok {
+			if qcl, ok := nb.n.App().PSA().(*quota.Client); ok {
 				s := qcl.Stats()
 				waits.Calls += s.Calls
 				waits.Limited += s.Limited
@@ -103,9 +104,9 @@ func runQuotaCase(b *testing.B, qc quotaCase, mode string) {
 			nb.stop()
 		}
 	case "full-run":
-		a, err := build(context.Background(), mkcfg(), quietLogger(), env.HTTPClient)
+		a, err := app.New(context.Background(), mkcfg(), app.Options{Logger: quietLogger(), HTTPClient: env.HTTPClient})
 		require.NoError(b, err)
-		rep, err := a.engine.Run(context.Background(), "bench", worker.RunInputs{Tenant: env.Tenants[0], SyncMode: worker.ModeFull, SkipDisabledUsers: true, UpdateExisting: true})
+		rep, err := a.Engine().Run(context.Background(), "bench", worker.RunInputs{Tenant: env.Tenants[0], SyncMode: worker.ModeFull, SkipDisabledUsers: true, UpdateExisting: true})
 		require.NoError(b, err)
 		if !rep.Success {
 			codes := map[string]int{}
@@ -115,7 +116,7 @@ func runQuotaCase(b *testing.B, qc quotaCase, mode string) {
 			b.Fatalf("run failed: %d errors by code %v; first: %+v", len(rep.Errors), codes, rep.Errors[0])
 		}
 		b.ReportMetric(float64(rep.Throttling.WaitedMS)/1000, "run-waited-s")
-		if qcl, ok := a.psa.(*quota.Client); ok {
+		if qcl, ok := a.PSA().(*quota.Client); ok {
 			waits = qcl.Stats()
 		}
 		a.Close()

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -12,45 +12,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/simkit/simenv"
-	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/worker"
 )
-
-// demoEnv is the in-process simulated world of --demo.
-type demoEnv struct {
-	*simenv.Env
-	cfg *config.Config
-}
-
-type demoOptions struct {
-	users int
-}
-
-// startDemo starts the Graph simulator and a PSA simulator seeded with
-// matching, stale, duplicated and orphaned contacts. The config it returns
-// uses an embedded Redis.
-func startDemo(ctx context.Context, psaType string, o demoOptions) (*demoEnv, error) {
-	env, err := simenv.Start(ctx, simenv.Options{PSA: psaType, Users: o.users, SeedPSA: true})
-	if err != nil {
-		return nil, err
-	}
-	return &demoEnv{Env: env, cfg: env.Config}, nil
-}
-
-// httpClient is the client that trusts the simulators; nil outside demos.
-func (d *demoEnv) httpClient() *http.Client {
-	if d == nil {
-		return nil
-	}
-	return d.HTTPClient
-}
-
-// Close stops the simulators.
-func (d *demoEnv) Close() {
-	if d != nil {
-		d.Env.Close()
-	}
-}
 
 // demoTitles are what the simulated tenant's users get promoted to.
 var demoTitles = []string{"Team Lead", "Senior Analyst", "Project Manager", "Director", "Specialist", "Coordinator"}
@@ -59,18 +22,21 @@ var demoTitles = []string{"Team Lead", "Senior Analyst", "Project Manager", "Dir
 // validation handshake against our webhook), starts a first full sync, and
 // then keeps changing a user every few seconds so the change shows up in the
 // PSA, the runs API and the queues UI.
-func (n *node) runDemo(ctx context.Context, f serveFlags) error {
-	env := n.demo
+func (n *Node) runDemo(ctx context.Context) error {
+	env := n.opts.World
 	tenant := env.Tenants[0]
+	if n.manager == nil {
+		return fmt.Errorf("demo: no subscription manager (the demo needs the webhook role)")
+	}
 	if _, err := n.manager.Ensure(ctx, tenant); err != nil {
 		return fmt.Errorf("demo: subscribe to the simulated tenant: %w", err)
 	}
-	id, err := n.queue.EnqueueRun(ctx, n.app.engine.Store(), "", worker.RunInputs{Tenant: tenant, SyncMode: worker.ModeFull, SkipDisabledUsers: true, UpdateExisting: true})
+	id, err := n.queue.EnqueueRun(ctx, "", worker.RunInputs{Tenant: tenant, SyncMode: worker.ModeFull, SkipDisabledUsers: true, UpdateExisting: true})
 	if err != nil {
 		return fmt.Errorf("demo: start the first full sync: %w", err)
 	}
 	n.log.WithField("run", id).Infof("demo: first full sync started; watch it at %s/api/v1/runs/%s", n.baseURL, id)
-	if f.demoChangeEvery <= 0 {
+	if n.opts.DemoChangeEvery <= 0 {
 		<-ctx.Done()
 		return nil
 	}
@@ -85,7 +51,7 @@ func (n *node) runDemo(ctx context.Context, f serveFlags) error {
 		return nil
 	}
 	rng := mrand.New(mrand.NewPCG(1, 2))
-	t := time.NewTicker(f.demoChangeEvery)
+	t := time.NewTicker(n.opts.DemoChangeEvery)
 	defer t.Stop()
 	for i := 0; ; i++ {
 		select {
@@ -107,19 +73,17 @@ func (n *node) runDemo(ctx context.Context, f serveFlags) error {
 	}
 }
 
+// syncableDemoUser picks the users the demo changes: ones in the default
+// scope, so each change reaches the PSA.
 func syncableDemoUser(upn, userType string, enabled *bool) bool {
 	local := strings.ToLower(strings.SplitN(upn, "@", 2)[0])
 	return (enabled == nil || *enabled) && userType != "Guest" && !strings.HasPrefix(local, "svc-") && !strings.HasPrefix(local, "admin")
 }
 
-// demoHook answers Graph's validation handshake for `subscriptions --demo`,
-// which runs without the webhook.
-type demoHook struct {
-	*httptest.Server
-}
-
-func startDemoHook() (*demoHook, error) {
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// startValidationHook answers Graph's validation handshake for
+// `subscriptions --demo`, which runs without the webhook.
+func startValidationHook() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if tok := r.URL.Query().Get("validationToken"); tok != "" {
 			w.Header().Set("Content-Type", "text/plain")
 			_, _ = w.Write([]byte(tok))
@@ -127,5 +91,15 @@ func startDemoHook() (*demoHook, error) {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	}))
-	return &demoHook{s}, nil
+}
+
+// startWorld starts the demo's simulated world: the Graph simulator and a
+// PSA simulator seeded with matching, stale, duplicated and orphaned
+// contacts; its config uses an embedded Redis.
+func startWorld(ctx context.Context, psaType string, users int) (*simenv.Env, error) {
+	env, err := simenv.Start(ctx, simenv.Options{PSA: psaType, Users: users, SeedPSA: true})
+	if err != nil {
+		return nil, badConfig(fmt.Errorf("demo: %w", err))
+	}
+	return env, nil
 }

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"bytes"
@@ -12,9 +12,10 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -26,14 +27,14 @@ const testAPIToken = "test-token-0123456789abcdef"
 // is subscribed to it and posts real notifications.
 type nodeBundle struct {
 	*testBundle
-	n      *node
+	n      *app.Node
 	cancel context.CancelFunc
 	done   chan error
 }
 
 type nodeOpts struct {
 	setupOpts
-	roles     role
+	roles     app.Role
 	subscribe bool // create the tenant's Graph subscription (handshake included)
 	// redis, when set, is the Redis address to use (shared between nodes).
 	redis  string
@@ -49,7 +50,7 @@ func startNode(t *testing.T, o nodeOpts) *nodeBundle {
 		o.users = 30
 	}
 	if o.roles == 0 {
-		o.roles = roleWebhook | roleWorker | roleScheduler
+		o.roles = app.RoleServe
 	}
 	env, err := simenv.Start(context.Background(), simenv.Options{PSA: o.psa, Users: o.users, SeedPSA: o.seedPSA, Unlimited: true})
 	require.NoError(t, err)
@@ -72,19 +73,18 @@ func startNode(t *testing.T, o nodeOpts) *nodeBundle {
 func startNodeWith(t testing.TB, env *simenv.Env, cfg *config.Config, o nodeOpts) *nodeBundle {
 	t.Helper()
 	if o.roles == 0 {
-		o.roles = roleWebhook | roleWorker | roleScheduler
+		o.roles = app.RoleServe
 	}
-	demo := &demoEnv{Env: env, cfg: cfg}
-	f := serveFlags{listen: "127.0.0.1:0", concurrency: 4, noScheduler: true, clock: o.clock}
-	n, err := newNode(context.Background(), o.roles, f, cfg, demo, quietLogger())
+	n, err := app.NewNode(context.Background(), cfg, app.NodeOptions{Roles: o.roles, Listen: "127.0.0.1:0", Concurrency: 4,
+		NoScheduler: true, Clock: o.clock, World: env, Logger: quietLogger()})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	nb := &nodeBundle{testBundle: &testBundle{env: env, app: n.app, tenant: env.Tenants[0], company: simenv.DefaultCompanyID}, n: n, cancel: cancel, done: make(chan error, 1)}
-	go func() { nb.done <- n.run(ctx, f) }()
+	nb := &nodeBundle{testBundle: &testBundle{env: env, stack: n.App(), tenant: env.Tenants[0], company: simenv.DefaultCompanyID}, n: n, cancel: cancel, done: make(chan error, 1)}
+	go func() { nb.done <- n.Run(ctx) }()
 	t.Cleanup(nb.stop)
-	if o.roles&roleWebhook != 0 {
+	if o.roles&app.RoleWebhook != 0 {
 		require.Eventually(t, func() bool {
-			resp, err := http.Get(n.baseURL + "/readyz")
+			resp, err := http.Get(n.BaseURL() + "/readyz")
 			if err != nil {
 				return false
 			}
@@ -93,7 +93,7 @@ func startNodeWith(t testing.TB, env *simenv.Env, cfg *config.Config, o nodeOpts
 		}, 10*time.Second, 20*time.Millisecond, "node never became ready")
 	}
 	if o.subscribe {
-		_, err := n.manager.Ensure(context.Background(), nb.tenant)
+		_, err := n.Manager().Ensure(context.Background(), nb.tenant)
 		require.NoError(t, err, "subscribe (the simulator performs the handshake against our webhook)")
 		// Creating the subscription enqueues a catch-up run: let it finish.
 		nb.waitIdle(t)
@@ -124,7 +124,7 @@ func (nb *nodeBundle) api(t *testing.T, method, path string, body any) (int, []b
 		require.NoError(t, err)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, nb.n.baseURL+path, rd)
+	req, err := http.NewRequest(method, nb.n.BaseURL()+path, rd)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+testAPIToken)
 	if body != nil {
@@ -163,7 +163,7 @@ func (nb *nodeBundle) waitContact(t *testing.T, userID string, ok func(simenv.Co
 // queueEmpty reports whether no user job is waiting, scheduled or running.
 func (nb *nodeBundle) queueIdle(t *testing.T) bool {
 	t.Helper()
-	info, err := asynq.NewInspector(nb.n.asynq).GetQueueInfo(nb.n.queues.Default)
+	info, err := asynq.NewInspector(nb.n.RedisConnOpt()).GetQueueInfo(nb.n.Queues().Default)
 	if err != nil {
 		return true // the queue does not exist yet: nothing was ever enqueued
 	}
@@ -183,22 +183,22 @@ func (nb *nodeBundle) postNotification(t *testing.T, body any) int {
 	t.Helper()
 	b, err := json.Marshal(body)
 	require.NoError(t, err)
-	resp, err := http.Post(nb.n.baseURL+"/webhook/graph", "application/json", bytes.NewReader(b))
+	resp, err := http.Post(nb.n.BaseURL()+"/webhook/graph", "application/json", bytes.NewReader(b))
 	require.NoError(t, err)
 	resp.Body.Close()
 	return resp.StatusCode
 }
 
 func (nb *nodeBundle) queueInfo() (*asynq.QueueInfo, error) {
-	return asynq.NewInspector(nb.n.asynq).GetQueueInfo(nb.n.queues.Default)
+	return asynq.NewInspector(nb.n.RedisConnOpt()).GetQueueInfo(nb.n.Queues().Default)
 }
 
 // waitIdle waits until no job of any queue is waiting or running.
 func (nb *nodeBundle) waitIdle(t testing.TB) {
 	t.Helper()
-	insp := asynq.NewInspector(nb.n.asynq)
+	insp := asynq.NewInspector(nb.n.RedisConnOpt())
 	require.Eventually(t, func() bool {
-		for _, q := range nb.n.queues.All() {
+		for _, q := range nb.n.Queues().All() {
 			info, err := insp.GetQueueInfo(q)
 			if err == nil && info.Pending+info.Scheduled+info.Active+info.Retry > 0 {
 				return false

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"context"
@@ -16,10 +16,11 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -27,7 +28,7 @@ import (
 // flow, a PSA simulator, Redis) and psasync wired to it as the binary is.
 type testBundle struct {
 	env     *simenv.Env
-	app     *app
+	stack   *app.App
 	tenant  string
 	company int
 }
@@ -55,7 +56,7 @@ func testRedis(t testing.TB, c *config.Config) {
 		return
 	}
 	mr := miniredis.RunT(t)
-	t.Cleanup(followRealTime(mr))
+	t.Cleanup(app.FollowRealTime(mr))
 	c.Redis.Addr = mr.Addr()
 }
 
@@ -82,10 +83,10 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 		o.mutate(cfg)
 	}
 	require.NoError(t, cfg.Validate())
-	a, err := build(context.Background(), cfg, quietLogger(), env.HTTPClient)
+	a, err := app.New(context.Background(), cfg, app.Options{Logger: quietLogger(), HTTPClient: env.HTTPClient})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
-	return &testBundle{env: env, app: a, tenant: env.Tenants[0], company: simenv.DefaultCompanyID}
+	return &testBundle{env: env, stack: a, tenant: env.Tenants[0], company: simenv.DefaultCompanyID}
 }
 
 func (b *testBundle) run(t *testing.T, mode string, mut func(*worker.RunInputs)) *worker.Report {
@@ -95,7 +96,7 @@ func (b *testBundle) run(t *testing.T, mode string, mut func(*worker.RunInputs))
 	if mut != nil {
 		mut(&in)
 	}
-	rep, err := b.app.engine.Run(context.Background(), "test", in)
+	rep, err := b.stack.Engine().Run(context.Background(), "test", in)
 	require.NoError(t, err)
 	return rep
 }
@@ -163,7 +164,14 @@ func TestFirstRunCreatesAndSecondRunWritesNothing(t *testing.T) {
 			require.Equal(t, want, rep.Statistics.ContactsCreated)
 			require.Len(t, rep.CreatedContacts, want)
 			require.Equal(t, want, w, "one write per created contact")
-			require.Equal(t, len(users), rep.Statistics.TotalOffice365Users)
+			enabled := 0
+			for _, u := range users {
+				if u.AccountEnabled == nil || *u.AccountEnabled {
+					enabled++
+				}
+			}
+			require.Equal(t, enabled, rep.Statistics.TotalOffice365Users, "the tenant's enabled users")
+			require.Equal(t, len(users), rep.Statistics.UsersProcessed, "every user read, no contact")
 
 			// Field for field in the Returned Data shape.
 			raw, err := json.Marshal(rep)
@@ -181,9 +189,10 @@ func TestFirstRunCreatesAndSecondRunWritesNothing(t *testing.T) {
 			_, err = time.Parse(time.RFC3339, m["sync_timestamp"].(string))
 			require.NoError(t, err)
 			created := m["created_contacts"].([]any)[0].(map[string]any)
-			for _, k := range []string{"user_principal_name", "contact_id", "company_id", "first_name", "last_name", "email"} {
-				require.Contains(t, created, k)
+			for _, k := range []string{"office365_id", "user_principal_name", "display_name", "psa_contact_id", "psa_company_id", "status"} {
+				require.IsType(t, "", created[k], k)
 			}
+			require.Equal(t, "created", created["status"])
 
 			var rep2 *worker.Report
 			_, w2 := b.writes(func() { rep2 = b.run(t, worker.ModeFull, nil) })
@@ -195,7 +204,8 @@ func TestFirstRunCreatesAndSecondRunWritesNothing(t *testing.T) {
 			_, w3 := b.writes(func() { rep2 = b.run(t, worker.ModeIncremental, nil) })
 			require.Zero(t, w3, "incremental run with no change makes no PSA writes")
 			require.Equal(t, worker.ModeIncremental, rep2.SyncMode)
-			require.Zero(t, rep2.Statistics.TotalOffice365Users)
+			require.Equal(t, enabled, rep2.Statistics.TotalOffice365Users, "counted by Graph in an incremental run too")
+			require.Zero(t, rep2.Statistics.UsersProcessed, "nothing changed, nobody evaluated")
 		})
 	}
 }
@@ -286,7 +296,7 @@ func TestDryRunMatchesTheRealRun(t *testing.T) {
 			key := func(cs []worker.ContactResult) []string {
 				var out []string
 				for _, c := range cs {
-					out = append(out, c.UserPrincipalName+"|"+c.Action+"|"+strings.Join(c.ChangedFields, ",")+"|"+c.Email+"|"+c.JobTitle)
+					out = append(out, c.UserPrincipalName+"|"+c.Office365ID+"|"+c.Status+"|"+c.Action+"|"+strings.Join(c.ChangedFields, ",")+"|"+c.PSACompanyID)
 				}
 				slices.Sort(out)
 				return out

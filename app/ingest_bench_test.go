@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"bytes"
@@ -22,10 +22,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -59,7 +60,7 @@ func benchRedis(b *testing.B) benchRedisTarget {
 		return benchRedisTarget{addr: local, kind: "local redis-server"}
 	}
 	mr := miniredis.RunT(b)
-	b.Cleanup(followRealTime(mr))
+	b.Cleanup(app.FollowRealTime(mr))
 	return benchRedisTarget{addr: mr.Addr(), kind: "miniredis"}
 }
 
@@ -67,7 +68,7 @@ func benchRedis(b *testing.B) benchRedisTarget {
 // world and the tenant's subscription in place.
 type benchNode struct {
 	env         *simenv.Env
-	n           *node
+	n           *app.Node
 	tenant      string
 	subID       string
 	clientState string
@@ -75,7 +76,7 @@ type benchNode struct {
 }
 
 type benchNodeOpts struct {
-	roles       role
+	roles       app.Role
 	users       int
 	concurrency int
 	graph       []graphsim.Option
@@ -84,7 +85,7 @@ type benchNodeOpts struct {
 }
 
 // startBenchNode starts a node as `psasync serve` wires it (real webhook,
-// subscription store, queue and, with roleWorker, workers) against the
+// subscription store, queue and, with app.RoleWorker, workers) against the
 // benchmark Redis, and subscribes the tenant: the Graph simulator performs
 // the validation handshake against the node's webhook.
 func startBenchNode(b *testing.B, rt benchRedisTarget, o benchNodeOpts) *benchNode {
@@ -102,13 +103,13 @@ func startBenchNode(b *testing.B, rt benchRedisTarget, o benchNodeOpts) *benchNo
 	cfg.Redis.QueuePrefix = cfg.Redis.KeyPrefix
 	cfg.PSA.Quota = &quota.Config{} // unlimited: the benchmarks measure psasync, not the budget
 	cfg.Server.APIToken = testAPIToken
-	f := serveFlags{listen: "127.0.0.1:0", concurrency: o.concurrency, noScheduler: true}
-	n, err := newNode(ctx, o.roles|roleWebhook, f, cfg, &demoEnv{Env: env, cfg: cfg}, quietLogger())
+	n, err := app.NewNode(ctx, cfg, app.NodeOptions{Roles: o.roles | app.RoleWebhook, Listen: "127.0.0.1:0", Concurrency: o.concurrency,
+		NoScheduler: true, World: env, Logger: quietLogger()})
 	require.NoError(b, err)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- n.run(runCtx, f) }()
-	bn := &benchNode{env: env, n: n, tenant: env.Tenants[0], insp: asynq.NewInspector(n.asynq)}
+	go func() { done <- n.Run(runCtx) }()
+	bn := &benchNode{env: env, n: n, tenant: env.Tenants[0], insp: asynq.NewInspector(n.RedisConnOpt())}
 	b.Cleanup(func() {
 		cancel()
 		select {
@@ -118,20 +119,20 @@ func startBenchNode(b *testing.B, rt benchRedisTarget, o benchNodeOpts) *benchNo
 		_ = bn.insp.Close()
 		n.Close()
 		if rt.kind != "miniredis" {
-			cleanTestRedis(b, rt.addr, cfg.Redis.DB, cfg.Redis.KeyPrefix, n.queues)
+			cleanTestRedis(b, rt.addr, cfg.Redis.DB, cfg.Redis.KeyPrefix, n.Queues())
 		}
 	})
 	require.Eventually(b, func() bool {
-		resp, err := http.Get(n.baseURL + "/readyz")
+		resp, err := http.Get(n.BaseURL() + "/readyz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 10*time.Second, 20*time.Millisecond, "node never became ready")
-	_, err = n.manager.Ensure(ctx, bn.tenant)
+	_, err = n.Manager().Ensure(ctx, bn.tenant)
 	require.NoError(b, err, "subscribe (the simulator performs the handshake against our webhook)")
-	rec, ok, err := n.subs.ByTenant(ctx, bn.tenant)
+	rec, ok, err := n.Subscriptions().ByTenant(ctx, bn.tenant)
 	require.NoError(b, err)
 	require.True(b, ok)
 	bn.subID, bn.clientState = rec.ID, rec.ClientState
@@ -142,11 +143,11 @@ func startBenchNode(b *testing.B, rt benchRedisTarget, o benchNodeOpts) *benchNo
 // does not grow with every b.N the framework tries.
 func (bn *benchNode) dropQueued(b *testing.B) {
 	b.Helper()
-	_, err := bn.insp.DeleteAllPendingTasks(bn.n.queues.Default)
+	_, err := bn.insp.DeleteAllPendingTasks(bn.n.Queues().Default)
 	if err != nil && !queueMissing(err) {
 		require.NoError(b, err)
 	}
-	_, err = bn.insp.DeleteAllScheduledTasks(bn.n.queues.Default)
+	_, err = bn.insp.DeleteAllScheduledTasks(bn.n.Queues().Default)
 	if err != nil && !queueMissing(err) {
 		require.NoError(b, err)
 	}
@@ -246,7 +247,7 @@ func (l *latencies) report(b *testing.B, unit string) (p50, p99 time.Duration) {
 func BenchmarkWebhookIngest(b *testing.B) {
 	rt := benchRedis(b)
 	b.Logf("redis: %s (%s)", rt.kind, rt.addr)
-	bn := startBenchNode(b, rt, benchNodeOpts{roles: roleWebhook, users: 10})
+	bn := startBenchNode(b, rt, benchNodeOpts{roles: app.RoleWebhook, users: 10})
 	var run atomic.Uint64 // makes every round's user ids new
 	for _, tc := range []struct {
 		name  string
@@ -265,7 +266,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 				DialContext: (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext}
 			defer tr.CloseIdleConnections()
 			client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-			url := bn.n.baseURL + "/webhook/graph"
+			url := bn.n.BaseURL() + "/webhook/graph"
 			var (
 				next  atomic.Int64
 				lat   latencies
@@ -361,17 +362,17 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 	captured := make(chan []byte, 64)
 	notifyClient := &http.Client{Transport: captureTransport{next: http.DefaultTransport, captured: captured}, Timeout: 10 * time.Second}
 	var proxy *psaProxy
-	bn := startBenchNode(b, rt, benchNodeOpts{roles: roleWorker, users: 300, concurrency: 10,
+	bn := startBenchNode(b, rt, benchNodeOpts{roles: app.RoleWorker, users: 300, concurrency: 10,
 		graph: []graphsim.Option{graphsim.WithNotificationClient(notifyClient)},
 		psaURL: func(env *simenv.Env) string {
 			proxy = newPSAProxy(b, env.PSA.Root())
 			proxy.writes = make(chan psaWrite, 1024)
 			return proxy.URL
 		}})
-	waitQueuesIdle(b, bn.insp, bn.n.queues)
+	waitQueuesIdle(b, bn.insp, bn.n.Queues())
 	in := worker.DefaultRunInputs(bn.tenant)
 	in.SyncMode = worker.ModeFull
-	rep, err := bn.n.app.engine.Run(context.Background(), "bench-first-full-sync", in)
+	rep, err := bn.n.Engine().Run(context.Background(), "bench-first-full-sync", in)
 	require.NoError(b, err)
 	require.True(b, rep.Success, "%+v", rep.Errors)
 	var users []graphsim.User
@@ -384,9 +385,9 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 	drain(captured)
 	drainWrites(proxy.writes)
 	client := &http.Client{Timeout: 30 * time.Second}
-	url := bn.n.baseURL + "/webhook/graph"
+	url := bn.n.BaseURL() + "/webhook/graph"
 	var fromAccepted, fromPost, queueWait latencies
-	store := bn.n.app.engine.Store()
+	store := bn.n.Engine().Store()
 	nonce := time.Now().UnixNano()
 	rng := mrand.New(mrand.NewPCG(uint64(nonce), 7))
 	b.ResetTimer()
@@ -417,7 +418,7 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 		// job itself (read the user from Graph, write the PSA).
 		var began time.Time
 		require.Eventually(b, func() bool {
-			o, ok, err := store.Outcome(context.Background(), bn.tenant, u.ID)
+			o, ok, err := store.UserOutcome(context.Background(), bn.tenant, u.ID)
 			began = o.At
 			return err == nil && ok && !o.At.Before(start.Add(-time.Second))
 		}, 10*time.Second, 2*time.Millisecond, "no outcome for %s", u.ID)

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/subscription"
 )
 
@@ -57,10 +57,7 @@ func TestSimulatedWeek(t *testing.T) {
 	nb := startNodeWith(t, env, cfg, nodeOpts{clock: clock.Now})
 	ctx := context.Background()
 
-	re := runEnqueuer{n: nb.n, retention: subscription.ScheduledRetention}
-	sched, err := subscription.NewScheduler(re, re, func(context.Context) ([]subscription.ScheduledTenant, error) {
-		return scheduledTenants(cfg)
-	}, subscription.SchedulerConfig{Clock: clock.Now, Logger: quietLogger()})
+	sched, err := nb.n.NewScheduler(subscription.SchedulerConfig{Clock: clock.Now, Logger: quietLogger()})
 	require.NoError(t, err)
 
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -132,13 +129,13 @@ func TestSimulatedWeek(t *testing.T) {
 			require.False(t, c.Inactive)
 		}
 	}
-	statuses, err := nb.n.manager.List(ctx)
+	statuses, err := nb.n.Manager().List(ctx)
 	require.NoError(t, err)
 	require.Len(t, statuses, 3)
 	for _, s := range statuses {
 		require.Equal(t, "healthy", s.Health, "%+v", s)
 	}
-	runs, err := nb.n.app.engine.Store().Runs(ctx, 500)
+	runs, err := nb.n.Engine().Store().Runs(ctx, 500)
 	require.NoError(t, err)
 	reconciles := 0
 	for _, r := range runs {

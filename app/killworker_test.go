@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"bytes"
@@ -25,9 +25,10 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -58,11 +59,10 @@ func TestHelperWorkerProcess(t *testing.T) {
 	log := logrus.New()
 	log.Out = os.Stderr
 	log.Level = logrus.DebugLevel
-	f := serveFlags{concurrency: 2, noScheduler: true}
-	n, err := newNode(ctx, roleWorker, f, cfg, nil, log)
+	n, err := app.NewNode(ctx, cfg, app.NodeOptions{Roles: app.RoleWorker, Concurrency: 2, NoScheduler: true, Logger: log})
 	require.NoError(t, err)
 	defer n.Close()
-	require.NoError(t, n.run(ctx, f))
+	require.NoError(t, n.Run(ctx))
 }
 
 // TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate runs a worker as a
@@ -110,7 +110,7 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	aopt := asynq.RedisClientOpt{Addr: cfg.Redis.Addr, DB: cfg.Redis.DB}
 	ac := asynq.NewClient(aopt)
 	t.Cleanup(func() { _ = ac.Close() })
-	require.NoError(t, worker.NewQueue(ac, rdb, cfg.Redis.KeyPrefix, 0).WithQueues(queues).EnqueueUserSync(ctx, tenant, u.ID))
+	require.NoError(t, worker.NewQueue(ac, worker.NewStore(rdb, cfg.Redis.KeyPrefix), 0).WithQueues(queues).EnqueueUserSync(ctx, tenant, u.ID))
 
 	select {
 	case <-held.created:
@@ -127,8 +127,8 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 	killedAt := time.Now()
 	require.True(t, activeJobOf(t, insp, queues.Default, u.ID), "the killed worker never acknowledged the job: asynq still has it as active")
 
-	second := startNodeWith(t, env, cfg, nodeOpts{roles: roleWorker})
-	store := second.n.app.engine.Store()
+	second := startNodeWith(t, env, cfg, nodeOpts{roles: app.RoleWorker})
+	store := second.n.Engine().Store()
 	var out worker.UserOutcome
 	lastLog := time.Now()
 	require.Eventually(t, func() bool {
@@ -136,7 +136,7 @@ func TestKilledWorkerJobIsFinishedByAnotherWithoutDuplicate(t *testing.T) {
 			lastLog = time.Now()
 			t.Logf("%s after the kill: %s", time.Since(killedAt).Round(time.Second), describeQueue(insp, queues.Default))
 		}
-		o, ok, err := store.Outcome(ctx, tenant, u.ID)
+		o, ok, err := store.UserOutcome(ctx, tenant, u.ID)
 		if err != nil || !ok {
 			return false
 		}
@@ -280,7 +280,7 @@ func activeJobOf(t *testing.T, insp *asynq.Inspector, queue, user string) bool {
 type helperWorker struct {
 	cmd   *exec.Cmd
 	stdin io.Closer
-	out   *lockedBuffer
+	out   *app.LockedBuffer
 	once  sync.Once
 	err   error
 }
@@ -291,7 +291,7 @@ func startHelperWorker(t *testing.T, cfgPath string) *helperWorker {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWorkerProcess$", "-test.count=1", "-test.timeout=0")
 	cmd.Env = append(os.Environ(), helperWorkerEnv+"="+cfgPath)
-	h := &helperWorker{cmd: cmd, out: &lockedBuffer{}}
+	h := &helperWorker{cmd: cmd, out: &app.LockedBuffer{}}
 	cmd.Stdout, cmd.Stderr = h.out, h.out
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
@@ -325,24 +325,6 @@ func (h *helperWorker) wait() error {
 }
 
 func (h *helperWorker) output() string { return h.out.String() }
-
-// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // psaProxy sits between psasync and a PSA simulator. It forwards every
 // request; it can hold back the answer to the next contact create (the PSA

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"context"
@@ -13,21 +13,22 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 )
 
 func TestValidationHandshake(t *testing.T) {
 	t.Parallel()
 	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}, subscribe: true})
-	rec, ok, err := nb.n.subs.ByTenant(context.Background(), nb.tenant)
+	rec, ok, err := nb.n.Subscriptions().ByTenant(context.Background(), nb.tenant)
 	require.NoError(t, err)
 	require.True(t, ok, "the subscription was created: the simulator's handshake against our webhook succeeded")
 	require.Equal(t, "healthy", rec.Health)
 
 	token := "Validation: <script>alert(1)</script> & more"
-	resp, err := http.Post(nb.n.baseURL+"/webhook/graph?validationToken="+url.QueryEscape(token), "text/plain", nil)
+	resp, err := http.Post(nb.n.BaseURL()+"/webhook/graph?validationToken="+url.QueryEscape(token), "text/plain", nil)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -50,7 +51,7 @@ func TestNotificationLeadsToExactlyOneUpdate(t *testing.T) {
 			nb.waitContact(t, u.ID, func(c simenv.Contact) bool { return c.Title == "Head of Notifications" })
 			require.Eventually(t, func() bool { return nb.queueIdle(t) }, 10*time.Second, 20*time.Millisecond)
 			require.Equal(t, 1, nb.env.PSA.Stats().Writes-before, "exactly one PSA write")
-			out, ok, err := nb.n.app.engine.Store().Outcome(context.Background(), nb.tenant, u.ID)
+			out, ok, err := nb.n.Engine().Store().UserOutcome(context.Background(), nb.tenant, u.ID)
 			require.NoError(t, err)
 			require.True(t, ok, "the job's outcome is recorded")
 			require.Equal(t, "updated", out.Action)
@@ -62,7 +63,7 @@ func TestNotificationLeadsToExactlyOneUpdate(t *testing.T) {
 func TestForgedNotificationsEnqueueNothing(t *testing.T) {
 	t.Parallel()
 	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}, subscribe: true})
-	rec, _, err := nb.n.subs.ByTenant(context.Background(), nb.tenant)
+	rec, _, err := nb.n.Subscriptions().ByTenant(context.Background(), nb.tenant)
 	require.NoError(t, err)
 	u := firstSyncable(t, nb.testBundle)
 	cases := map[string]map[string]any{
@@ -83,7 +84,7 @@ func TestForgedNotificationsEnqueueNothing(t *testing.T) {
 	// The genuine item is accepted.
 	require.Equal(t, http.StatusAccepted, nb.postNotification(t, notification(rec.ID, rec.ClientState, nb.tenant, u.ID)))
 	require.Eventually(t, func() bool {
-		_, ok, _ := nb.n.app.engine.Store().Outcome(context.Background(), nb.tenant, u.ID)
+		_, ok, _ := nb.n.Engine().Store().UserOutcome(context.Background(), nb.tenant, u.ID)
 		return ok
 	}, 10*time.Second, 20*time.Millisecond)
 }
@@ -91,10 +92,10 @@ func TestForgedNotificationsEnqueueNothing(t *testing.T) {
 func TestRedisDownGives503AndNothingIsLost(t *testing.T) {
 	t.Parallel()
 	mr := miniredis.RunT(t)
-	t.Cleanup(followRealTime(mr))
+	t.Cleanup(app.FollowRealTime(mr))
 	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}, subscribe: true, redis: mr.Addr()})
 	require.True(t, nb.fullSync(t).Success)
-	rec, _, err := nb.n.subs.ByTenant(context.Background(), nb.tenant)
+	rec, _, err := nb.n.Subscriptions().ByTenant(context.Background(), nb.tenant)
 	require.NoError(t, err)
 	u := firstSyncable(t, nb.testBundle)
 
@@ -103,7 +104,7 @@ func TestRedisDownGives503AndNothingIsLost(t *testing.T) {
 	require.NoError(t, err)
 	body := notification(rec.ID, rec.ClientState, nb.tenant, u.ID)
 	require.Equal(t, http.StatusServiceUnavailable, nb.postNotification(t, body), "Graph must deliver again")
-	resp, err := http.Get(nb.n.baseURL + "/readyz")
+	resp, err := http.Get(nb.n.BaseURL() + "/readyz")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
@@ -118,7 +119,7 @@ func TestBurstCollapsesIntoFewWrites(t *testing.T) {
 	t.Parallel()
 	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}, subscribe: true})
 	require.True(t, nb.fullSync(t).Success)
-	rec, _, err := nb.n.subs.ByTenant(context.Background(), nb.tenant)
+	rec, _, err := nb.n.Subscriptions().ByTenant(context.Background(), nb.tenant)
 	require.NoError(t, err)
 	u := firstSyncable(t, nb.testBundle)
 	before := nb.env.PSA.Stats().Writes

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"context"
@@ -6,9 +6,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -23,16 +24,16 @@ func benchWorld(b *testing.B, psaType string, n int) *testBundle {
 	cfg := env.Config
 	cfg.Sync.Concurrency = 8
 	cfg.PSA.Quota = &quota.Config{} // unlimited: these benchmarks measure psasync, not the budget
-	a, err := build(context.Background(), cfg, quietLogger(), env.HTTPClient)
+	a, err := app.New(context.Background(), cfg, app.Options{Logger: quietLogger(), HTTPClient: env.HTTPClient})
 	require.NoError(b, err)
 	b.Cleanup(a.Close)
-	return &testBundle{env: env, app: a, tenant: env.Tenants[0], company: simenv.DefaultCompanyID}
+	return &testBundle{env: env, stack: a, tenant: env.Tenants[0], company: simenv.DefaultCompanyID}
 }
 
 func (tb *testBundle) benchRun(b *testing.B, mode string) *worker.Report {
 	in := worker.DefaultRunInputs(tb.tenant)
 	in.SyncMode = mode
-	rep, err := tb.app.engine.Run(context.Background(), "bench", in)
+	rep, err := tb.stack.Engine().Run(context.Background(), "bench", in)
 	require.NoError(b, err)
 	require.True(b, rep.Success, "%+v", rep.Errors)
 	return rep

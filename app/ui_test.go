@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"bytes"
@@ -87,7 +87,7 @@ func TestMonitoringUIInChromium(t *testing.T) {
 	// One job in each queue: subscribing ran a catch-up run (low); a
 	// notification runs a user job (default); a lifecycle event runs a
 	// subscription job (critical).
-	rec, ok, err := nb.n.subs.ByTenant(context.Background(), nb.tenant)
+	rec, ok, err := nb.n.Subscriptions().ByTenant(context.Background(), nb.tenant)
 	require.NoError(t, err)
 	require.True(t, ok)
 	u := firstSyncable(t, nb.testBundle)
@@ -98,20 +98,20 @@ func TestMonitoringUIInChromium(t *testing.T) {
 		delete(item, k)
 	}
 	item["lifecycleEvent"] = "reauthorizationRequired"
-	require.Equal(t, http.StatusAccepted, postJSON(t, nb.n.baseURL+"/webhook/graph/lifecycle", lifecycle))
+	require.Equal(t, http.StatusAccepted, postJSON(t, nb.n.BaseURL()+"/webhook/graph/lifecycle", lifecycle))
 	nb.waitIdle(t)
 	info, err := nb.queueInfo()
 	require.NoError(t, err)
 	require.NotZero(t, info.Processed, "the user job ran")
 
-	base, err := url.Parse(nb.n.baseURL + "/monitoring/")
+	base, err := url.Parse(nb.n.BaseURL() + "/monitoring/")
 	require.NoError(t, err)
 	authed := *base
 	authed.User = url.UserPassword("msp-admin", testAPIToken)
 	dom := dumpDOM(t, chromium, authed.String())
 	// The DOM is large: assert without printing it.
 	require.True(t, strings.Contains(dom, "<title>Asynq - Monitoring</title>"), "the UI loaded; DOM starts %q", head(dom))
-	for _, q := range nb.n.queues.All() {
+	for _, q := range nb.n.Queues().All() {
 		link := regexp.MustCompile(`<a [^>]*href="/monitoring/queues/[^"]+"[^>]*>` + regexp.QuoteMeta(q) + `</a>`)
 		require.True(t, link.MatchString(dom), "the queues table lists %s", q)
 	}

@@ -1,0 +1,101 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/worker"
+)
+
+// SyncOptions are the inputs of one `psasync sync` run: where the config
+// comes from, the tenant, the workflow's run inputs, and where the report,
+// logs and progress go.
+type SyncOptions struct {
+	Source Source
+	// Tenant is an id or name; empty means the only configured tenant.
+	Tenant string
+	// Mode is worker.ModeFull or worker.ModeIncremental.
+	Mode                               string
+	CompanyID                          string
+	Departments, OfficeLocations, UPNs []string
+	IncludeDisabled, NoUpdate, DryRun  bool
+	// Progress says when to show the run's progress on Stderr.
+	Progress ProgressMode
+	// Stdout gets the JSON report; Stderr the logs and progress.
+	Stdout, Stderr io.Writer
+}
+
+// Sync runs one sync and writes its report to Stdout. It returns nil when
+// the run succeeded, an error wrapping ErrRunFailed when it ran and its
+// report says success false, ErrBadConfig for bad inputs or config
+// (nothing written to the PSA), and ErrUnavailable when Redis does not
+// answer. It is a process entry point (see Serve).
+func Sync(ctx context.Context, o SyncOptions) error {
+	cfg, env, err := o.Source.open(ctx)
+	if err != nil {
+		return err
+	}
+	if env != nil {
+		defer env.Close()
+	}
+	in, err := runInputs(cfg, o)
+	if err != nil {
+		return badConfig(err)
+	}
+	log := NewLogger(cfg.Log, o.Stderr)
+	routeLibraryLogs(log)
+	prog := newProgressPrinter(o.Stderr, o.Progress, isTerminal(o.Stderr), log)
+	ao := Options{Logger: log, Progress: prog.Update}
+	if env != nil {
+		ao.HTTPClient = env.HTTPClient
+	}
+	a, err := New(ctx, cfg, ao)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	runID := fmt.Sprintf("cli-%d-%d", os.Getpid(), time.Now().Unix())
+	rep, err := a.engine.Run(ctx, runID, in)
+	prog.Done()
+	if errors.Is(err, worker.ErrTenantBusy) {
+		return classify(fmt.Errorf("%w; try again when it has finished", err), ErrRunFailed)
+	}
+	if err != nil {
+		return classify(err, ErrRunFailed)
+	}
+	enc := json.NewEncoder(o.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return classify(fmt.Errorf("write report: %w", err), ErrRunFailed)
+	}
+	if !rep.Success {
+		return fmt.Errorf("%w: %d errors (see the report's errors)", ErrRunFailed, len(rep.Errors))
+	}
+	return nil
+}
+
+// runInputs turns the options into the run's inputs for the selected
+// tenant, validated.
+func runInputs(cfg *config.Config, o SyncOptions) (worker.RunInputs, error) {
+	t, err := cfg.SelectTenant(o.Tenant)
+	if err != nil {
+		return worker.RunInputs{}, fmt.Errorf("tenant: %w", err)
+	}
+	in := worker.DefaultRunInputs(t.ID)
+	if o.Mode != "" {
+		in.SyncMode = o.Mode
+	}
+	in.CompanyID = o.CompanyID
+	in.DepartmentFilter, in.OfficeLocationFilter, in.UserPrincipalNames = o.Departments, o.OfficeLocations, o.UPNs
+	in.SkipDisabledUsers, in.UpdateExisting, in.DryRun = !o.IncludeDisabled, !o.NoUpdate, o.DryRun
+	if err := in.Validate(); err != nil {
+		return worker.RunInputs{}, err
+	}
+	return in, nil
+}
