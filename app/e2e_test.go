@@ -22,6 +22,7 @@ import (
 	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
+	"github.com/psasync/psasync/worker/reporttest"
 )
 
 // testBundle is one simulated world (Graph simulator with the real token
@@ -98,6 +99,7 @@ func (b *testBundle) run(t *testing.T, mode string, mut func(*worker.RunInputs))
 	}
 	rep, err := b.stack.Engine().Run(context.Background(), "test", in)
 	require.NoError(t, err)
+	reporttest.Validate(t, rep)
 	return rep
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
+	"github.com/psasync/psasync/worker/reporttest"
 )
 
 func TestValidationHandshake(t *testing.T) {
@@ -176,7 +177,16 @@ func TestAPITriggerDryRun(t *testing.T) {
 			return false
 		}
 		require.NoError(t, json.Unmarshal(body, &rec))
-		return rec.Report != nil
+		if rec.Report == nil {
+			return false
+		}
+		// The API's own bytes keep the contract.
+		var raw struct {
+			Report json.RawMessage `json:"report"`
+		}
+		require.NoError(t, json.Unmarshal(body, &raw))
+		reporttest.Validate(t, []byte(raw.Report))
+		return true
 	}, 20*time.Second, 50*time.Millisecond)
 	require.True(t, rec.Report.DryRun)
 	require.Equal(t, "full", rec.Report.SyncMode)

@@ -16,6 +16,7 @@ import (
 	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/subscription"
+	"github.com/psasync/psasync/worker/reporttest"
 )
 
 // weekClock is a fake clock shared by the Graph simulator (subscription
@@ -141,6 +142,9 @@ func TestSimulatedWeek(t *testing.T) {
 	for _, r := range runs {
 		if strings.HasPrefix(r.ID, "reconcile:") {
 			reconciles++
+		}
+		if r.Report != nil {
+			reporttest.Validate(t, r.Report) // scheduled runs keep the contract too
 		}
 	}
 	require.GreaterOrEqual(t, reconciles, 3*6, "a nightly reconcile per tenant and night")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the example report in README.md ("The run report") from a
-# real demo run: `psasync sync --demo --mode full`, each list cut to its
-# first items so the example stays readable. TestREADMEExampleReportValidates
+# real demo run: `psasync sync --demo --mode full`, each list cut to one item per
+# action, code or reason so the example stays readable. TestREADMEExampleReportValidates
 # checks the result against worker/report.schema.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +10,12 @@ if [ -z "$report" ]; then
   echo "readme-report: the demo run printed no report" >&2
   exit 1
 fi
-example=$(jq '.created_contacts |= .[:2] | .updated_contacts |= .[:3] | .errors |= .[:2]
-  | .warnings |= .[:2] | .skipped_contacts |= .[:2]' <<<"$report")
+# One item per action, error code, warning code and skip reason.
+example=$(jq '.created_contacts |= .[:1]
+  | .updated_contacts |= [group_by(.action)[] | .[0]]
+  | .errors |= [group_by(.code)[] | .[0]]
+  | .warnings |= [group_by(.code)[] | .[0]]
+  | .skipped_contacts |= ([group_by(.reason)[] | .[0]] | .[:3])' <<<"$report")
 EXAMPLE="$example" python3 - <<'PY'
 import os, re
 readme = open("README.md").read()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/simkit/simenv"
+	"github.com/psasync/psasync/worker/reporttest"
 )
 
 func TestHelpExitsZeroOnStdout(t *testing.T) {
@@ -131,6 +134,7 @@ func TestSyncCommandExitCodes(t *testing.T) {
 	r := run(t, "sync", "--config", path, "--mode", "full", "--dry-run", "--progress", "never")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stdout, `"dry_run": true`, "stdout is the report JSON")
+	reporttest.Validate(t, []byte(r.stdout))
 	require.Zero(t, env.PSA.Stats().Writes, "dry run")
 
 	r = run(t, "sync", "--config", path, "--mode", "full")
@@ -188,4 +192,47 @@ func TestSubscriptionsCommand(t *testing.T) {
 	require.Contains(t, r.stdout, "none")
 
 	require.Equal(t, exitBadArgs, run(t, "subscriptions", "list", "--config", path, "--tenant", "nobody").code)
+}
+
+// TestDemoSyncReportKeepsTheContract: `psasync sync --demo --psa X` for each
+// PSA prints a report that validates against the schema, counts every
+// simulated user it read as processed (orphaned contacts apart), and counts
+// the simulated tenant's enabled users as its total.
+func TestDemoSyncReportKeepsTheContract(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{config.PSAConnectWise, config.PSAAutotask, config.PSAHaloPSA} {
+		t.Run(p, func(t *testing.T) {
+			t.Parallel()
+			r := run(t, "sync", "--demo", "--psa", p, "--mode", "full", "--progress", "never")
+			require.Contains(t, []int{exitOK, exitFailed}, r.code, r.stderr)
+			reporttest.Validate(t, []byte(r.stdout))
+			var rep struct {
+				Statistics struct {
+					Total     int `json:"total_office365_users"`
+					Processed int `json:"users_processed"`
+					Orphans   int `json:"orphaned_contacts"`
+				} `json:"statistics"`
+				Created []struct {
+					Status string `json:"status"`
+				} `json:"created_contacts"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+			// The demo's world is generated from a fixed seed: build the same
+			// one here and count its users.
+			env, err := simenv.Start(context.Background(), simenv.Options{PSA: p, SeedPSA: true})
+			require.NoError(t, err)
+			defer env.Close()
+			users, enabled := 0, 0
+			for _, u := range env.Graph.Users(env.Tenants[0]) {
+				users++
+				if u.AccountEnabled == nil || *u.AccountEnabled {
+					enabled++
+				}
+			}
+			require.Equal(t, users, rep.Statistics.Processed, "every user read, and no contact")
+			require.Equal(t, enabled, rep.Statistics.Total, "the simulated tenant's enabled users")
+			require.Positive(t, rep.Statistics.Orphans, "the demo PSA holds orphaned contacts, counted apart")
+			require.NotEmpty(t, rep.Created)
+		})
+	}
 }
