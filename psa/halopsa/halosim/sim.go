@@ -21,7 +21,6 @@ package halosim
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -93,12 +92,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := simkit.NewCapture(w)
 	body, err := simkit.ReadBody(r)
-	switch {
-	case errors.Is(err, simkit.ErrBodyTooLarge):
-		writeText(rec, http.StatusRequestEntityTooLarge, "Request body too large")
-	case err != nil:
-		writeText(rec, http.StatusBadRequest, "cannot read body")
-	default:
+	if err != nil {
+		writeText(rec, simkit.BodyStatus(err), "Request body: "+err.Error())
+	} else {
 		s.serveVendor(rec, r, lower, body)
 	}
 	s.meter.Answered(rec.Status(), false)
