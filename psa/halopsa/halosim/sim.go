@@ -34,10 +34,8 @@ import (
 // Sim is one simulated Halo instance. It implements http.Handler; all methods
 // are safe for concurrent use.
 type Sim struct {
-	// Endpoint holds URL, the server root once the simulator is served.
-	simkit.Endpoint
-	// Faults gives the simulator InjectFault and ClearFaults.
-	simkit.Faults
+	simkit.Endpoint // URL, SetURL, Root: where the simulator is served
+	simkit.Faults   // InjectFault, ClearFaults
 
 	cfg settings
 
