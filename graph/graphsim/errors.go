@@ -37,30 +37,29 @@ func writeGraphError(w http.ResponseWriter, r *http.Request, status int, code, m
 	_, _ = w.Write(graphErrorBody(r, code, message))
 }
 
+// graphError is the code and message of a Graph error answer.
+type graphError struct{ code, message string }
+
+// graphErrors are the code and message Graph answers a status with.
+var graphErrors = map[int]graphError{
+	http.StatusBadRequest:         {"BadRequest", "Invalid request."},
+	http.StatusUnauthorized:       {"InvalidAuthenticationToken", "Access token validation failure."},
+	http.StatusForbidden:          {"Authorization_RequestDenied", "Insufficient privileges to complete the operation."},
+	http.StatusNotFound:           {"Request_ResourceNotFound", "Resource does not exist or one of its queried reference-property objects are not present."},
+	http.StatusConflict:           {"Conflict", "The request conflicts with the current state of the resource."},
+	http.StatusGone:               {"syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again."},
+	http.StatusTooManyRequests:    {"TooManyRequests", "Too many requests. Please try again later."},
+	http.StatusServiceUnavailable: {"serviceNotAvailable", "The service is temporarily unavailable. Please try again later."},
+	http.StatusGatewayTimeout:     {"gatewayTimeout", "The operation timed out."},
+}
+
 // defaultGraphError gives the code and message Graph uses for a status.
 func defaultGraphError(status int) (code, message string) {
-	switch status {
-	case http.StatusBadRequest:
-		return "BadRequest", "Invalid request."
-	case http.StatusUnauthorized:
-		return "InvalidAuthenticationToken", "Access token validation failure."
-	case http.StatusForbidden:
-		return "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
-	case http.StatusNotFound:
-		return "Request_ResourceNotFound", "Resource does not exist or one of its queried reference-property objects are not present."
-	case http.StatusConflict:
-		return "Conflict", "The request conflicts with the current state of the resource."
-	case http.StatusGone:
-		return "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again."
-	case http.StatusTooManyRequests:
-		return "TooManyRequests", "Too many requests. Please try again later."
-	case http.StatusServiceUnavailable:
-		return "serviceNotAvailable", "The service is temporarily unavailable. Please try again later."
-	case http.StatusGatewayTimeout:
-		return "gatewayTimeout", "The operation timed out."
-	default:
-		return "generalException", "An unspecified error has occurred."
+	e, ok := graphErrors[status]
+	if !ok {
+		e = graphError{"generalException", "An unspecified error has occurred."}
 	}
+	return e.code, e.message
 }
 
 // writeJSON answers 200 (or status) with a Graph JSON body.

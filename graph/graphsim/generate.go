@@ -32,21 +32,10 @@ const (
 	kindAdminAccount
 )
 
+// Name pools, in a fixed order: the same seed gives the same users.
 var (
-	genFirst = []string{
-		"Adele", "Alex", "Allan", "Bianca", "Brian", "Camille", "Carlos", "Chen",
-		"Diego", "Elena", "Emily", "Fatima", "Grady", "Hannah", "Henrietta", "Isaiah",
-		"Ingrid", "Johanna", "Joni", "Kenji", "Lee", "Lidia", "Lynne", "Megan",
-		"Miriam", "Nestor", "Olga", "Patti", "Pradeep", "Quentin", "Raul", "Sakura",
-		"Sofia", "Tomasz", "Uma", "Victor", "Wanda", "Xavier", "Yusuf", "Zoe",
-	}
-	genLast = []string{
-		"Vance", "Wilber", "Deyoung", "Pires", "Johnson", "Santos", "Mendez", "Wei",
-		"Garcia", "Petrova", "Braun", "Khan", "Archie", "Lee", "Gonzalez", "Okafor",
-		"Nilsen", "Meyer", "Sherman", "Tanaka", "Gu", "Holloway", "Robbins", "Bowen",
-		"Hernandez", "Wilke", "Ivanova", "Fernandez", "Gupta", "Dubois", "Ortega", "Sato",
-		"Rossi", "Kowalski", "Patel", "Nguyen", "Brooks", "Laurent", "Demir", "Fischer",
-	}
+	genFirst       = strings.Fields("Adele Alex Allan Bianca Brian Camille Carlos Chen Diego Elena Emily Fatima Grady Hannah Henrietta Isaiah Ingrid Johanna Joni Kenji Lee Lidia Lynne Megan Miriam Nestor Olga Patti Pradeep Quentin Raul Sakura Sofia Tomasz Uma Victor Wanda Xavier Yusuf Zoe")
+	genLast        = strings.Fields("Vance Wilber Deyoung Pires Johnson Santos Mendez Wei Garcia Petrova Braun Khan Archie Lee Gonzalez Okafor Nilsen Meyer Sherman Tanaka Gu Holloway Robbins Bowen Hernandez Wilke Ivanova Fernandez Gupta Dubois Ortega Sato Rossi Kowalski Patel Nguyen Brooks Laurent Demir Fischer")
 	genDepartments = []string{"Sales", "Engineering", "Finance", "Human Resources", "Support", "Marketing", "Operations", "IT"}
 	genTitles      = map[string][]string{
 		"Sales":           {"Account Executive", "Sales Manager", "Inside Sales Representative"},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -83,28 +84,35 @@ func (d *deliverer) notify(c change) {
 // changeNotification renders Graph's change-notification collection for a
 // user change.
 func changeNotification(sub *subscription, c change) []byte {
-	var state any
-	if sub.clientState != "" {
-		state = sub.clientState
-	}
 	res := "Users/" + c.userID
-	body, _ := json.Marshal(map[string]any{
-		"value": []map[string]any{{
-			"subscriptionId":                 sub.id,
-			"subscriptionExpirationDateTime": sub.expires.UTC().Format("2006-01-02T15:04:05.0000000+00:00"),
-			"changeType":                     c.changeType,
-			"resource":                       res,
-			"resourceData": map[string]any{
-				"@odata.type":    "#Microsoft.Graph.User",
-				"@odata.id":      res,
-				"id":             c.userID,
-				"organizationId": c.tenant,
-				"sequenceNumber": c.seq,
-			},
-			"clientState": state,
-			"tenantId":    c.tenant,
-		}},
+	return notificationBody(sub, "2006-01-02T15:04:05.0000000+00:00", map[string]any{
+		"changeType": c.changeType,
+		"resource":   res,
+		"resourceData": map[string]any{
+			"@odata.type":    "#Microsoft.Graph.User",
+			"@odata.id":      res,
+			"id":             c.userID,
+			"organizationId": c.tenant,
+			"sequenceNumber": c.seq,
+		},
+		"tenantId": c.tenant,
 	})
+}
+
+// notificationBody renders Graph's notification collection of one item:
+// the subscription's id, its expiry in the layout Graph uses for that kind
+// of notification, its clientState (null when it has none) and fields.
+func notificationBody(sub *subscription, expiryLayout string, fields map[string]any) []byte {
+	item := map[string]any{
+		"subscriptionId":                 sub.id,
+		"subscriptionExpirationDateTime": sub.expires.UTC().Format(expiryLayout),
+		"clientState":                    nil,
+	}
+	if sub.clientState != "" {
+		item["clientState"] = sub.clientState
+	}
+	maps.Copy(item, fields)
+	body, _ := json.Marshal(map[string]any{"value": []map[string]any{item}})
 	return body
 }
 
@@ -284,18 +292,9 @@ func (s *Sim) SendLifecycle(ctx context.Context, subscriptionID, event string) e
 		return fmt.Errorf("%w: %s", ErrSubscriptionNotFound, subscriptionID)
 	}
 	target := sub.lifecycleURL
-	var state any
-	if sub.clientState != "" {
-		state = sub.clientState
-	}
-	body, _ := json.Marshal(map[string]any{
-		"value": []map[string]any{{
-			"subscriptionId":                 sub.id,
-			"subscriptionExpirationDateTime": sub.expires.UTC().Format("2006-01-02T15:04:05.0000000Z"),
-			"tenantId":                       sub.tenant,
-			"clientState":                    state,
-			"lifecycleEvent":                 event,
-		}},
+	body := notificationBody(sub, "2006-01-02T15:04:05.0000000Z", map[string]any{
+		"tenantId":       sub.tenant,
+		"lifecycleEvent": event,
 	})
 	switch event {
 	case "reauthorizationRequired":

@@ -16,20 +16,34 @@ import (
 )
 
 // subscriptionRequest is the body of POST and PATCH /subscriptions.
+// Its properties are in the alphabetical order of Graph's subscription
+// resource documentation.
 type subscriptionRequest struct {
 	ChangeType                *string `json:"changeType"`
-	NotificationURL           *string `json:"notificationUrl"`
-	LifecycleNotificationURL  *string `json:"lifecycleNotificationUrl"`
-	Resource                  *string `json:"resource"`
-	ExpirationDateTime        *string `json:"expirationDateTime"`
 	ClientState               *string `json:"clientState"`
+	ExpirationDateTime        *string `json:"expirationDateTime"`
 	IncludeResourceData       *bool   `json:"includeResourceData"`
 	LatestSupportedTLSVersion *string `json:"latestSupportedTlsVersion"`
+	LifecycleNotificationURL  *string `json:"lifecycleNotificationUrl"`
+	NotificationURL           *string `json:"notificationUrl"`
+	Resource                  *string `json:"resource"`
 }
 
 // decodeSubscriptionRequest reads a subscription body, refusing properties
 // the subscription resource does not have.
-func decodeSubscriptionRequest(r *http.Request) (subscriptionRequest, error) {
+// decodeSubscriptionRequest reads a subscription body, answering Graph's
+// 400 when it is not one; it reports whether the body was read.
+func decodeSubscriptionRequest(w http.ResponseWriter, r *http.Request) (subscriptionRequest, bool) {
+	req, err := parseSubscriptionRequest(r)
+	if err != nil {
+		writeGraphError(w, r, http.StatusBadRequest, "InvalidRequest", err.Error())
+		return req, false
+	}
+	return req, true
+}
+
+// parseSubscriptionRequest parses a subscription body.
+func parseSubscriptionRequest(r *http.Request) (subscriptionRequest, error) {
 	var req subscriptionRequest
 	raw, err := io.ReadAll(io.LimitReader(r.Body, simkit.MaxBody))
 	if err != nil {
@@ -99,9 +113,8 @@ func (s *Sim) handleCreateSubscription(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := decodeSubscriptionRequest(r)
-	if err != nil {
-		writeGraphError(w, r, http.StatusBadRequest, "InvalidRequest", err.Error())
+	req, ok := decodeSubscriptionRequest(w, r)
+	if !ok {
 		return
 	}
 	sub, err := s.newSubscription(t, appID, req)
@@ -344,9 +357,8 @@ func (s *Sim) handlePatchSubscription(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := decodeSubscriptionRequest(r)
-	if err != nil {
-		writeGraphError(w, r, http.StatusBadRequest, "InvalidRequest", err.Error())
+	req, ok := decodeSubscriptionRequest(w, r)
+	if !ok {
 		return
 	}
 	if req.ChangeType != nil || req.Resource != nil || req.ClientState != nil || req.NotificationURL != nil ||

@@ -100,12 +100,7 @@ func (s *Sim) ClearRequests() { s.recorder.Reset() }
 // control answers the /_sim endpoints: GET|DELETE /_sim/stats,
 // POST|DELETE /_sim/faults.
 func (s *Sim) control() simkit.Control {
-	return simkit.Control{
-		Faults:        &s.Faults,
-		Stats:         func() any { return s.Stats() },
-		ResetStats:    s.ResetStats,
-		SuccessFaults: true,
-	}
+	return simkit.Control{Faults: &s.Faults, Stats: func() any { return s.Stats() }, ResetStats: s.ResetStats, SuccessFaults: true}
 }
 
 func errorsBody(msgs ...string) map[string][]string {

@@ -3,7 +3,6 @@ package atsim
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,12 +29,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := simkit.NewCapture(w)
 	body, err := simkit.ReadBody(r)
-	switch {
-	case errors.Is(err, simkit.ErrBodyTooLarge):
-		writeJSON(rec, http.StatusRequestEntityTooLarge, errorsBody("The request body is too large."))
-	case err != nil:
-		writeJSON(rec, http.StatusBadRequest, errorsBody("The request body could not be read."))
-	default:
+	if err != nil {
+		writeJSON(rec, simkit.BodyStatus(err), errorsBody("The request body could not be read: "+err.Error()))
+	} else {
 		s.serveAPI(rec, r, body)
 	}
 	s.meter.Answered(rec.Status(), rec.Status() < 300 && hasErrorsArray(rec.Body()))

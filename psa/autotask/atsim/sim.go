@@ -83,11 +83,10 @@ const (
 // Sim is a simulated Autotask database behind the REST API. It implements
 // http.Handler; all methods are safe for concurrent use.
 type Sim struct {
-	// Endpoint holds URL, the server root once the simulator is served;
-	// while it is empty, URLs in answers are built from the request's Host.
-	simkit.Endpoint
-	// Faults gives the simulator InjectFault and ClearFaults.
-	simkit.Faults
+	// URL is empty until the simulator is served; answers then build URLs
+	// from the request's Host.
+	simkit.Endpoint // URL, SetURL, Root: where the simulator is served
+	simkit.Faults   // InjectFault, ClearFaults
 
 	cfg config
 

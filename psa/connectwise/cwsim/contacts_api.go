@@ -257,18 +257,10 @@ func decodeBody(body []byte, v any) *apiError {
 // replaces (its communication item ids are kept when the body names them).
 func (s *Sim) fillContact(rec *contact, in *contactIn, old *contact) *apiError {
 	st := s.data
-	if in.FirstName != nil {
-		rec.firstName = *in.FirstName
-	}
-	if in.LastName != nil {
-		rec.lastName = *in.LastName
-	}
-	if in.Title != nil {
-		rec.title = *in.Title
-	}
-	if in.InactiveFlag != nil {
-		rec.inactive = *in.InactiveFlag
-	}
+	setIf(&rec.firstName, in.FirstName)
+	setIf(&rec.lastName, in.LastName)
+	setIf(&rec.title, in.Title)
+	setIf(&rec.inactive, in.InactiveFlag)
 	switch {
 	case in.Company != nil:
 		co, err := s.resolveCompany(*in.Company)
@@ -425,15 +417,9 @@ func (s *Sim) commItemFrom(in commItemIn, old *contact, base *commItem) (commIte
 		}
 		c.typeID = t
 	}
-	if in.Value != nil {
-		c.value = *in.Value
-	}
-	if in.Extension != nil {
-		c.extension = *in.Extension
-	}
-	if in.DefaultFlag != nil {
-		c.defaultFlag = *in.DefaultFlag
-	}
+	setIf(&c.value, in.Value)
+	setIf(&c.extension, in.Extension)
+	setIf(&c.defaultFlag, in.DefaultFlag)
 	switch {
 	case base != nil:
 	case in.ID.set && old != nil && hasItem(old, in.ID.n):
@@ -478,4 +464,11 @@ func (s *Sim) sortedFields() []*customField {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
+}
+
+// setIf sets *dst to *v when the body carried the field (v is not nil).
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }

@@ -36,11 +36,7 @@ func (s *Sim) ResetRequests() { s.recorder.Reset() }
 
 // control answers the /_sim endpoints.
 func (s *Sim) control() simkit.Control {
-	return simkit.Control{
-		Faults:     &s.Faults,
-		Stats:      func() any { return s.Stats() },
-		ResetStats: s.ResetStats,
-	}
+	return simkit.Control{Faults: &s.Faults, Stats: func() any { return s.Stats() }, ResetStats: s.ResetStats}
 }
 
 // writeFault answers with an injected fault's status, Retry-After and body.

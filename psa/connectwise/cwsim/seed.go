@@ -119,19 +119,13 @@ func (s *Sim) Contact(id int) (SeedContact, bool) {
 // seedOf renders a stored contact in SeedContact terms. Caller holds mu.
 func (s *Sim) seedOf(c *contact) SeedContact {
 	st := s.data
-	out := SeedContact{
-		ID:             c.id,
-		CompanyID:      c.companyID,
-		FirstName:      c.firstName,
-		LastName:       c.lastName,
-		Title:          c.title,
-		Inactive:       c.inactive,
-		Email:          st.firstItem(c, func(t *commType) bool { return t.email }),
-		Phone:          st.firstItem(c, func(t *commType) bool { return t.id == commDirect }),
-		MobilePhone:    st.firstItem(c, func(t *commType) bool { return t.id == commMobile }),
-		ExternalID:     customString(c.custom[s.cfg.externalIDField]),
-		OfficeLocation: customString(c.custom[s.cfg.officeField]),
-	}
+	out := SeedContact{ID: c.id, CompanyID: c.companyID, FirstName: c.firstName, LastName: c.lastName, Title: c.title, Inactive: c.inactive}
+	// Communication items and custom fields hold the rest.
+	out.Email = st.firstItem(c, func(t *commType) bool { return t.email })
+	out.Phone = st.firstItem(c, func(t *commType) bool { return t.id == commDirect })
+	out.MobilePhone = st.firstItem(c, func(t *commType) bool { return t.id == commMobile })
+	out.ExternalID = customString(c.custom[s.cfg.externalIDField])
+	out.OfficeLocation = customString(c.custom[s.cfg.officeField])
 	if d := st.departments[c.departmentID]; d != nil {
 		out.Department = d.name
 	}

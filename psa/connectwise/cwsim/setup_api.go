@@ -2,86 +2,62 @@ package cwsim
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 )
 
 func (s *Sim) listContactTypes(w http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	all := make([]*contactType, 0, len(s.data.types))
-	for _, t := range s.data.types {
-		all = append(all, t)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
-	page, err := list(w, r, listSpec[*contactType]{
-		items: all, id: func(t *contactType) int { return t.id },
-		conds: schema{"id": kindInt, "description": kindString},
-		field: func(t *contactType, f string) literal {
-			if f == "id" {
-				return literal{k: kindInt, i: t.id}
-			}
-			return literal{k: kindString, s: t.description}
-		},
+	sp := namedSpec(func(t *contactType) int { return t.id }, "description", func(t *contactType) string { return t.description })
+	return listTable(w, r, s.data.types, sp, func(t *contactType) contactTypeJSON {
+		return contactTypeJSON{ID: t.id, Description: t.description, Info: map[string]string{}}
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	out := make([]contactTypeJSON, 0, len(page))
-	for _, t := range page {
-		out = append(out, contactTypeJSON{ID: t.id, Description: t.description, Info: map[string]string{}})
-	}
-	return http.StatusOK, out, nil
 }
 
 func (s *Sim) listDepartments(w http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	all := make([]*department, 0, len(s.data.departments))
-	for _, d := range s.data.departments {
-		all = append(all, d)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
-	page, err := list(w, r, listSpec[*department]{
-		items: all, id: func(d *department) int { return d.id },
-		conds: schema{"id": kindInt, "name": kindString},
-		field: func(d *department, f string) literal {
-			if f == "id" {
-				return literal{k: kindInt, i: d.id}
-			}
-			return literal{k: kindString, s: d.name}
-		},
+	sp := namedSpec(func(d *department) int { return d.id }, "name", func(d *department) string { return d.name })
+	return listTable(w, r, s.data.departments, sp, func(d *department) departmentJSON {
+		return departmentJSON{ID: d.id, Name: d.name, Info: map[string]string{}}
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	out := make([]departmentJSON, 0, len(page))
-	for _, d := range page {
-		out = append(out, departmentJSON{ID: d.id, Name: d.name, Info: map[string]string{}})
-	}
-	return http.StatusOK, out, nil
 }
 
 func (s *Sim) listCommTypes(w http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	all := make([]*commType, 0, len(s.data.commTypes))
-	for _, t := range s.data.commTypes {
-		all = append(all, t)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
-	page, err := list(w, r, listSpec[*commType]{
-		items: all, id: func(t *commType) int { return t.id },
-		conds: schema{"id": kindInt, "description": kindString},
-		field: func(t *commType, f string) literal {
-			if f == "id" {
-				return literal{k: kindInt, i: t.id}
-			}
-			return literal{k: kindString, s: t.description}
-		},
+	sp := namedSpec(func(t *commType) int { return t.id }, "description", func(t *commType) string { return t.description })
+	return listTable(w, r, s.data.commTypes, sp, func(t *commType) commTypeJSON {
+		return commTypeJSON{ID: t.id, Description: t.description, PhoneFlag: t.phone, FaxFlag: t.fax,
+			EmailFlag: t.email, DefaultFlag: t.defaultForCategory, Info: map[string]string{}}
 	})
+}
+
+// namedSpec is the listSpec of a setup table whose conditions name only id
+// and the row's name field (description or name).
+func namedSpec[T any](id func(*T) int, nameKey string, name func(*T) string) listSpec[*T] {
+	return listSpec[*T]{
+		id:    id,
+		conds: schema{"id": kindInt, nameKey: kindString},
+		field: func(t *T, f string) literal {
+			if f == "id" {
+				return literal{k: kindInt, i: id(t)}
+			}
+			return literal{k: kindString, s: name(t)}
+		},
+	}
+}
+
+// listTable answers a list endpoint over one of the site's tables: its rows
+// in id order, through sp's conditions and paging, each rendered by render.
+func listTable[T, J any](w http.ResponseWriter, r *http.Request, table map[int]*T, sp listSpec[*T], render func(*T) J) (int, any, *apiError) {
+	for _, id := range slices.Sorted(maps.Keys(table)) {
+		sp.items = append(sp.items, table[id])
+	}
+	page, err := list(w, r, sp)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]commTypeJSON, 0, len(page))
+	out := make([]J, 0, len(page))
 	for _, t := range page {
-		out = append(out, commTypeJSON{ID: t.id, Description: t.description, PhoneFlag: t.phone, FaxFlag: t.fax,
-			EmailFlag: t.email, DefaultFlag: t.defaultForCategory, Info: map[string]string{}})
+		out = append(out, render(t))
 	}
 	return http.StatusOK, out, nil
 }
@@ -92,13 +68,8 @@ func (s *Sim) companyJSONOf(co *company) companyJSON {
 }
 
 func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	all := make([]*company, 0, len(s.data.companies))
-	for _, co := range s.data.companies {
-		all = append(all, co)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
-	page, err := list(w, r, listSpec[*company]{
-		items: all, id: func(co *company) int { return co.id },
+	return listTable(w, r, s.data.companies, listSpec[*company]{
+		id:    func(co *company) int { return co.id },
 		conds: schema{"id": kindInt, "name": kindString, "identifier": kindString, "deletedflag": kindBool},
 		field: func(co *company, f string) literal {
 			switch f {
@@ -111,15 +82,7 @@ func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request, _ []byte) (i
 			}
 			return literal{k: kindBool}
 		},
-	})
-	if err != nil {
-		return 0, nil, err
-	}
-	out := make([]companyJSON, 0, len(page))
-	for _, co := range page {
-		out = append(out, s.companyJSONOf(co))
-	}
-	return http.StatusOK, out, nil
+	}, s.companyJSONOf)
 }
 
 func (s *Sim) getCompany(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {

@@ -81,10 +81,8 @@ const defaultPageSize = 25
 // Sim is a simulated ConnectWise Manage site. It is an http.Handler; all
 // methods are safe for concurrent use.
 type Sim struct {
-	// Endpoint holds URL, the server root once the simulator is served.
-	simkit.Endpoint
-	// Faults gives the simulator InjectFault and ClearFaults.
-	simkit.Faults
+	simkit.Endpoint // URL, SetURL, Root: where the simulator is served
+	simkit.Faults   // InjectFault, ClearFaults
 
 	cfg config
 

@@ -151,26 +151,26 @@ func fieldGUID(id int) string {
 }
 
 func (st *store) addType(name string) int {
-	for _, t := range st.types {
-		if strings.EqualFold(t.description, name) {
-			return t.id
-		}
-	}
-	id := st.nextType
-	st.nextType++
-	st.types[id] = &contactType{id: id, description: name}
-	return id
+	return addSetup(st.types, &st.nextType, name, func(t *contactType) string { return t.description },
+		func(id int) *contactType { return &contactType{id: id, description: name} })
 }
 
 func (st *store) addDepartment(name string) int {
-	for _, d := range st.departments {
-		if strings.EqualFold(d.name, name) {
-			return d.id
+	return addSetup(st.departments, &st.nextDept, name, func(d *department) string { return d.name },
+		func(id int) *department { return &department{id: id, name: name} })
+}
+
+// addSetup returns the id of the setup-table entry called name (ignoring
+// case), adding one with the next free id when there is none.
+func addSetup[T any](table map[int]*T, next *int, name string, nameOf func(*T) string, build func(id int) *T) int {
+	for id, t := range table {
+		if strings.EqualFold(nameOf(t), name) {
+			return id
 		}
 	}
-	id := st.nextDept
-	st.nextDept++
-	st.departments[id] = &department{id: id, name: name}
+	id := *next
+	*next++
+	table[id] = build(id)
 	return id
 }
 
@@ -293,12 +293,8 @@ func (st *store) firstItem(c *contact, match func(*commType) bool) string {
 
 // customString renders a custom field value as text.
 func customString(v any) string {
-	switch v := v.(type) {
-	case nil:
+	if v == nil {
 		return ""
-	case string:
-		return v
-	default:
-		return fmt.Sprint(v)
 	}
+	return fmt.Sprint(v)
 }

@@ -16,11 +16,7 @@ type Fault = simkit.Fault
 
 // control answers the /_sim endpoints.
 func (s *Sim) control() simkit.Control {
-	return simkit.Control{
-		Faults:     &s.Faults,
-		Stats:      func() any { return s.Stats() },
-		ResetStats: s.ResetStats,
-	}
+	return simkit.Control{Faults: &s.Faults, Stats: func() any { return s.Stats() }, ResetStats: s.ResetStats}
 }
 
 // writeFault answers with an injected fault: its own body (JSON when it is

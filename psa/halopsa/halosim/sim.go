@@ -21,7 +21,6 @@ package halosim
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -35,10 +34,8 @@ import (
 // Sim is one simulated Halo instance. It implements http.Handler; all methods
 // are safe for concurrent use.
 type Sim struct {
-	// Endpoint holds URL, the server root once the simulator is served.
-	simkit.Endpoint
-	// Faults gives the simulator InjectFault and ClearFaults.
-	simkit.Faults
+	simkit.Endpoint // URL, SetURL, Root: where the simulator is served
+	simkit.Faults   // InjectFault, ClearFaults
 
 	cfg settings
 
@@ -93,12 +90,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := simkit.NewCapture(w)
 	body, err := simkit.ReadBody(r)
-	switch {
-	case errors.Is(err, simkit.ErrBodyTooLarge):
-		writeText(rec, http.StatusRequestEntityTooLarge, "Request body too large")
-	case err != nil:
-		writeText(rec, http.StatusBadRequest, "cannot read body")
-	default:
+	if err != nil {
+		writeText(rec, simkit.BodyStatus(err), "Request body: "+err.Error())
+	} else {
 		s.serveVendor(rec, r, lower, body)
 	}
 	s.meter.Answered(rec.Status(), false)
