@@ -251,7 +251,7 @@ func (c *Client) GetContact(ctx context.Context, id string) (psa.Contact, error)
 // configuration cannot store are left as given. psa.ErrNotFound means the
 // company does not exist; psa.ErrDuplicate that Autotask refused a duplicate.
 func (c *Client) CreateContact(ctx context.Context, ct psa.Contact) (psa.Contact, error) {
-	op := "autotask: create contact " + ct.Email
+	op := "autotask: create contact in company " + ct.CompanyID
 	cid, err := parseID(op, "company id", ct.CompanyID)
 	if err != nil {
 		return psa.Contact{}, err

@@ -183,7 +183,7 @@ func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa
 			return psa.Contact{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("unknown field %q", f)}
 		}
 		if !synced[f] {
-			c.log.WithField("field", f).Debug("halopsa field not synced, skipped")
+			c.send.Log.WithField("field", f).Debug("halopsa field not synced, skipped")
 			continue
 		}
 		switch f {
