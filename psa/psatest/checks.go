@@ -460,17 +460,28 @@ func checkConnectionError(t *testing.T, h Harness) {
 	}
 }
 
-// checkOversized: an answer one byte over the bound is psa.ErrInvalid
-// carrying a psa.AnswerTooLargeError that names the bound, whatever the
-// call.
+// oversizedAnswer is how large the oversized answer is: far more than any
+// bound a test sets and than loopback buffers hold, so that a client that
+// reads past its bound is seen doing so.
+const oversizedAnswer = 256 << 20
+
+// checkOversized: an answer over the bound is psa.ErrInvalid carrying a
+// psa.AnswerTooLargeError that names the bound, whatever the call, and the
+// client stops reading at the bound instead of taking it all in.
 func checkOversized(t *testing.T, h Harness) {
 	for _, op := range operations {
 		t.Run(op.name, func(t *testing.T) {
 			t.Parallel()
 			b := newBundle(t, h)
 			seeded := b.warm(t)
-			b.front.oversizeNext(h.MaxAnswer + 1)
+			written := b.front.oversizeNext(max(oversizedAnswer, 8*h.MaxAnswer))
 			err := op.call(b, seeded)
+			select {
+			case n := <-written:
+				require.Less(t, n, int64(oversizedAnswer/2), "the client read on past its bound of %d bytes", h.MaxAnswer)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the oversized answer is still being read 10 s after the call returned")
+			}
 			require.ErrorIs(t, err, psa.ErrInvalid)
 			var tooLarge *psa.AnswerTooLargeError
 			require.True(t, errors.As(err, &tooLarge), "want a psa.AnswerTooLargeError, got %v", err)

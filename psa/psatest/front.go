@@ -20,7 +20,14 @@ type Front struct {
 	mu       sync.Mutex
 	requests []Request
 	broken   bool
-	oversize int64
+	oversize *oversized
+}
+
+// oversized is one armed oversized answer: its size, and what the Front
+// managed to write before the client hung up.
+type oversized struct {
+	size    int64
+	written chan int64
 }
 
 // Request is one HTTP request as it reached the Front.
@@ -48,13 +55,13 @@ func (f *Front) wrap(sim http.Handler) http.Handler {
 		f.mu.Lock()
 		f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Body: body})
 		broken, oversize := f.broken, f.oversize
-		f.oversize = 0
+		f.oversize = nil
 		f.mu.Unlock()
 		switch {
 		case broken:
 			hangUp(w)
-		case oversize > 0:
-			writeOversized(w, oversize)
+		case oversize != nil:
+			oversize.written <- writeOversized(w, oversize.size)
 		default:
 			sim.ServeHTTP(w, r)
 		}
@@ -75,15 +82,23 @@ func hangUp(w http.ResponseWriter) {
 }
 
 // writeOversized answers 200 with a well-formed JSON document of n bytes
-// (an array padded with spaces), so that only the size is wrong with it:
-// a client that truncates it gets malformed JSON, one that reads it all
-// gets an empty list.
-func writeOversized(w http.ResponseWriter, n int64) {
+// (an array padded with spaces, no Content-Length), so that only the size
+// is wrong with it: a client that truncates it gets malformed JSON, one
+// that reads it all gets an empty list. It returns how many bytes it wrote
+// before the client hung up.
+func writeOversized(w http.ResponseWriter, n int64) int64 {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, "[")
-	_, _ = io.CopyN(w, spaces{}, n-2)
-	_, _ = io.WriteString(w, "]")
+	written, err := io.WriteString(w, "[")
+	if err != nil {
+		return int64(written)
+	}
+	padded, err := io.CopyN(w, spaces{}, n-2)
+	if err != nil {
+		return int64(written) + padded
+	}
+	last, _ := io.WriteString(w, "]")
+	return int64(written) + padded + int64(last)
 }
 
 // spaces is an endless reader of JSON whitespace.
@@ -112,9 +127,12 @@ func (f *Front) breakAll() {
 	f.broken = true
 }
 
-// oversizeNext makes the next request get a 200 answer of n bytes.
-func (f *Front) oversizeNext(n int64) {
+// oversizeNext makes the next request get a 200 answer of n bytes. The
+// channel it returns gets how many of them the Front could write before
+// the client hung up.
+func (f *Front) oversizeNext(n int64) <-chan int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.oversize = n
+	f.oversize = &oversized{size: n, written: make(chan int64, 1)}
+	return f.oversize.written
 }
