@@ -168,14 +168,10 @@ func customValue(fields []customField, id int) string {
 		if f.ID != id {
 			continue
 		}
-		switch v := f.Value.(type) {
-		case nil:
+		if f.Value == nil {
 			return ""
-		case string:
-			return v
-		default:
-			return fmt.Sprint(v)
 		}
+		return fmt.Sprint(f.Value)
 	}
 	return ""
 }

@@ -221,29 +221,25 @@ func (c *Client) save(ctx context.Context, op string, item map[string]any, clien
 	return c.toContact(saved[0], clientID), nil
 }
 
-// setField writes one canonical field into a POST item under Halo's name.
+// userFields are the Halo user fields that hold canonical fields.
+var userFields = map[psa.Field]string{
+	psa.FieldFirstName: "firstname", psa.FieldLastName: "surname", psa.FieldEmail: "emailaddress",
+	psa.FieldPhone: "phonenumber", psa.FieldMobilePhone: "mobilenumber", psa.FieldJobTitle: "title",
+	psa.FieldDepartment: "department", psa.FieldExternalID: "azureoid",
+}
+
+// setField writes one canonical field into a POST item under Halo's name,
+// or into the configured custom field.
 func (c *Client) setField(item map[string]any, f psa.Field, v string) {
 	switch f {
-	case psa.FieldFirstName:
-		item["firstname"] = v
-	case psa.FieldLastName:
-		item["surname"] = v
-	case psa.FieldEmail:
-		item["emailaddress"] = v
-	case psa.FieldPhone:
-		item["phonenumber"] = v
-	case psa.FieldMobilePhone:
-		item["mobilenumber"] = v
-	case psa.FieldJobTitle:
-		item["title"] = v
-	case psa.FieldDepartment:
-		item["department"] = v
-	case psa.FieldExternalID:
-		item["azureoid"] = v
 	case psa.FieldOfficeLocation:
 		addCustomField(item, c.cfg.OfficeLocationField, v)
 	case psa.FieldContactType:
 		addCustomField(item, c.cfg.ContactTypeField, v)
+	default:
+		if name, ok := userFields[f]; ok {
+			item[name] = v
+		}
 	}
 }
 

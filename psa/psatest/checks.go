@@ -52,8 +52,7 @@ var checks = []check{
 	{"listing stops early", single(checkStopEarly)},
 	{"find by email", single(checkFindByEmail)},
 	{"update writes only the changed field", checkUpdateOnlyChanged},
-	{"deactivate", single(checkDeactivate)},
-	{"reactivate", single(checkReactivate)},
+	{"deactivate and reactivate", checkActivation},
 	{"duplicate", single(checkDuplicate)},
 	{"not found", single(checkNotFound)},
 	{"bad ids never reach the PSA", single(checkBadIDs)},
@@ -289,36 +288,35 @@ func checkUpdateOnlyChanged(t *testing.T, h Harness) {
 	}
 }
 
-func checkDeactivate(t *testing.T, b *bundle) {
-	before := b.seed(t, b.sample(b.sim.Company, "leaver"))
-	ct := before
-	ct.Inactive = true
-	got, err := b.client.UpdateContact(b.ctx, ct, []psa.Field{psa.FieldInactive})
-	require.NoError(t, err)
-	require.True(t, got.Inactive)
-	b.requireSame(t, ct, b.stored(t, before.ID), "the deactivated contact")
-	read, err := b.client.GetContact(b.ctx, before.ID)
-	require.NoError(t, err)
-	require.True(t, read.Inactive)
-	listed := b.list(t, b.sim.Company)
-	require.Len(t, listed, 1, "an inactive contact is still listed")
-	require.True(t, listed[0].Inactive)
-}
-
-func checkReactivate(t *testing.T, b *bundle) {
-	c := b.sample(b.sim.Company, "returner")
-	c.Inactive = true
-	before := b.seed(t, c)
-	require.True(t, before.Inactive)
-	ct := before
-	ct.Inactive = false
-	got, err := b.client.UpdateContact(b.ctx, ct, []psa.Field{psa.FieldInactive})
-	require.NoError(t, err)
-	require.False(t, got.Inactive)
-	b.requireSame(t, ct, b.stored(t, before.ID), "the reactivated contact")
-	read, err := b.client.GetContact(b.ctx, before.ID)
-	require.NoError(t, err)
-	require.False(t, read.Inactive)
+// checkActivation deactivates an active contact and reactivates an
+// inactive one: only the flag changes, reads agree, and an inactive contact
+// is still listed.
+func checkActivation(t *testing.T, h Harness) {
+	for _, tt := range []struct {
+		name     string
+		inactive bool
+	}{{"deactivate", true}, {"reactivate", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t, h)
+			c := b.sample(b.sim.Company, tt.name)
+			c.Inactive = !tt.inactive
+			before := b.seed(t, c)
+			require.Equal(t, !tt.inactive, before.Inactive)
+			ct := before
+			ct.Inactive = tt.inactive
+			got, err := b.client.UpdateContact(b.ctx, ct, []psa.Field{psa.FieldInactive})
+			require.NoError(t, err)
+			require.Equal(t, tt.inactive, got.Inactive, "the returned contact")
+			b.requireSame(t, ct, b.stored(t, before.ID), "the stored contact")
+			read, err := b.client.GetContact(b.ctx, before.ID)
+			require.NoError(t, err)
+			require.Equal(t, tt.inactive, read.Inactive, "the contact read")
+			listed := b.list(t, b.sim.Company)
+			require.Len(t, listed, 1, "inactive or not, the contact is listed")
+			require.Equal(t, tt.inactive, listed[0].Inactive)
+		})
+	}
 }
 
 func checkDuplicate(t *testing.T, b *bundle) {
