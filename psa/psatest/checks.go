@@ -406,56 +406,58 @@ func (b *bundle) warm(t *testing.T) psa.Contact {
 	return s
 }
 
+// eachOperation runs fn for every operation (writes only, when
+// writesOnly), each in a fresh bundle with a warmed-up client.
+func eachOperation(t *testing.T, h Harness, writesOnly bool, fn func(t *testing.T, b *bundle, op operation, seeded psa.Contact)) {
+	for _, op := range operations {
+		if writesOnly && !op.write {
+			continue
+		}
+		t.Run(op.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t, h)
+			fn(t, b, op, b.warm(t))
+		})
+	}
+}
+
 // faultCheck arms f in the simulator before each operation (writes only
 // for FaultInvalid) and expects kind, with no retry and no sleep: exactly
 // one request reaches the simulator, and a rate limit comes back at once
 // with the delay the PSA announced.
 func faultCheck(f Fault, kind error) func(t *testing.T, h Harness) {
 	return func(t *testing.T, h Harness) {
-		for _, op := range operations {
-			if f.Kind == FaultInvalid && !op.write {
-				continue
+		eachOperation(t, h, f.Kind == FaultInvalid, func(t *testing.T, b *bundle, op operation, seeded psa.Contact) {
+			sent := len(b.front.Requests())
+			b.sim.Fail(f)
+			start := time.Now()
+			err := op.call(b, seeded)
+			took := time.Since(start)
+			require.ErrorIs(t, err, kind)
+			var pe *psa.Error
+			require.ErrorAs(t, err, &pe)
+			require.NotEmpty(t, pe.Op)
+			require.Len(t, b.requestsSince(sent), 1, "the client sends once and does not retry")
+			switch f.Kind {
+			case FaultRateLimited:
+				d, ok := psa.RetryAfter(err)
+				require.True(t, ok, "a rate limit carries its delay")
+				require.Equal(t, f.RetryAfter, d)
+				require.Less(t, took, f.RetryAfter, "the client returns the delay, it does not sleep")
+			case FaultInvalid:
+				requireVendorText(t, err)
 			}
-			t.Run(op.name, func(t *testing.T) {
-				t.Parallel()
-				b := newBundle(t, h)
-				seeded := b.warm(t)
-				sent := len(b.front.Requests())
-				b.sim.Fail(f)
-				start := time.Now()
-				err := op.call(b, seeded)
-				took := time.Since(start)
-				require.ErrorIs(t, err, kind)
-				var pe *psa.Error
-				require.ErrorAs(t, err, &pe)
-				require.NotEmpty(t, pe.Op)
-				require.Len(t, b.requestsSince(sent), 1, "the client sends once and does not retry")
-				switch f.Kind {
-				case FaultRateLimited:
-					d, ok := psa.RetryAfter(err)
-					require.True(t, ok, "a rate limit carries its delay")
-					require.Equal(t, f.RetryAfter, d)
-					require.Less(t, took, f.RetryAfter, "the client returns the delay, it does not sleep")
-				case FaultInvalid:
-					requireVendorText(t, err)
-				}
-			})
-		}
+		})
 	}
 }
 
 // checkConnectionError: every operation against a PSA that closes its
 // connections is psa.ErrConnection.
 func checkConnectionError(t *testing.T, h Harness) {
-	for _, op := range operations {
-		t.Run(op.name, func(t *testing.T) {
-			t.Parallel()
-			b := newBundle(t, h)
-			seeded := b.warm(t)
-			b.front.breakAll()
-			require.ErrorIs(t, op.call(b, seeded), psa.ErrConnection)
-		})
-	}
+	eachOperation(t, h, false, func(t *testing.T, b *bundle, op operation, seeded psa.Contact) {
+		b.front.breakAll()
+		require.ErrorIs(t, op.call(b, seeded), psa.ErrConnection)
+	})
 }
 
 // oversizedAnswer is how large the oversized answer is: far more than any
@@ -467,26 +469,22 @@ const oversizedAnswer = 256 << 20
 // psa.AnswerTooLargeError that names the bound, whatever the call, and the
 // client stops reading at the bound instead of taking it all in.
 func checkOversized(t *testing.T, h Harness) {
-	for _, op := range operations {
-		t.Run(op.name, func(t *testing.T) {
-			t.Parallel()
-			b := newBundle(t, h)
-			seeded := b.warm(t)
-			written := b.front.oversizeNext(max(oversizedAnswer, 8*h.MaxAnswer))
-			err := op.call(b, seeded)
-			select {
-			case n := <-written:
-				require.Less(t, n, int64(oversizedAnswer/2), "the client read on past its bound of %d bytes", h.MaxAnswer)
-			case <-time.After(10 * time.Second):
-				t.Fatal("the oversized answer is still being read 10 s after the call returned")
-			}
-			require.ErrorIs(t, err, psa.ErrInvalid)
-			var tooLarge *psa.AnswerTooLargeError
-			require.True(t, errors.As(err, &tooLarge), "want a psa.AnswerTooLargeError, got %v", err)
-			require.Equal(t, h.MaxAnswer, tooLarge.Limit)
-			require.Contains(t, err.Error(), strconv.FormatInt(h.MaxAnswer, 10), "the error names the bound")
-		})
-	}
+	eachOperation(t, h, false, func(t *testing.T, b *bundle, op operation, seeded psa.Contact) {
+		size := max(oversizedAnswer, 8*h.MaxAnswer)
+		written := b.front.oversizeNext(size)
+		err := op.call(b, seeded)
+		select {
+		case n := <-written:
+			require.Less(t, n, size/2, "the client read on past its bound of %d bytes", h.MaxAnswer)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the oversized answer is still being read 10 s after the call returned")
+		}
+		require.ErrorIs(t, err, psa.ErrInvalid)
+		var tooLarge *psa.AnswerTooLargeError
+		require.True(t, errors.As(err, &tooLarge), "want a psa.AnswerTooLargeError, got %v", err)
+		require.Equal(t, h.MaxAnswer, tooLarge.Limit)
+		require.Contains(t, err.Error(), strconv.FormatInt(h.MaxAnswer, 10), "the error names the bound")
+	})
 }
 
 // requireVendorText: the run report's psa_error shows what the PSA said.
