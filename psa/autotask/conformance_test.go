@@ -23,13 +23,8 @@ func TestConformance(t *testing.T) {
 			sim.URL = front.Serve(t, sim)
 			sim.AddCompany(1, "Acme")
 			sim.AddCompany(2, "Globex")
-			cfg := autotask.Config{
-				ZoneURL:         sim.BaseURL(),
-				Username:        atsim.DefaultUsername,
-				Secret:          atsim.DefaultSecret,
-				IntegrationCode: atsim.DefaultIntegrationCode,
-				PageSize:        pageSize,
-			}
+			cfg := simConfig(sim)
+			cfg.PageSize = pageSize
 			withUDFs(&cfg)
 			client, err := autotask.New(cfg, autotask.WithMaxAnswer(maxAnswer))
 			require.NoError(t, err)

@@ -26,16 +26,9 @@ func TestConformance(t *testing.T) {
 			for _, d := range psatest.Departments {
 				sim.AddDepartment(d)
 			}
-			client, err := connectwise.New(connectwise.Config{
-				SiteURL:               sim.BaseURL(),
-				CompanyID:             cwsim.DefaultCompanyID,
-				PublicKey:             cwsim.DefaultPublicKey,
-				PrivateKey:            cwsim.DefaultPrivateKey,
-				ClientID:              cwsim.DefaultClientID,
-				ObjectIDFieldID:       cwsim.ExternalIDFieldID,
-				OfficeLocationFieldID: cwsim.OfficeLocationFieldID,
-				PageSize:              pageSize,
-			}, connectwise.WithMaxAnswer(maxAnswer))
+			cfg := simConfig(sim)
+			cfg.PageSize = pageSize
+			client, err := connectwise.New(cfg, connectwise.WithMaxAnswer(maxAnswer))
 			require.NoError(t, err)
 			return client, psatest.Sim{
 				Company:      strconv.Itoa(companyA),

@@ -23,14 +23,9 @@ func TestConformance(t *testing.T) {
 			sim.URL = front.Serve(t, sim)
 			sim.AddCompany(testCompany, "Contoso")
 			sim.AddCompany(testCompany+1, "Fabrikam")
-			client, err := halopsa.New(halopsa.Config{
-				InstanceURL:         sim.BaseURL(),
-				ClientID:            halosim.DefaultClientID,
-				ClientSecret:        halosim.DefaultClientSecret,
-				OfficeLocationField: halosim.CustomFieldOfficeLocation,
-				ContactTypeField:    halosim.CustomFieldContactType,
-				PageSize:            pageSize,
-			}, halopsa.WithMaxAnswer(maxAnswer))
+			cfg := simConfig(sim)
+			cfg.PageSize = pageSize
+			client, err := halopsa.New(cfg, halopsa.WithMaxAnswer(maxAnswer))
 			require.NoError(t, err)
 			return client, psatest.Sim{
 				Company:      strconv.Itoa(testCompany),
