@@ -26,6 +26,7 @@ type AnswerTooLargeError struct {
 	Size int64
 }
 
+// Error names the bound, and the answer's size when it declared one.
 func (e *AnswerTooLargeError) Error() string {
 	if e.Size > 0 {
 		return fmt.Sprintf("the answer of %d bytes is over the %d-byte limit", e.Size, e.Limit)

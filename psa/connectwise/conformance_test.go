@@ -23,7 +23,7 @@ func TestConformance(t *testing.T) {
 			sim.URL = front.Serve(t, sim)
 			sim.AddCompany(companyA, "Contoso Ltd")
 			sim.AddCompany(companyB, "Fabrikam Inc")
-			for _, d := range psatest.Departments {
+			for _, d := range psatest.Departments() {
 				sim.AddDepartment(d)
 			}
 			cfg := simConfig(sim)

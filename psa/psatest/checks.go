@@ -82,7 +82,7 @@ func (b *bundle) sample(company, tag string) psa.Contact {
 		case psa.FieldMobilePhone:
 			c.MobilePhone = "+1 555 0101"
 		case psa.FieldDepartment:
-			c.Department = Departments[0]
+			c.Department = Departments()[0]
 		case psa.FieldExternalID:
 			c.ExternalID = "oid-" + tag
 		case psa.FieldInactive:
@@ -104,7 +104,7 @@ func changed(f psa.Field) string {
 	case psa.FieldMobilePhone:
 		return "+1 555 0198"
 	case psa.FieldDepartment:
-		return Departments[1]
+		return Departments()[1]
 	case psa.FieldExternalID:
 		return "oid-changed"
 	}

@@ -16,7 +16,7 @@ import (
 
 // Departments are the department names the suite writes; a simulator that
 // resolves departments by name (ConnectWise) must know both.
-var Departments = []string{"Sales", "Support"}
+func Departments() []string { return []string{"Sales", "Support"} }
 
 // FaultKind is a failure the suite asks a simulator to answer with, in the
 // vendor's own wire form.
