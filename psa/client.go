@@ -25,4 +25,9 @@ type Client interface {
 	// UpdateContact writes only the listed fields of c to the contact c.ID
 	// in company c.CompanyID and returns the contact as the PSA now has it.
 	UpdateContact(ctx context.Context, c Contact, fields []Field) (Contact, error)
+	// SupportedFields lists the canonical fields (and FieldExternalID) this
+	// configuration stores and UpdateContact writes. The engine leaves the
+	// others out of its diffs, so a field the PSA cannot hold never shows
+	// as changed and never costs a write.
+	SupportedFields() []Field
 }

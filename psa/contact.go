@@ -4,6 +4,8 @@
 // Client; nothing above psa sees a vendor wire type.
 package psa
 
+import "strconv"
+
 // Field names a canonical contact field. The names are part of psasync's
 // contract: they appear in run reports (changed_fields) and in mapping config.
 type Field string
@@ -60,32 +62,11 @@ type Contact struct {
 // Get returns the value of a canonical field as a string ("true"/"false"
 // for inactive), so that diffs and reports treat all fields alike.
 func (c Contact) Get(f Field) string {
-	switch f {
-	case FieldFirstName:
-		return c.FirstName
-	case FieldLastName:
-		return c.LastName
-	case FieldEmail:
-		return c.Email
-	case FieldPhone:
-		return c.Phone
-	case FieldMobilePhone:
-		return c.MobilePhone
-	case FieldJobTitle:
-		return c.JobTitle
-	case FieldDepartment:
-		return c.Department
-	case FieldOfficeLocation:
-		return c.OfficeLocation
-	case FieldContactType:
-		return c.ContactType
-	case FieldInactive:
-		if c.Inactive {
-			return "true"
-		}
-		return "false"
-	case FieldExternalID:
-		return c.ExternalID
+	if f == FieldInactive {
+		return strconv.FormatBool(c.Inactive)
+	}
+	if p := c.text(f); p != nil {
+		return *p
 	}
 	return ""
 }
@@ -93,33 +74,42 @@ func (c Contact) Get(f Field) string {
 // Set assigns a canonical field from its string form; it reports false for
 // an unknown field name.
 func (c *Contact) Set(f Field, v string) bool {
+	if f == FieldInactive {
+		c.Inactive = v == "true"
+		return true
+	}
+	p := c.text(f)
+	if p != nil {
+		*p = v
+	}
+	return p != nil
+}
+
+// text is where a text field of c lives; nil for inactive and unknown names.
+func (c *Contact) text(f Field) *string {
 	switch f {
 	case FieldFirstName:
-		c.FirstName = v
+		return &c.FirstName
 	case FieldLastName:
-		c.LastName = v
+		return &c.LastName
 	case FieldEmail:
-		c.Email = v
+		return &c.Email
 	case FieldPhone:
-		c.Phone = v
+		return &c.Phone
 	case FieldMobilePhone:
-		c.MobilePhone = v
+		return &c.MobilePhone
 	case FieldJobTitle:
-		c.JobTitle = v
+		return &c.JobTitle
 	case FieldDepartment:
-		c.Department = v
+		return &c.Department
 	case FieldOfficeLocation:
-		c.OfficeLocation = v
+		return &c.OfficeLocation
 	case FieldContactType:
-		c.ContactType = v
-	case FieldInactive:
-		c.Inactive = v == "true"
+		return &c.ContactType
 	case FieldExternalID:
-		c.ExternalID = v
-	default:
-		return false
+		return &c.ExternalID
 	}
-	return true
+	return nil
 }
 
 // IsField reports whether name is a canonical field or the link field.

@@ -136,22 +136,11 @@ func NewEngine(client psa.Client, mapper *mapping.Mapper, store *Store, tenants 
 	return &Engine{psa: client, mapper: mapper, store: store, tenants: tenants, cfg: cfg.withDefaults(), log: log}
 }
 
-// fieldSupporter is implemented by PSA clients that cannot store every
-// canonical field (Autotask has no department, Halo no office location
-// unless a custom field is configured).
-type fieldSupporter interface {
-	SupportedFields() []psa.Field
-}
-
 // supported drops the fields the PSA cannot store, so they never show as
 // changed and never cost a write.
 func (e *Engine) supported(fields []psa.Field) []psa.Field {
-	fs, ok := e.psa.(fieldSupporter)
-	if !ok {
-		return fields
-	}
 	keep := map[psa.Field]bool{}
-	for _, f := range fs.SupportedFields() {
+	for _, f := range e.psa.SupportedFields() {
 		keep[f] = true
 	}
 	out := fields[:0]

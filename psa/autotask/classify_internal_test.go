@@ -39,11 +39,11 @@ func TestClassify(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			resp := &http.Response{StatusCode: tc.status, Header: tc.header}
-			if resp.Header == nil {
-				resp.Header = http.Header{}
+			ans := psa.Answer{Status: tc.status, Header: tc.header, Body: []byte(tc.body)}
+			if ans.Header == nil {
+				ans.Header = http.Header{}
 			}
-			e := classify("autotask: test", resp, []byte(tc.body), now)
+			e := classify("autotask: test", ans, now)
 			if tc.kind == nil {
 				require.Nil(t, e)
 				return

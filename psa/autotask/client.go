@@ -41,12 +41,10 @@
 package autotask
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,17 +57,12 @@ import (
 
 var _ psa.Client = (*Client)(nil)
 
-// maxResponse bounds how much of one answer is read (a 500-contact page is
-// well under 1 MB).
-const maxResponse = 32 << 20
-
 // Client talks to one Autotask database as one API user. It is safe for
 // concurrent use; Autotask allows 3 concurrent requests per endpoint and
 // integration code, which callers must respect (the client does not queue).
 type Client struct {
 	cfg     Config
-	http    *http.Client
-	log     logrus.FieldLogger
+	send    psa.Sender
 	zoneTTL time.Duration
 	now     func() time.Time
 
@@ -86,8 +79,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		cfg:      cfg.WithDefaults(),
-		http:     &http.Client{Timeout: 60 * time.Second},
-		log:      discardLogger(),
+		send:     psa.NewSender("autotask", 60*time.Second),
 		zoneTTL:  DefaultZoneCache,
 		now:      time.Now,
 		zoneLock: make(chan struct{}, 1),
@@ -95,7 +87,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	c.http = sameHostRedirects(c.http)
+	c.send.HTTP = sameHostRedirects(c.send.HTTP)
 	return c, nil
 }
 
@@ -162,7 +154,7 @@ func (c *Client) base(ctx context.Context) (*url.URL, error) {
 		zu.Path += "/"
 	}
 	c.zoneBase, c.zoneAt = zu, c.now()
-	c.log.WithFields(logrus.Fields{"zone": zi.ZoneName, "url": zu.String()}).Debug("autotask zone")
+	c.send.Log.WithFields(logrus.Fields{"zone": zi.ZoneName, "url": zu.String()}).Debug("autotask zone")
 	return zu, nil
 }
 
@@ -194,53 +186,40 @@ func (c *Client) sameOrigin(ctx context.Context, next string) (string, error) {
 	return u.String(), nil
 }
 
-// do sends one request and decodes a successful answer into out. It is the
-// only place requests are made; every failure is a *psa.Error.
+// do is the client's one request path: every call to Autotask, the zone
+// lookup included, goes through it. It encodes the body, sets the
+// credential headers, sends (psa.Sender bounds the answer), turns the
+// answer into the psa error classes (classify: Autotask reports some
+// failures inside an HTTP 200) and decodes a success into out.
 func (c *Client) do(ctx context.Context, op, method, rawURL string, body, out any) error {
-	var reader io.Reader
+	h := http.Header{}
+	h.Set("Accept", "application/json")
+	h.Set("ApiIntegrationCode", c.cfg.IntegrationCode)
+	h.Set("UserName", c.cfg.Username)
+	h.Set("Secret", c.cfg.Secret)
+	if c.cfg.ImpersonationResourceID != "" {
+		h.Set("ImpersonationResourceId", c.cfg.ImpersonationResourceID)
+	}
+	var data []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if data, err = json.Marshal(body); err != nil {
 			return &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("encode request: %w", err)}
 		}
-		reader = bytes.NewReader(b)
+		h.Set("Content-Type", "application/json")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, reader)
+	ans, err := c.send.Send(ctx, op, psa.Request{Method: method, URL: rawURL, Header: h, Body: data})
 	if err != nil {
-		return &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("build request: %w", err)}
+		return err
 	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("ApiIntegrationCode", c.cfg.IntegrationCode)
-	req.Header.Set("UserName", c.cfg.Username)
-	req.Header.Set("Secret", c.cfg.Secret)
-	if c.cfg.ImpersonationResourceID != "" {
-		req.Header.Set("ImpersonationResourceId", c.cfg.ImpersonationResourceID)
-	}
-
-	start := c.now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.log.WithFields(logrus.Fields{"method": method, "path": req.URL.Path}).WithError(err).Debug("autotask request failed")
-		return &psa.Error{Op: op, Kind: psa.ErrConnection, Err: err}
-	}
-	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	c.log.WithFields(logrus.Fields{"method": method, "path": req.URL.Path,
-		"status": resp.StatusCode, "duration": c.now().Sub(start)}).Debug("autotask request")
-	if err != nil {
-		return &psa.Error{Op: op, Kind: psa.ErrConnection, StatusCode: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
-	}
-	if perr := classify(op, resp, data, c.now()); perr != nil {
+	if perr := classify(op, ans, c.now()); perr != nil {
 		return perr
 	}
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: resp.StatusCode, Err: fmt.Errorf("decode answer: %w", err)}
+	if err := json.Unmarshal(ans.Body, out); err != nil {
+		return &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: ans.Status, Err: fmt.Errorf("decode answer: %w", err)}
 	}
 	return nil
 }

@@ -35,18 +35,23 @@ func setup(t *testing.T, simOpts []atsim.Option, mod func(*autotask.Config), opt
 	sim := atsim.NewServer(t, simOpts...)
 	sim.AddCompany(1, "Acme")
 	sim.AddCompany(2, "Globex")
-	cfg := autotask.Config{
-		ZoneURL:         sim.BaseURL(),
-		Username:        atsim.DefaultUsername,
-		Secret:          atsim.DefaultSecret,
-		IntegrationCode: atsim.DefaultIntegrationCode,
-	}
+	cfg := simConfig(sim)
 	if mod != nil {
 		mod(&cfg)
 	}
 	client, err := autotask.New(cfg, opts...)
 	require.NoError(t, err)
 	return testBundle{sim: sim, client: client, cfg: cfg}
+}
+
+// simConfig is a client config for sim's zone and default credentials.
+func simConfig(sim *atsim.Sim) autotask.Config {
+	return autotask.Config{
+		ZoneURL:         sim.BaseURL(),
+		Username:        atsim.DefaultUsername,
+		Secret:          atsim.DefaultSecret,
+		IntegrationCode: atsim.DefaultIntegrationCode,
+	}
 }
 
 // withUDFs maps department, office location and contact type to the

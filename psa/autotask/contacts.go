@@ -251,7 +251,7 @@ func (c *Client) GetContact(ctx context.Context, id string) (psa.Contact, error)
 // configuration cannot store are left as given. psa.ErrNotFound means the
 // company does not exist; psa.ErrDuplicate that Autotask refused a duplicate.
 func (c *Client) CreateContact(ctx context.Context, ct psa.Contact) (psa.Contact, error) {
-	op := "autotask: create contact " + ct.Email
+	op := "autotask: create contact in company " + ct.CompanyID
 	cid, err := parseID(op, "company id", ct.CompanyID)
 	if err != nil {
 		return psa.Contact{}, err
@@ -293,56 +293,48 @@ func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa
 	return ct, nil
 }
 
+// nativeFields are the Autotask contact fields that hold canonical fields
+// (the M365 object id only when no UDF is configured for it).
+var nativeFields = map[psa.Field]string{
+	psa.FieldFirstName: "firstName", psa.FieldLastName: "lastName", psa.FieldEmail: "emailAddress",
+	psa.FieldPhone: "phone", psa.FieldMobilePhone: "mobilePhone", psa.FieldJobTitle: "title",
+	psa.FieldExternalID: "externalID",
+}
+
+// udfOf names the UDF that holds f in this configuration; "" when f is a
+// native field or not stored at all.
+func (c *Client) udfOf(f psa.Field) string {
+	switch f {
+	case psa.FieldExternalID:
+		return c.cfg.externalIDUDF()
+	case psa.FieldDepartment:
+		return c.cfg.DepartmentUDF
+	case psa.FieldOfficeLocation:
+		return c.cfg.OfficeLocationUDF
+	case psa.FieldContactType:
+		return c.cfg.ContactTypeUDF
+	}
+	return ""
+}
+
 // putFields adds the wire form of the listed fields of ct to body and
-// returns how many it added; UDF fields go to userDefinedFields.
+// returns how many it added; UDF fields go to userDefinedFields, and
+// fields this configuration does not store are left out.
 func (c *Client) putFields(body map[string]any, ct psa.Contact, fields []psa.Field) int {
 	var udfs []wireUDF
-	addUDF := func(name, value string) {
-		v := value
-		udfs = append(udfs, wireUDF{Name: name, Value: &v})
-	}
 	n := 0
 	for _, f := range fields {
-		switch f {
-		case psa.FieldFirstName:
-			body["firstName"] = ct.FirstName
-		case psa.FieldLastName:
-			body["lastName"] = ct.LastName
-		case psa.FieldEmail:
-			body["emailAddress"] = ct.Email
-		case psa.FieldPhone:
-			body["phone"] = ct.Phone
-		case psa.FieldMobilePhone:
-			body["mobilePhone"] = ct.MobilePhone
-		case psa.FieldJobTitle:
-			body["title"] = ct.JobTitle
-		case psa.FieldInactive:
+		v := ct.Get(f)
+		switch udf := c.udfOf(f); {
+		case udf != "":
+			udfs = append(udfs, wireUDF{Name: udf, Value: &v})
+		case f == psa.FieldInactive:
+			body["isActive"] = 1
 			if ct.Inactive {
 				body["isActive"] = 0
-			} else {
-				body["isActive"] = 1
 			}
-		case psa.FieldExternalID:
-			if name := c.cfg.externalIDUDF(); name != "" {
-				addUDF(name, ct.ExternalID)
-			} else {
-				body["externalID"] = ct.ExternalID
-			}
-		case psa.FieldDepartment:
-			if c.cfg.DepartmentUDF == "" {
-				continue
-			}
-			addUDF(c.cfg.DepartmentUDF, ct.Department)
-		case psa.FieldOfficeLocation:
-			if c.cfg.OfficeLocationUDF == "" {
-				continue
-			}
-			addUDF(c.cfg.OfficeLocationUDF, ct.OfficeLocation)
-		case psa.FieldContactType:
-			if c.cfg.ContactTypeUDF == "" {
-				continue
-			}
-			addUDF(c.cfg.ContactTypeUDF, ct.ContactType)
+		case nativeFields[f] != "":
+			body[nativeFields[f]] = v
 		default:
 			continue
 		}

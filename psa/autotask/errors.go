@@ -35,9 +35,10 @@ const (
 //     502/503/504 always: psa.ErrConnection
 //   - any other errors array (400, 500 or inside a 200), or another 4xx:
 //     psa.ErrInvalid
-func classify(op string, resp *http.Response, body []byte, now time.Time) *psa.Error {
+func classify(op string, ans psa.Answer, now time.Time) *psa.Error {
+	body := ans.Body
 	msgs, hasErrors := errorTexts(body)
-	status := resp.StatusCode
+	status := ans.Status
 	if status >= 200 && status < 300 && !hasErrors {
 		return nil
 	}
@@ -45,7 +46,7 @@ func classify(op string, resp *http.Response, body []byte, now time.Time) *psa.E
 	if e.Message == "" && status >= 300 {
 		e.Message = aspNetMessage(body)
 	}
-	e.RetryAfter = psa.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+	e.RetryAfter = psa.ParseRetryAfter(ans.Header.Get("Retry-After"), now)
 	text := strings.ToLower(e.Message)
 	switch {
 	case isThreadLimit(text):

@@ -50,7 +50,19 @@ func setup(t *testing.T, edit func(*connectwise.Config), opts ...connectwise.Opt
 	sim.AddCompany(companyA, "Contoso Ltd")
 	sim.AddCompany(companyB, "Fabrikam Inc")
 	sim.AddDepartment("Sales")
-	cfg := connectwise.Config{
+	cfg := simConfig(sim)
+	if edit != nil {
+		edit(&cfg)
+	}
+	client, err := connectwise.New(cfg, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { validateContract(t, sim) })
+	return &bundle{sim: sim, cfg: cfg, client: client}
+}
+
+// simConfig is a client config for sim: its credentials and custom fields.
+func simConfig(sim *cwsim.Sim) connectwise.Config {
+	return connectwise.Config{
 		SiteURL:               sim.BaseURL(),
 		CompanyID:             cwsim.DefaultCompanyID,
 		PublicKey:             cwsim.DefaultPublicKey,
@@ -59,13 +71,6 @@ func setup(t *testing.T, edit func(*connectwise.Config), opts ...connectwise.Opt
 		ObjectIDFieldID:       cwsim.ExternalIDFieldID,
 		OfficeLocationFieldID: cwsim.OfficeLocationFieldID,
 	}
-	if edit != nil {
-		edit(&cfg)
-	}
-	client, err := connectwise.New(cfg, opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { validateContract(t, sim) })
-	return &bundle{sim: sim, cfg: cfg, client: client}
 }
 
 // validateContract checks every recorded exchange against the OpenAPI

@@ -19,27 +19,19 @@
 package connectwise
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/psasync/psasync/psa"
 )
 
 var _ psa.Client = (*Client)(nil)
-
-// maxAnswer bounds how much of one answer the client reads (a page of 1,000
-// contacts is a few MB).
-const maxAnswer = 64 << 20
 
 // Client talks to one ConnectWise Manage site. It is safe for concurrent
 // use; it caches contact types, departments and communication types.
@@ -52,8 +44,7 @@ type Client struct {
 
 	objectField, officeField int
 
-	http *http.Client
-	log  logrus.FieldLogger
+	send psa.Sender
 
 	types, departments, commTypes *refTable
 }
@@ -86,8 +77,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		maxPages:    DefaultMaxPages,
 		objectField: cfg.ObjectIDFieldID,
 		officeField: cfg.OfficeLocationFieldID,
-		http:        &http.Client{Timeout: 60 * time.Second},
-		log:         discardLogger(),
+		send:        psa.NewSender("connectwise", 60*time.Second),
 		types:       &refTable{path: "/company/contacts/types", what: "contact type"},
 		departments: &refTable{path: "/company/contacts/departments", what: "department"},
 		commTypes:   &refTable{path: "/company/communicationTypes", what: "communication type"},
@@ -127,58 +117,41 @@ type request struct {
 	paged bool
 }
 
-// do is the client's one request path: headers, send, classify, decode.
-// It returns the answer's headers for the pager.
+// do is the client's one request path: every call to the site goes
+// through it. It encodes the body, sets the credentials, the versioned
+// Accept and the paging headers, sends (psa.Sender bounds the answer),
+// turns a non-2xx answer into the psa error classes (answerError) and
+// decodes the JSON. It returns the answer's headers for the pager.
 func (c *Client) do(ctx context.Context, r request) (http.Header, error) {
-	var body io.Reader
+	h := http.Header{}
+	h.Set("Authorization", c.cred.authorization)
+	h.Set("clientId", c.cred.clientID)
+	h.Set("Accept", c.accept)
+	if r.paged {
+		h.Set("pagination-type", "forward-only")
+	}
+	var body []byte
 	if r.body != nil {
-		b, err := json.Marshal(r.body)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(r.body); err != nil {
 			return nil, &psa.Error{Op: r.op, Kind: psa.ErrInvalid, Err: fmt.Errorf("encode request: %w", err)}
 		}
-		body = bytes.NewReader(b)
+		h.Set("Content-Type", "application/json")
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	ans, err := c.send.Send(ctx, r.op, psa.Request{Method: r.method, URL: r.url.String(), Header: h, Body: body})
 	if err != nil {
-		return nil, &psa.Error{Op: r.op, Kind: psa.ErrInvalid, Err: fmt.Errorf("build request: %w", err)}
+		return nil, err
 	}
-	req.Header.Set("Authorization", c.cred.authorization)
-	req.Header.Set("clientId", c.cred.clientID)
-	req.Header.Set("Accept", c.accept)
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if r.paged {
-		req.Header.Set("pagination-type", "forward-only")
-	}
-
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.log.WithFields(logrus.Fields{"op": r.op, "method": r.method, "path": r.url.Path, "duration": time.Since(start)}).
-			Debug("connectwise request failed")
-		return nil, &psa.Error{Op: r.op, Kind: psa.ErrConnection, Err: err}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	c.log.WithFields(logrus.Fields{"op": r.op, "method": r.method, "path": r.url.Path,
-		"status": resp.StatusCode, "bytes": len(raw), "duration": time.Since(start)}).Debug("connectwise request")
-	if err != nil {
-		return nil, &psa.Error{Op: r.op, Kind: psa.ErrConnection, StatusCode: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
-	}
-	if len(raw) > maxAnswer {
-		return nil, &psa.Error{Op: r.op, Kind: psa.ErrInvalid, StatusCode: resp.StatusCode, Err: fmt.Errorf("answer is larger than %d bytes", maxAnswer)}
-	}
-	if resp.StatusCode >= 300 {
-		return nil, answerError(r.op, resp.StatusCode, resp.Header, raw, time.Now())
+	if ans.Status >= 300 {
+		return nil, answerError(r.op, ans.Status, ans.Header, ans.Body, time.Now())
 	}
 	if r.out != nil {
-		if err := json.Unmarshal(raw, r.out); err != nil {
-			return nil, &psa.Error{Op: r.op, Kind: psa.ErrInvalid, StatusCode: resp.StatusCode,
-				Err: fmt.Errorf("answer is not the expected ConnectWise JSON (Content-Type %q, %s): %w", resp.Header.Get("Content-Type"), preview(raw), err)}
+		if err := json.Unmarshal(ans.Body, r.out); err != nil {
+			return nil, &psa.Error{Op: r.op, Kind: psa.ErrInvalid, StatusCode: ans.Status,
+				Err: fmt.Errorf("answer is not the expected ConnectWise JSON (Content-Type %q, %s): %w", ans.Header.Get("Content-Type"), preview(ans.Body), err)}
 		}
 	}
-	return resp.Header, nil
+	return ans.Header, nil
 }
 
 // parseID reads a ConnectWise record id (a positive 32-bit integer).

@@ -112,12 +112,12 @@ func (c *Client) CreateContact(ctx context.Context, ct psa.Contact) (psa.Contact
 	if err != nil {
 		return psa.Contact{}, err
 	}
-	body := newContact{
+	body := wireContact{
 		FirstName:    ct.FirstName,
 		LastName:     ct.LastName,
-		Company:      ref{ID: company},
+		Company:      &ref{ID: company},
 		Title:        ct.JobTitle,
-		InactiveFlag: ct.Inactive,
+		InactiveFlag: &ct.Inactive,
 	}
 	if strings.TrimSpace(ct.Department) != "" {
 		id, err := c.resolve(ctx, c.departments, ct.Department)

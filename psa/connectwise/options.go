@@ -1,10 +1,11 @@
 package connectwise
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/psasync/psasync/psa"
 )
 
 // DefaultMaxPages bounds one list walk: 1,000 pages of 1,000 contacts. A
@@ -17,25 +18,17 @@ type Option func(*Client)
 
 // WithHTTPClient sets the HTTP client (timeouts, proxies, transports for
 // tests). Default: a client with a 60 s timeout.
-func WithHTTPClient(h *http.Client) Option {
-	return func(c *Client) {
-		if h != nil {
-			c.http = h
-		}
-	}
-}
+func WithHTTPClient(h *http.Client) Option { return sending(psa.WithHTTPClient(h)) }
 
 // WithLogger sets where the client logs its requests (at debug level:
 // method, path, status, duration; never headers or bodies). Pass an entry
 // carrying the tenant and task fields so that every line has them. Default:
 // discard.
-func WithLogger(l logrus.FieldLogger) Option {
-	return func(c *Client) {
-		if l != nil {
-			c.log = l
-		}
-	}
-}
+func WithLogger(l logrus.FieldLogger) Option { return sending(psa.WithLogger(l)) }
+
+// WithMaxAnswer bounds one answer in bytes (default psa.DefaultMaxAnswer);
+// a larger answer is an error that says so, never a truncated read.
+func WithMaxAnswer(n int64) Option { return sending(psa.WithMaxAnswer(n)) }
 
 // WithMaxPages changes the max-pages guard of list walks (DefaultMaxPages).
 func WithMaxPages(n int) Option {
@@ -46,10 +39,5 @@ func WithMaxPages(n int) Option {
 	}
 }
 
-// discardLogger is the default logger: its own logrus.Logger writing to
-// io.Discard, so that a client never touches logrus's global logger.
-func discardLogger() *logrus.Logger {
-	l := logrus.New()
-	l.Out = io.Discard
-	return l
-}
+// sending applies a request-path option to the client's sender.
+func sending(o psa.SenderOption) Option { return func(c *Client) { o(&c.send) } }

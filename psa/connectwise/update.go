@@ -11,6 +11,23 @@ import (
 	"github.com/psasync/psasync/psa"
 )
 
+// SupportedFields lists what UpdateContact writes: every canonical field
+// but contact_type (Manage sets a contact's type only when it is created),
+// with office_location and the M365 object id only when their custom field
+// is configured.
+func (c *Client) SupportedFields() []psa.Field {
+	out := []psa.Field{psa.FieldFirstName, psa.FieldLastName, psa.FieldEmail, psa.FieldPhone,
+		psa.FieldMobilePhone, psa.FieldJobTitle, psa.FieldDepartment}
+	if c.officeField > 0 {
+		out = append(out, psa.FieldOfficeLocation)
+	}
+	out = append(out, psa.FieldInactive)
+	if c.objectField > 0 {
+		out = append(out, psa.FieldExternalID)
+	}
+	return out
+}
+
 // UpdateContact writes the listed fields of ct to contact ct.ID with one
 // PATCH whose JSON Patch holds only the paths those fields live in:
 //
@@ -72,7 +89,7 @@ func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa
 		replace("inactiveFlag", ct.Inactive)
 	}
 	if want[psa.FieldContactType] {
-		c.log.WithField("contact", ct.ID).Debug("connectwise: contact type is set only at creation; not patched")
+		c.send.Log.WithField("contact", ct.ID).Debug("connectwise: contact type is set only at creation; not patched")
 	}
 
 	slots := map[slot]string{}

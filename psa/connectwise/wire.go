@@ -40,27 +40,16 @@ type customField struct {
 	ConnectWiseID    string  `json:"connectWiseId,omitempty"`
 }
 
-// wireContact is a Contact as Manage returns it.
+// wireContact is a Contact as Manage returns it and as POST
+// /company/contacts takes it: a create leaves id out and always sends
+// firstName, company and inactiveFlag.
 type wireContact struct {
-	ID                 int           `json:"id"`
-	FirstName          string        `json:"firstName"`
-	LastName           string        `json:"lastName"`
-	Company            *ref          `json:"company"`
-	InactiveFlag       *bool         `json:"inactiveFlag"`
-	Title              string        `json:"title"`
-	Department         *ref          `json:"department"`
-	CommunicationItems []commItem    `json:"communicationItems"`
-	Types              []ref         `json:"types"`
-	CustomFields       []customField `json:"customFields"`
-}
-
-// newContact is the POST /company/contacts body.
-type newContact struct {
+	ID                 int           `json:"id,omitempty"`
 	FirstName          string        `json:"firstName"`
 	LastName           string        `json:"lastName,omitempty"`
-	Company            ref           `json:"company"`
+	Company            *ref          `json:"company"`
 	Title              string        `json:"title,omitempty"`
-	InactiveFlag       bool          `json:"inactiveFlag"`
+	InactiveFlag       *bool         `json:"inactiveFlag"`
 	Department         *ref          `json:"department,omitempty"`
 	CommunicationItems []commItem    `json:"communicationItems,omitempty"`
 	Types              []ref         `json:"types,omitempty"`
@@ -179,14 +168,10 @@ func customValue(fields []customField, id int) string {
 		if f.ID != id {
 			continue
 		}
-		switch v := f.Value.(type) {
-		case nil:
+		if f.Value == nil {
 			return ""
-		case string:
-			return v
-		default:
-			return fmt.Sprint(v)
 		}
+		return fmt.Sprint(f.Value)
 	}
 	return ""
 }

@@ -90,18 +90,14 @@ func (t *tokenSource) fetch(ctx context.Context) error {
 		"client_secret": {t.c.cfg.ClientSecret},
 		"scope":         {t.c.cfg.Scope},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	ans, err := t.c.exchange(ctx, op, psa.Request{Method: http.MethodPost, URL: endpoint,
+		Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, Body: []byte(form.Encode())})
 	if err != nil {
-		return &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "cannot build token request", Err: err}
+		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	status, header, data, err := t.c.send(req)
-	if err != nil {
-		return &psa.Error{Op: op, Kind: psa.ErrConnection, Err: err}
-	}
+	status, data := ans.Status, ans.Body
 	if status < 200 || status > 299 {
-		e := t.c.statusError(op, status, header, data)
+		e := t.c.statusError(op, ans)
 		var oe oauthError
 		if json.Unmarshal(data, &oe) == nil && oe.Error != "" {
 			e.VendorCode, e.Message = oe.Error, oe.Description
@@ -121,21 +117,21 @@ func (t *tokenSource) fetch(ctx context.Context) error {
 		}
 		return e
 	}
-	var ans tokenAnswer
-	if err := json.Unmarshal(data, &ans); err != nil {
+	var tok tokenAnswer
+	if err := json.Unmarshal(data, &tok); err != nil {
 		return &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: status, Message: "cannot read token answer", Err: err}
 	}
-	if ans.AccessToken == "" {
+	if tok.AccessToken == "" {
 		return &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: status, Message: "token answer has no access_token"}
 	}
-	if ans.TokenType != "" && !strings.EqualFold(ans.TokenType, "bearer") {
-		return &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: status, Message: "unsupported token_type " + strconv.Quote(ans.TokenType)}
+	if tok.TokenType != "" && !strings.EqualFold(tok.TokenType, "bearer") {
+		return &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: status, Message: "unsupported token_type " + strconv.Quote(tok.TokenType)}
 	}
-	life := parseExpiresIn(ans.ExpiresIn)
+	life := parseExpiresIn(tok.ExpiresIn)
 	margin := min(refreshMargin, life/2)
-	t.token = ans.AccessToken
+	t.token = tok.AccessToken
 	t.refreshAt = t.c.now().Add(life - margin)
-	t.c.log.WithField("expires_in", life).Debug("halopsa token obtained")
+	t.c.send.Log.WithField("expires_in", life).Debug("halopsa token obtained")
 	return nil
 }
 
@@ -192,21 +188,17 @@ func (t *tokenSource) endpoint(ctx context.Context) (string, error) {
 func (t *tokenSource) discover(ctx context.Context) (authInfo, error) {
 	const op = "halopsa: discover auth server"
 	fallback := authInfo{AuthURL: t.c.cfg.InstanceURL + "/auth"}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.c.cfg.InstanceURL+"/api/authinfo", nil)
+	ans, err := t.c.exchange(ctx, op, psa.Request{Method: http.MethodGet, URL: t.c.cfg.InstanceURL + "/api/authinfo"})
 	if err != nil {
-		return authInfo{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: err}
+		return authInfo{}, err
 	}
-	req.Header.Set("Accept", "application/json")
-	status, header, data, err := t.c.send(req)
-	if err != nil {
-		return authInfo{}, &psa.Error{Op: op, Kind: psa.ErrConnection, Err: err}
-	}
+	status, data := ans.Status, ans.Body
 	if status == http.StatusTooManyRequests || status >= 500 {
-		return authInfo{}, t.c.statusError(op, status, header, data)
+		return authInfo{}, t.c.statusError(op, ans)
 	}
 	var info authInfo
 	if status != http.StatusOK || json.Unmarshal(data, &info) != nil || info.AuthURL == "" {
-		t.c.log.WithField("status", status).Debug("halopsa authinfo unavailable, using default auth URL")
+		t.c.send.Log.WithField("status", status).Debug("halopsa authinfo unavailable, using default auth URL")
 		return fallback, nil
 	}
 	if err := checkBaseURL(info.AuthURL); err != nil {

@@ -33,30 +33,22 @@
 package halopsa
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/psa"
 )
 
 var _ psa.Client = (*Client)(nil)
 
-// maxResponse bounds how much of an answer the client reads.
-const maxResponse = 32 << 20
-
 // Client talks to one Halo instance. It is safe for concurrent use.
 type Client struct {
 	cfg  Config
-	http *http.Client
-	log  logrus.FieldLogger
+	send psa.Sender
 	now  func() time.Time
 	auth *tokenSource
 	// maxPages guards listings; a field so tests can lower it.
@@ -70,8 +62,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		cfg:  cfg.withDefaults(),
-		http: &http.Client{Timeout: 30 * time.Second},
-		log:  discardLogger(),
+		send: psa.NewSender("halopsa", 30*time.Second),
 		now:  time.Now,
 
 		maxPages: maxPages,
@@ -101,8 +92,12 @@ func (c *Client) SupportedFields() []psa.Field {
 	return append(fields, psa.FieldInactive, psa.FieldExternalID)
 }
 
-// do sends one request to {instance}/api{path} and decodes a 2xx JSON answer
-// into out (when out is not nil). It is the only place API requests are made.
+// do sends one API request to {instance}/api{path} with the bearer token
+// and decodes a 2xx JSON answer into out (when out is not nil). Every API
+// call goes through it, and every HTTP exchange (token and authinfo
+// included) through exchange below it; Halo's answers become the psa error
+// classes in statusError. A 401 with a cached token gets one new token and
+// one more try, the client's only retry.
 func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body, out any) error {
 	var payload []byte
 	if body != nil {
@@ -120,57 +115,40 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		var rd io.Reader
+		h := http.Header{"Authorization": {"Bearer " + token}}
 		if payload != nil {
-			rd = bytes.NewReader(payload)
+			h.Set("Content-Type", "application/json")
 		}
-		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		ans, err := c.exchange(ctx, op, psa.Request{Method: method, URL: target, Header: h, Body: payload})
 		if err != nil {
-			return &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "cannot build request", Err: err}
+			return err
 		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Accept", "application/json")
-		if payload != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		status, header, data, err := c.send(req)
-		if err != nil {
-			return &psa.Error{Op: op, Kind: psa.ErrConnection, Err: err}
-		}
-		if status == http.StatusUnauthorized && attempt == 0 && !fresh {
+		if ans.Status == http.StatusUnauthorized && attempt == 0 && !fresh {
 			// The cached token was revoked or expired early: get a new one
 			// and try once more. This is the client's only retry.
 			c.auth.invalidate(token)
 			continue
 		}
-		if status < 200 || status > 299 {
-			return c.statusError(op, status, header, data)
+		if ans.Status < 200 || ans.Status > 299 {
+			return c.statusError(op, ans)
 		}
 		if out == nil {
 			return nil
 		}
-		if err := json.Unmarshal(data, out); err != nil {
-			return &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: status, Message: "cannot read Halo's answer", Err: err}
+		if err := json.Unmarshal(ans.Body, out); err != nil {
+			return &psa.Error{Op: op, Kind: psa.ErrInvalid, StatusCode: ans.Status, Message: "cannot read Halo's answer", Err: err}
 		}
 		return nil
 	}
 }
 
-// send performs req and reads the whole (bounded) answer. It logs the method,
-// path and status only: no query, header or body.
-func (c *Client) send(req *http.Request) (int, http.Header, []byte, error) {
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.log.WithFields(logrus.Fields{"method": req.Method, "path": req.URL.Path}).WithError(err).Debug("halopsa request failed")
-		return 0, nil, nil, err
+// exchange is the one place the client talks HTTP: it asks for JSON and
+// sends r (psa.Sender bounds and logs the answer; no query, header or body
+// is logged).
+func (c *Client) exchange(ctx context.Context, op string, r psa.Request) (psa.Answer, error) {
+	if r.Header == nil {
+		r.Header = http.Header{}
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	c.log.WithFields(logrus.Fields{"method": req.Method, "path": req.URL.Path,
-		"status": resp.StatusCode, "duration": time.Since(start)}).Debug("halopsa request")
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("read answer: %w", err)
-	}
-	return resp.StatusCode, resp.Header, data, nil
+	r.Header.Set("Accept", "application/json")
+	return c.send.Send(ctx, op, r)
 }

@@ -2,7 +2,6 @@ package halopsa
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"net/http"
@@ -12,48 +11,6 @@ import (
 
 	"github.com/psasync/psasync/psa"
 )
-
-// haloUser is the part of Halo's Users object psasync reads.
-type haloUser struct {
-	ID           int               `json:"id"`
-	Name         string            `json:"name"`
-	FirstName    string            `json:"firstname"`
-	Surname      string            `json:"surname"`
-	EmailAddress string            `json:"emailaddress"`
-	PhoneNumber  string            `json:"phonenumber"`
-	MobileNumber string            `json:"mobilenumber"`
-	Title        string            `json:"title"`
-	Department   string            `json:"department"`
-	Inactive     bool              `json:"inactive"`
-	AzureOID     string            `json:"azureoid"`
-	ClientID     int               `json:"client_id"`
-	CustomFields []haloCustomField `json:"customfields"`
-}
-
-// haloCustomField is one entry of a user's customfields.
-type haloCustomField struct {
-	ID    int             `json:"id"`
-	Name  string          `json:"name"`
-	Value json.RawMessage `json:"value"`
-}
-
-// savedUsers is the answer to POST /api/Users: the saved user, or an array
-// of them.
-type savedUsers []haloUser
-
-// UnmarshalJSON accepts one user object or an array.
-func (s *savedUsers) UnmarshalJSON(b []byte) error {
-	t := strings.TrimSpace(string(b))
-	if strings.HasPrefix(t, "[") {
-		return json.Unmarshal(b, (*[]haloUser)(s))
-	}
-	var u haloUser
-	if err := json.Unmarshal(b, &u); err != nil {
-		return err
-	}
-	*s = savedUsers{u}
-	return nil
-}
 
 // ListContacts yields every user of the Halo client companyID, active and
 // inactive, one page read at a time.
@@ -183,7 +140,7 @@ func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa
 			return psa.Contact{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("unknown field %q", f)}
 		}
 		if !synced[f] {
-			c.log.WithField("field", f).Debug("halopsa field not synced, skipped")
+			c.send.Log.WithField("field", f).Debug("halopsa field not synced, skipped")
 			continue
 		}
 		switch f {
@@ -221,101 +178,6 @@ func (c *Client) save(ctx context.Context, op string, item map[string]any, clien
 	return c.toContact(saved[0], clientID), nil
 }
 
-// setField writes one canonical field into a POST item under Halo's name.
-func (c *Client) setField(item map[string]any, f psa.Field, v string) {
-	switch f {
-	case psa.FieldFirstName:
-		item["firstname"] = v
-	case psa.FieldLastName:
-		item["surname"] = v
-	case psa.FieldEmail:
-		item["emailaddress"] = v
-	case psa.FieldPhone:
-		item["phonenumber"] = v
-	case psa.FieldMobilePhone:
-		item["mobilenumber"] = v
-	case psa.FieldJobTitle:
-		item["title"] = v
-	case psa.FieldDepartment:
-		item["department"] = v
-	case psa.FieldExternalID:
-		item["azureoid"] = v
-	case psa.FieldOfficeLocation:
-		addCustomField(item, c.cfg.OfficeLocationField, v)
-	case psa.FieldContactType:
-		addCustomField(item, c.cfg.ContactTypeField, v)
-	}
-}
-
-// addCustomField appends {"name","value"} to the item's customfields.
-func addCustomField(item map[string]any, name, value string) {
-	cfs, _ := item["customfields"].([]map[string]any)
-	item["customfields"] = append(cfs, map[string]any{"name": name, "value": value})
-}
-
-// toContact converts a Halo user; fallbackClient fills CompanyID when the
-// answer has no client_id.
-func (c *Client) toContact(u haloUser, fallbackClient int) psa.Contact {
-	clientID := u.ClientID
-	if clientID == 0 {
-		clientID = fallbackClient
-	}
-	first, last := u.FirstName, u.Surname
-	if first == "" && last == "" && u.Name != "" {
-		// Users typed into Halo by hand often have only a display name.
-		first, last, _ = strings.Cut(strings.TrimSpace(u.Name), " ")
-		last = strings.TrimSpace(last)
-	}
-	ct := psa.Contact{
-		ID:          strconv.Itoa(u.ID),
-		ExternalID:  u.AzureOID,
-		FirstName:   first,
-		LastName:    last,
-		Email:       u.EmailAddress,
-		Phone:       u.PhoneNumber,
-		MobilePhone: u.MobileNumber,
-		JobTitle:    u.Title,
-		Department:  u.Department,
-		Inactive:    u.Inactive,
-	}
-	if clientID != 0 {
-		ct.CompanyID = strconv.Itoa(clientID)
-	}
-	if c.cfg.OfficeLocationField != "" {
-		ct.OfficeLocation = customValue(u.CustomFields, c.cfg.OfficeLocationField)
-	}
-	if c.cfg.ContactTypeField != "" {
-		ct.ContactType = customValue(u.CustomFields, c.cfg.ContactTypeField)
-	}
-	return ct
-}
-
-// customValue returns a custom field's value as text ("" when absent).
-func customValue(cfs []haloCustomField, name string) string {
-	for _, cf := range cfs {
-		if !strings.EqualFold(cf.Name, name) {
-			continue
-		}
-		var v any
-		if len(cf.Value) == 0 || json.Unmarshal(cf.Value, &v) != nil || v == nil {
-			return ""
-		}
-		if s, ok := v.(string); ok {
-			return s
-		}
-		return strings.TrimSpace(string(cf.Value))
-	}
-	return ""
-}
-
-// displayName is Halo's "name": first and last name, or the email address.
-func displayName(ct psa.Contact) string {
-	if n := strings.TrimSpace(strings.TrimSpace(ct.FirstName) + " " + strings.TrimSpace(ct.LastName)); n != "" {
-		return n
-	}
-	return strings.TrimSpace(ct.Email)
-}
-
 // parseID reads a Halo id (a positive int32) from its string form.
 func parseID(op, what, s string) (int, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
@@ -326,4 +188,51 @@ func parseID(op, what, s string) (int, error) {
 		return 0, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("%s %q is not a Halo id", what, s)}
 	}
 	return int(n), nil
+}
+
+// maxPages stops a listing that never ends (a server ignoring page_no would
+// otherwise loop a worker forever); at the default page size it is a million
+// users in one client.
+const maxPages = 10000
+
+// userPages yields the users of GET /api/Users page by page. It reads exactly
+// ⌈record_count/page_size⌉ pages (one for an empty result); without a
+// record_count it stops at the first short page.
+func (c *Client) userPages(ctx context.Context, op string, query url.Values) iter.Seq2[[]haloUser, error] {
+	return func(yield func([]haloUser, error) bool) {
+		size := c.cfg.PageSize
+		seen := 0
+		for pageNo := 1; ; pageNo++ {
+			if pageNo > c.maxPages {
+				yield(nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("more than %d pages; stopping", c.maxPages)})
+				return
+			}
+			q := url.Values{}
+			for k, v := range query {
+				q[k] = v
+			}
+			q.Set("pageinate", "true")
+			q.Set("page_size", strconv.Itoa(size))
+			q.Set("page_no", strconv.Itoa(pageNo))
+			var p userPage
+			if err := c.do(ctx, op, http.MethodGet, "/Users", q, nil, &p); err != nil {
+				yield(nil, err)
+				return
+			}
+			seen += len(p.Users)
+			if !yield(p.Users, nil) {
+				return
+			}
+			if len(p.Users) == 0 {
+				return
+			}
+			if p.RecordCount != nil {
+				if seen >= *p.RecordCount {
+					return
+				}
+			} else if len(p.Users) < size {
+				return
+			}
+		}
+	}
 }

@@ -31,8 +31,9 @@ const maxMessage = 500
 //
 // Halo has no duplicate-specific status: a refused duplicate arrives as a 400
 // whose text says the user (email address) already exists.
-func (c *Client) statusError(op string, status int, header http.Header, body []byte) *psa.Error {
-	code, msg := vendorMessage(body)
+func (c *Client) statusError(op string, ans psa.Answer) *psa.Error {
+	status, header := ans.Status, ans.Header
+	code, msg := vendorMessage(ans.Body)
 	e := &psa.Error{Op: op, Kind: psa.ClassifyStatus(status), StatusCode: status, VendorCode: code, Message: msg}
 	switch {
 	case status == http.StatusTooManyRequests:

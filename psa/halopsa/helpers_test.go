@@ -58,13 +58,7 @@ func setup(t *testing.T, o setupOpts) testBundle {
 	simOpts := append([]halosim.Option{halosim.WithClock(clock.Now)}, o.sim...)
 	sim := halosim.NewServer(t, simOpts...)
 	sim.AddCompany(testCompany, "Contoso")
-	cfg := halopsa.Config{
-		InstanceURL:         sim.BaseURL(),
-		ClientID:            halosim.DefaultClientID,
-		ClientSecret:        halosim.DefaultClientSecret,
-		OfficeLocationField: halosim.CustomFieldOfficeLocation,
-		ContactTypeField:    halosim.CustomFieldContactType,
-	}
+	cfg := simConfig(sim)
 	if o.config != nil {
 		o.config(&cfg)
 	}
@@ -72,6 +66,17 @@ func setup(t *testing.T, o setupOpts) testBundle {
 	client, err := halopsa.New(cfg, clientOpts...)
 	require.NoError(t, err)
 	return testBundle{sim: sim, client: client, cfg: cfg, clock: clock}
+}
+
+// simConfig is a client config for sim: its credentials and custom fields.
+func simConfig(sim *halosim.Sim) halopsa.Config {
+	return halopsa.Config{
+		InstanceURL:         sim.BaseURL(),
+		ClientID:            halosim.DefaultClientID,
+		ClientSecret:        halosim.DefaultClientSecret,
+		OfficeLocationField: halosim.CustomFieldOfficeLocation,
+		ContactTypeField:    halosim.CustomFieldContactType,
+	}
 }
 
 // apiRequests returns the recorded requests whose path starts with prefix

@@ -110,7 +110,7 @@ func Wrap(inner psa.Client, rdb redis.UniversalClient, cfg Config, opts ...Optio
 		name:     cfg.Key,
 		pageSize: DefaultPageSize,
 		lease:    DefaultLease,
-		log:      discardLogger(),
+		log:      psa.DiscardLogger(),
 	}
 	for _, o := range opts {
 		o(c)
@@ -215,6 +215,10 @@ func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa
 	defer release()
 	return c.inner.UpdateContact(ctx, ct, fields)
 }
+
+// SupportedFields is the inner client's: it makes no request, so it asks
+// no limiter.
+func (c *Client) SupportedFields() []psa.Field { return c.inner.SupportedFields() }
 
 // admit lets one request of group through: it takes a concurrency slot
 // (waiting for one if needed) and then one unit of the rate budget. The

@@ -463,3 +463,16 @@ func TestWrapRejectsWiringMistakes(t *testing.T) {
 	require.Panics(t, func() { Wrap(&fakePSA{}, rdb, Config{Requests: -1}) })
 	require.NotPanics(t, func() { Wrap(&fakePSA{}, nil, Config{}) })
 }
+
+// TestSupportedFieldsPassesThrough: the engine asks the decorated client
+// which fields it stores; the answer is the inner client's, and asking
+// spends no budget even when the budget is gone.
+func TestSupportedFieldsPassesThrough(t *testing.T) {
+	t.Parallel()
+	r := newTestRedis(t)
+	fake := &fakePSA{}
+	c := Wrap(fake, r.client(t), r.config(Config{Requests: 1, Burst: 1, Period: time.Hour}))
+	require.NoError(t, methods[0].call(t.Context(), c))
+	require.Equal(t, fake.SupportedFields(), c.SupportedFields())
+	require.Equal(t, Stats{Calls: 1}, c.Stats())
+}

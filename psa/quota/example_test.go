@@ -35,6 +35,8 @@ func (staticPSA) UpdateContact(_ context.Context, c psa.Contact, _ []psa.Field) 
 	return c, nil
 }
 
+func (staticPSA) SupportedFields() []psa.Field { return psa.CanonicalFields }
+
 func ExampleWrap() {
 	m, err := miniredis.Run()
 	if err != nil {

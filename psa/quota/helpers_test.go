@@ -166,6 +166,12 @@ func (f *fakePSA) UpdateContact(ctx context.Context, c psa.Contact, _ []psa.Fiel
 	return c, nil
 }
 
+// SupportedFields makes no call: the decorator must pass it through
+// without asking the limiter.
+func (f *fakePSA) SupportedFields() []psa.Field {
+	return []psa.Field{psa.FieldFirstName, psa.FieldInactive}
+}
+
 func (f *fakePSA) snapshot() (calls int, times []time.Time, maxInFlight map[string]int, maxTotal int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

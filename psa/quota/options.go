@@ -1,7 +1,6 @@
 package quota
 
 import (
-	"io"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -52,12 +51,4 @@ func WithLease(d time.Duration) Option {
 			c.lease = d
 		}
 	}
-}
-
-// discardLogger is the default logger: its own logrus.Logger writing to
-// io.Discard, so that a decorator never touches logrus's global logger.
-func discardLogger() *logrus.Logger {
-	l := logrus.New()
-	l.Out = io.Discard
-	return l
 }

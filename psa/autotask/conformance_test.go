@@ -1,0 +1,77 @@
+package autotask_test
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/psasync/psa"
+	"github.com/psasync/psasync/psa/autotask"
+	"github.com/psasync/psasync/psa/autotask/atsim"
+	"github.com/psasync/psasync/psa/psatest"
+)
+
+// TestConformance runs the psa.Client conformance suite against atsim.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	const pageSize, maxAnswer = 2, 64 << 10
+	psatest.Run(t, psatest.Harness{PageSize: pageSize, MaxAnswer: maxAnswer,
+		Setup: func(t *testing.T, front *psatest.Front) (psa.Client, psatest.Sim) {
+			sim := atsim.New()
+			sim.URL = front.Serve(t, sim)
+			sim.AddCompany(1, "Acme")
+			sim.AddCompany(2, "Globex")
+			cfg := simConfig(sim)
+			cfg.PageSize = pageSize
+			withUDFs(&cfg)
+			client, err := autotask.New(cfg, autotask.WithMaxAnswer(maxAnswer))
+			require.NoError(t, err)
+			return client, psatest.Sim{
+				Company:      "1",
+				OtherCompany: "2",
+				Seed:         func(c psa.Contact) string { return strconv.Itoa(sim.SeedContact(atSeed(c))) },
+				Stored: func(id string) (psa.Contact, bool) {
+					n, _ := strconv.Atoi(id)
+					s, ok := sim.Contact(n)
+					return atContact(s), ok
+				},
+				Fail:   func(f psatest.Fault) { sim.InjectFault(atFault(f)) },
+				Reads:  func() int { return sim.Stats().Reads },
+				Writes: func() int { return sim.Stats().Writes },
+			}
+		}})
+}
+
+// atFault is Autotask's answer for each failure the suite asks for; a
+// refused write arrives as HTTP 500 with an errors array, as Autotask
+// sends it.
+func atFault(f psatest.Fault) atsim.Fault {
+	fault := atsim.Fault{PathContains: "Contacts", Count: 1}
+	switch f.Kind {
+	case psatest.FaultPermission:
+		fault.Status = http.StatusUnauthorized
+	case psatest.FaultRateLimited:
+		fault.Status, fault.RetryAfter = http.StatusTooManyRequests, strconv.Itoa(int(f.RetryAfter.Seconds()))
+	case psatest.FaultUnavailable:
+		fault.Status = http.StatusServiceUnavailable
+	case psatest.FaultInvalid:
+		fault.Status, fault.Body = http.StatusInternalServerError, `{"errors":["The value for field title is too long."]}`
+	}
+	return fault
+}
+
+// atSeed and atContact convert between psa's contact and atsim's.
+func atSeed(c psa.Contact) atsim.SeedContact {
+	company, _ := strconv.Atoi(c.CompanyID)
+	return atsim.SeedContact{CompanyID: company, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email,
+		Phone: c.Phone, MobilePhone: c.MobilePhone, Title: c.JobTitle, Department: c.Department,
+		OfficeLocation: c.OfficeLocation, ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive}
+}
+
+func atContact(s atsim.SeedContact) psa.Contact {
+	return psa.Contact{CompanyID: strconv.Itoa(s.CompanyID), FirstName: s.FirstName, LastName: s.LastName, Email: s.Email,
+		Phone: s.Phone, MobilePhone: s.MobilePhone, JobTitle: s.Title, Department: s.Department,
+		OfficeLocation: s.OfficeLocation, ContactType: s.ContactType, ExternalID: s.ExternalID, Inactive: s.Inactive}
+}
