@@ -65,8 +65,6 @@ type Client struct {
 	opts     options
 	log      logrus.FieldLogger
 	adapter  abs.RequestAdapter
-	users    *users.UsersRequestBuilder
-	subs     *subscriptions.SubscriptionsRequestBuilder
 	requests *atomic.Int64
 	origin   string // scheme://host of BaseURL
 }
@@ -134,17 +132,26 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("graph: request adapter: %w", err)
 	}
 	adapter.SetBaseUrl(cfg.BaseURL)
-	params := func() map[string]string { return map[string]string{"baseurl": cfg.BaseURL} }
 	return &Client{
 		cfg:      cfg,
 		opts:     o,
 		log:      log,
 		adapter:  adapter,
-		users:    users.NewUsersRequestBuilderInternal(params(), adapter),
-		subs:     subscriptions.NewSubscriptionsRequestBuilderInternal(params(), adapter),
 		requests: counter,
 		origin:   baseURL.Scheme + "://" + baseURL.Host,
 	}, nil
+}
+
+// users is a fresh /users request builder. A builder's path parameters
+// are a map the SDK writes on every request, so one shared builder races
+// when the client is used from several goroutines.
+func (c *Client) users() *users.UsersRequestBuilder {
+	return users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": c.cfg.BaseURL}, c.adapter)
+}
+
+// subs is a fresh /subscriptions request builder (see users).
+func (c *Client) subs() *subscriptions.SubscriptionsRequestBuilder {
+	return subscriptions.NewSubscriptionsRequestBuilderInternal(map[string]string{"baseurl": c.cfg.BaseURL}, c.adapter)
 }
 
 // TenantID names the tenant this client reads.

@@ -22,14 +22,14 @@ func (c *Client) Delta(ctx context.Context, deltaLink string) (directory.DeltaRe
 	var resp users.DeltaGetResponseable
 	var err error
 	if deltaLink == "" {
-		resp, err = c.users.Delta().GetAsDeltaGetResponse(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
+		resp, err = c.users().Delta().GetAsDeltaGetResponse(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
 			QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: directory.SelectProperties},
 		})
 	} else {
 		if lerr := c.checkLink(deltaLink); lerr != nil {
 			return directory.DeltaResult{}, &Error{Op: op, Kind: directory.ErrDeltaExpired, Message: lerr.Error()}
 		}
-		resp, err = c.users.Delta().WithUrl(deltaLink).GetAsDeltaGetResponse(ctx, nil)
+		resp, err = c.users().Delta().WithUrl(deltaLink).GetAsDeltaGetResponse(ctx, nil)
 	}
 	var out directory.DeltaResult
 	for pages := 1; ; pages++ {
@@ -57,6 +57,6 @@ func (c *Client) Delta(ctx context.Context, deltaLink string) (directory.DeltaRe
 		if lerr := c.checkLink(next); lerr != nil {
 			return directory.DeltaResult{}, fmt.Errorf("%s: %w", op, lerr)
 		}
-		resp, err = c.users.Delta().WithUrl(next).GetAsDeltaGetResponse(ctx, nil)
+		resp, err = c.users().Delta().WithUrl(next).GetAsDeltaGetResponse(ctx, nil)
 	}
 }

@@ -28,7 +28,7 @@ func (c *Client) CreateSubscription(ctx context.Context, s directory.Subscriptio
 	}
 	exp := s.ExpirationDateTime.UTC()
 	body.SetExpirationDateTime(&exp)
-	created, err := c.subs.Post(ctx, body, nil)
+	created, err := c.subs().Post(ctx, body, nil)
 	if err != nil {
 		return directory.Subscription{}, classify(ctx, op, err)
 	}
@@ -45,7 +45,7 @@ func (c *Client) CreateSubscription(ctx context.Context, s directory.Subscriptio
 // ListSubscriptions lists this app's subscriptions in the tenant.
 func (c *Client) ListSubscriptions(ctx context.Context) ([]directory.Subscription, error) {
 	const op = "graph: list subscriptions"
-	resp, err := c.subs.Get(ctx, nil)
+	resp, err := c.subs().Get(ctx, nil)
 	var out []directory.Subscription
 	for pages := 1; ; pages++ {
 		if err != nil {
@@ -67,7 +67,7 @@ func (c *Client) ListSubscriptions(ctx context.Context) ([]directory.Subscriptio
 		if lerr := c.checkLink(next); lerr != nil {
 			return nil, fmt.Errorf("%s: %w", op, lerr)
 		}
-		resp, err = c.subs.WithUrl(next).Get(ctx, nil)
+		resp, err = c.subs().WithUrl(next).Get(ctx, nil)
 	}
 }
 
@@ -75,7 +75,7 @@ func (c *Client) ListSubscriptions(ctx context.Context) ([]directory.Subscriptio
 // directory.ErrNotFound.
 func (c *Client) GetSubscription(ctx context.Context, id string) (directory.Subscription, error) {
 	op := "graph: get subscription " + id
-	s, err := c.subs.BySubscriptionId(id).Get(ctx, nil)
+	s, err := c.subs().BySubscriptionId(id).Get(ctx, nil)
 	if err != nil {
 		return directory.Subscription{}, classify(ctx, op, err)
 	}
@@ -93,7 +93,7 @@ func (c *Client) RenewSubscription(ctx context.Context, id string, expiry time.T
 	body := models.NewSubscription()
 	exp := expiry.UTC()
 	body.SetExpirationDateTime(&exp)
-	s, err := c.subs.BySubscriptionId(id).Patch(ctx, body, nil)
+	s, err := c.subs().BySubscriptionId(id).Patch(ctx, body, nil)
 	if err != nil {
 		return directory.Subscription{}, classify(ctx, op, err)
 	}
@@ -106,7 +106,7 @@ func (c *Client) RenewSubscription(ctx context.Context, id string, expiry time.T
 // DeleteSubscription deletes a subscription; an unknown id gives
 // directory.ErrNotFound.
 func (c *Client) DeleteSubscription(ctx context.Context, id string) error {
-	if err := c.subs.BySubscriptionId(id).Delete(ctx, nil); err != nil {
+	if err := c.subs().BySubscriptionId(id).Delete(ctx, nil); err != nil {
 		return classify(ctx, "graph: delete subscription "+id, err)
 	}
 	return nil
@@ -115,7 +115,7 @@ func (c *Client) DeleteSubscription(ctx context.Context, id string) error {
 // ReauthorizeSubscription answers a reauthorizationRequired lifecycle event
 // without changing the expiry.
 func (c *Client) ReauthorizeSubscription(ctx context.Context, id string) error {
-	if err := c.subs.BySubscriptionId(id).Reauthorize().Post(ctx, nil); err != nil {
+	if err := c.subs().BySubscriptionId(id).Reauthorize().Post(ctx, nil); err != nil {
 		return classify(ctx, "graph: reauthorize subscription "+id, err)
 	}
 	return nil

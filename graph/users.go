@@ -21,7 +21,7 @@ func (c *Client) ListUsers(ctx context.Context) iter.Seq2[directory.User, error]
 	return func(yield func(directory.User, error) bool) {
 		const op = "graph: list users"
 		top := int32(c.opts.pageSize)
-		resp, err := c.users.Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+		resp, err := c.users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
 				Select: directory.SelectProperties,
 				Top:    &top,
@@ -54,7 +54,7 @@ func (c *Client) ListUsers(ctx context.Context) iter.Seq2[directory.User, error]
 				yield(directory.User{}, fmt.Errorf("%s: %w", op, err))
 				return
 			}
-			resp, err = c.users.WithUrl(next).Get(ctx, nil)
+			resp, err = c.users().WithUrl(next).Get(ctx, nil)
 		}
 	}
 }
@@ -66,7 +66,7 @@ func (c *Client) GetUser(ctx context.Context, id string) (directory.User, error)
 	if id == "" {
 		return directory.User{}, &Error{Op: op, Kind: ErrRequest, Message: "empty user id"}
 	}
-	u, err := c.users.ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+	u, err := c.users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: directory.SelectProperties},
 	})
 	if err != nil {
@@ -157,7 +157,7 @@ func (c *Client) CountEnabledUsers(ctx context.Context) (int, error) {
 	h := abstractions.NewRequestHeaders()
 	h.Add("ConsistencyLevel", "eventual")
 	filter := enabledFilter
-	n, err := c.users.Count().Get(ctx, &users.CountRequestBuilderGetRequestConfiguration{
+	n, err := c.users().Count().Get(ctx, &users.CountRequestBuilderGetRequestConfiguration{
 		Headers:         h,
 		QueryParameters: &users.CountRequestBuilderGetQueryParameters{Filter: &filter},
 	})
