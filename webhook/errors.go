@@ -70,6 +70,22 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
+// fixedAnswers are the error classes answered with fixed text.
+var fixedAnswers = []struct {
+	class  error
+	status int
+	code   string
+	text   string
+}{
+	{errUnauthorized, http.StatusUnauthorized, codeUnauthorized, "missing or invalid credentials"},
+	{errForbidden, http.StatusForbidden, codeForbidden, "cross-site request refused"},
+	{errNotFound, http.StatusNotFound, codeNotFound, "not found"},
+	{errMethodNotAllowed, http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed"},
+	{errTooLarge, http.StatusRequestEntityTooLarge, codeTooLarge, "request body too large"},
+	{errUnsupportedMediaType, http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Content-Type must be application/json"},
+	{errUnavailable, http.StatusServiceUnavailable, codeUnavailable, "service temporarily unavailable, retry later"},
+}
+
 // classify maps an error to its HTTP status and the client-safe envelope.
 // Only 400s carry the error's own words; everything else gets fixed text so
 // internal details (Redis addresses, wrapped causes) stay in the logs.
@@ -89,23 +105,13 @@ func classify(err error) (int, errorBody) {
 		return http.StatusBadRequest, errorBody{codeInvalidRequest, reqErr.Message}
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest, errorBody{codeInvalidRequest, err.Error()}
-	case errors.Is(err, errUnauthorized):
-		return http.StatusUnauthorized, errorBody{codeUnauthorized, "missing or invalid credentials"}
-	case errors.Is(err, errForbidden):
-		return http.StatusForbidden, errorBody{codeForbidden, "cross-site request refused"}
-	case errors.Is(err, errNotFound):
-		return http.StatusNotFound, errorBody{codeNotFound, "not found"}
-	case errors.Is(err, errMethodNotAllowed):
-		return http.StatusMethodNotAllowed, errorBody{codeMethodNotAllowed, "method not allowed"}
-	case errors.Is(err, errTooLarge):
-		return http.StatusRequestEntityTooLarge, errorBody{codeTooLarge, "request body too large"}
-	case errors.Is(err, errUnsupportedMediaType):
-		return http.StatusUnsupportedMediaType, errorBody{codeUnsupportedMedia, "Content-Type must be application/json"}
-	case errors.Is(err, errUnavailable):
-		return http.StatusServiceUnavailable, errorBody{codeUnavailable, "service temporarily unavailable, retry later"}
-	default:
-		return http.StatusInternalServerError, errorBody{codeInternal, "internal error"}
 	}
+	for _, c := range fixedAnswers {
+		if errors.Is(err, c.class) {
+			return c.status, errorBody{c.code, c.text}
+		}
+	}
+	return http.StatusInternalServerError, errorBody{codeInternal, "internal error"}
 }
 
 // writeError is the one place an error becomes a response: it logs the

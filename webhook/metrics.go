@@ -83,28 +83,18 @@ type metrics struct {
 // newMetrics builds the collectors and registers them on reg (nil: not
 // registered, the counters still work for tests).
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	acceptedVec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "psasync", Subsystem: "webhook", Name: "notifications_accepted_total",
-		Help: "Graph notification items enqueued, by endpoint (notifications or lifecycle).",
-	}, []string{"endpoint"})
-	rejectedVec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "psasync", Subsystem: "webhook", Name: "notifications_rejected_total",
-		Help: "Graph notification items dropped without enqueueing, by endpoint and reason " +
-			"(malformed, unknown_subscription, too_many_subscriptions, client_state_mismatch, " +
-			"tenant_mismatch, unsupported_resource, unsupported_change_type, unknown_lifecycle_event).",
-	}, []string{"endpoint", "reason"})
-	handshakeVec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "psasync", Subsystem: "webhook", Name: "validation_handshakes_total",
-		Help: "Graph subscription validation handshakes answered, by endpoint.",
-	}, []string{"endpoint"})
-	enqueueVec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "psasync", Subsystem: "webhook", Name: "enqueue_failures_total",
-		Help: "Notification POSTs answered 503 because the queue refused the jobs, by endpoint.",
-	}, []string{"endpoint"})
-	lookupVec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "psasync", Subsystem: "webhook", Name: "subscription_lookup_failures_total",
-		Help: "Notification POSTs answered 503 because subscriptions could not be read, by endpoint.",
-	}, []string{"endpoint"})
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "psasync", Subsystem: "webhook", Name: name, Help: help}, labels)
+	}
+	acceptedVec := counter("notifications_accepted_total",
+		"Graph notification items enqueued, by endpoint (notifications or lifecycle).", "endpoint")
+	rejectedVec := counter("notifications_rejected_total",
+		"Graph notification items dropped without enqueueing, by endpoint and reason "+
+			"(malformed, unknown_subscription, too_many_subscriptions, client_state_mismatch, "+
+			"tenant_mismatch, unsupported_resource, unsupported_change_type, unknown_lifecycle_event).", "endpoint", "reason")
+	handshakeVec := counter("validation_handshakes_total", "Graph subscription validation handshakes answered, by endpoint.", "endpoint")
+	enqueueVec := counter("enqueue_failures_total", "Notification POSTs answered 503 because the queue refused the jobs, by endpoint.", "endpoint")
+	lookupVec := counter("subscription_lookup_failures_total", "Notification POSTs answered 503 because subscriptions could not be read, by endpoint.", "endpoint")
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "psasync", Subsystem: "webhook", Name: "request_duration_seconds",
 		Help:    "HTTP request durations by route, method and status code.",
