@@ -418,8 +418,8 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	}
 }
 
-// EnqueueUserSync durably enqueues a sync of one user; nil means the job is
-// in Redis (a duplicate of an already scheduled trailing job counts).
+// EnqueueUserSync durably enqueues a sync of one user; nil means a job
+// that will read the user's current state is in Redis.
 //
 // Per-user jobs coalesce: the first notification after a quiet spell runs
 // at once (leading edge); the rest of that window collapse into one job at
@@ -427,7 +427,16 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 // runs, so it carries every change of the window, and a notification that
 // arrives while a job runs always gets a job after it: none is lost, and a
 // burst costs at most two PSA writes per window.
+//
+// The backlog is bounded: while the user has a job that has not started yet
+// (pending, scheduled or waiting to retry), a notification adds nothing,
+// since that job reads the user when it starts. So however many
+// notifications arrive while no worker runs, a user has at most two jobs
+// waiting (two dispatchers may race past the check at once).
 func (q *Queue) EnqueueUserSync(ctx context.Context, tenant, user string) error {
+	if waiting, err := q.jobWaiting(ctx, tenant, user); err != nil || waiting {
+		return err
+	}
 	opened, start, err := q.store.openWindow(ctx, tenant, user, q.now(), q.window)
 	if err != nil {
 		return err
@@ -457,5 +466,30 @@ func (q *Queue) EnqueueUserSync(ctx context.Context, tenant, user string) error 
 	if err != nil {
 		return fmt.Errorf("enqueue sync of user %s: %w", user, err)
 	}
+	// The job is in Redis; failing to record it only costs a second job
+	// later, so it is not the notification's error.
+	_ = q.store.setPendingJob(ctx, tenant, user, id)
 	return nil
+}
+
+// jobWaiting reports whether the user's recorded pending job still waits
+// to start. A marker whose task is gone, running or finished (a worker took
+// it, an operator deleted it) does not count.
+func (q *Queue) jobWaiting(ctx context.Context, tenant, user string) (bool, error) {
+	id, err := q.store.pendingJob(ctx, tenant, user)
+	if err != nil || id == "" {
+		return false, err
+	}
+	ti, err := q.inspector.GetTaskInfo(q.queues.Default, id)
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check pending job of user %s: %w", user, err)
+	}
+	switch ti.State {
+	case asynq.TaskStatePending, asynq.TaskStateScheduled, asynq.TaskStateRetry:
+		return true, nil
+	}
+	return false, nil
 }

@@ -14,11 +14,12 @@ import (
 // Queue enqueues psasync's jobs: per-user syncs (coalesced, see
 // EnqueueUserSync in ingest.go), runs and subscription jobs.
 type Queue struct {
-	client *asynq.Client
-	store  *Store
-	window time.Duration
-	now    func() time.Time
-	queues Queues
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	store     *Store
+	window    time.Duration
+	now       func() time.Time
+	queues    Queues
 }
 
 // WithQueues makes the queue enqueue into names (a prefixed set) instead of
@@ -37,7 +38,7 @@ func NewQueue(client *asynq.Client, store *Store, window time.Duration) *Queue {
 	if window <= 0 {
 		window = time.Second
 	}
-	return &Queue{client: client, store: store, window: window, now: time.Now, queues: DefaultQueues}
+	return &Queue{client: client, inspector: asynq.NewInspectorFromRedisClient(store.rdb), store: store, window: window, now: time.Now, queues: DefaultQueues}
 }
 
 // EnqueueRun records a queued run and enqueues it; the run id is returned

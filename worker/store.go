@@ -27,9 +27,11 @@ import (
 //	P lock:user:{tenant}:{user}  string per-user lock token (internal/redislock)
 //	P lock:tenant:{tenant}       string per-tenant run lock token, renewed while a run runs
 //	P coalesce:{tenant}:{user}   string start (unix ms) of the user's open coalescing window; expires with it
+//	P pending:{tenant}:{user}    string task id of the user's job that has not started yet (see EnqueueUserSync)
 //	P ingest                     stream accepted notifications, consumer group "dispatch" (see Ingest)
 //
-// Scripts: openWindow (below); the lock scripts live in internal/redislock.
+// Scripts: openWindow and clearPending (below); the lock scripts live in
+// internal/redislock.
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -55,6 +57,9 @@ func (s *Store) userLockKey(tenant, user string) string {
 func (s *Store) tenantLockKey(tenant string) string { return s.prefix + "lock:tenant:" + tenant }
 func (s *Store) coalesceKey(tenant, user string) string {
 	return s.prefix + "coalesce:" + tenant + ":" + user
+}
+func (s *Store) pendingKey(tenant, user string) string {
+	return s.prefix + "pending:" + tenant + ":" + user
 }
 
 // IngestKey is the ingest stream's key (tests and metrics read it).
@@ -322,4 +327,45 @@ func (s *Store) openWindow(ctx context.Context, tenant, user string, now time.Ti
 	flag, _ := res[0].(int64)
 	ms, _ := strconv.ParseInt(fmt.Sprint(res[1]), 10, 64)
 	return flag == 1, time.UnixMilli(ms), nil
+}
+
+// pendingTTL only collects markers nobody cleared; correctness comes from
+// checking the named task's state, not from the expiry.
+const pendingTTL = 24 * time.Hour
+
+// pendingJob returns the task id of the user's job that has not started
+// yet ("" when none is recorded).
+func (s *Store) pendingJob(ctx context.Context, tenant, user string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.pendingKey(tenant, user)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read pending job of user %s: %w", user, err)
+	}
+	return id, nil
+}
+
+// setPendingJob records id as the user's job that has not started yet.
+func (s *Store) setPendingJob(ctx context.Context, tenant, user, id string) error {
+	if err := s.rdb.Set(ctx, s.pendingKey(tenant, user), id, pendingTTL).Err(); err != nil {
+		return fmt.Errorf("record pending job of user %s: %w", user, err)
+	}
+	return nil
+}
+
+// clearPending deletes the user's pending marker only if it still names id.
+// KEYS[1] pending key; ARGV[1] task id. Returns 1 when deleted.
+var clearPending = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// jobStarted clears the pending marker of a job that is about to read the
+// user, so a change from now on gets a job of its own.
+func (s *Store) jobStarted(ctx context.Context, tenant, user, id string) error {
+	if err := clearPending.Run(ctx, s.rdb, []string{s.pendingKey(tenant, user)}, id).Err(); err != nil {
+		return fmt.Errorf("clear pending job of user %s: %w", user, err)
+	}
+	return nil
 }

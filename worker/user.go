@@ -50,12 +50,18 @@ func (h *UserSyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 		return err
 	}
 	defer lock.Release()
-
-	out, err := h.Engine.SyncUser(ctx, p.Tenant, p.User)
-	log := h.logger().WithFields(logrus.Fields{"tenant": p.Tenant, "user": p.User, "action": out.Action})
+	log := h.logger().WithFields(logrus.Fields{"tenant": p.Tenant, "user": p.User})
 	if id, ok := asynq.GetTaskID(ctx); ok {
 		log = log.WithField("task_id", id)
+		// From here on a change needs a job of its own: this one reads the
+		// user now.
+		if err := s.jobStarted(ctx, p.Tenant, p.User, id); err != nil {
+			return err
+		}
 	}
+
+	out, err := h.Engine.SyncUser(ctx, p.Tenant, p.User)
+	log = log.WithField("action", out.Action)
 	if serr := s.SaveUserOutcome(ctx, out); serr != nil {
 		log.WithError(serr).Warn("could not keep the job's outcome")
 	}
