@@ -404,3 +404,55 @@ func TestCountEnabledUsers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want-1, n)
 }
+
+// TestLeanPagesMatchTheSDKModels: the bulk pages decoded straight from JSON
+// give the same users as the SDK's models for single reads, field for field.
+func TestLeanPagesMatchTheSDKModels(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 60, nil)
+	ctx := context.Background()
+	listed, err := collect(t, b.client)
+	require.NoError(t, err)
+	require.Len(t, listed, 60)
+	delta, err := b.client.Delta(ctx, "")
+	require.NoError(t, err)
+	require.Len(t, delta.Users, 60)
+	byID := map[string]directory.User{}
+	for _, u := range delta.Users {
+		byID[u.ID] = u
+	}
+	licensed := 0
+	for _, u := range listed {
+		one, err := b.client.GetUser(ctx, u.ID)
+		require.NoError(t, err)
+		require.Equal(t, one, u, "list page vs single read of %s", u.UserPrincipalName)
+		require.Equal(t, one, byID[u.ID], "delta page vs single read of %s", u.UserPrincipalName)
+		if len(u.AssignedLicenses) > 0 {
+			licensed++
+		}
+	}
+	require.Positive(t, licensed, "licenses (objects on the wire) are decoded too")
+}
+
+// TestLatestDeltaLinkStartsNow: $deltatoken=latest enumerates nobody in one
+// request, and the link it gives returns exactly the changes made after.
+func TestLatestDeltaLinkStartsNow(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 30, nil)
+	ctx := context.Background()
+	before := b.client.Requests()
+	link, err := b.client.LatestDeltaLink(ctx)
+	require.NoError(t, err)
+	require.NotEmpty(t, link)
+	require.EqualValues(t, 1, b.client.Requests()-before, "one request, no user enumerated")
+
+	someone := b.sim.Users(b.tenant)[3]
+	_, err = b.sim.UpdateUser(b.tenant, someone.ID, map[string]any{"jobTitle": "Changed after the link"})
+	require.NoError(t, err)
+	res, err := b.client.Delta(ctx, link)
+	require.NoError(t, err)
+	require.Len(t, res.Users, 1, "only the change made after the link")
+	require.Equal(t, someone.ID, res.Users[0].ID)
+	require.Equal(t, "Changed after the link", res.Users[0].JobTitle)
+	require.NotEmpty(t, res.DeltaLink)
+}

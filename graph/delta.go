@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/psasync/psasync/graph/directory"
@@ -19,44 +20,44 @@ import (
 // with an empty link.
 func (c *Client) Delta(ctx context.Context, deltaLink string) (directory.DeltaResult, error) {
 	const op = "graph: users delta"
-	var resp users.DeltaGetResponseable
+	var info *abs.RequestInformation
 	var err error
 	if deltaLink == "" {
-		resp, err = c.users().Delta().GetAsDeltaGetResponse(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
+		info, err = c.users().Delta().ToGetRequestInformation(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
 			QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: directory.SelectProperties},
 		})
 	} else {
 		if lerr := c.checkLink(deltaLink); lerr != nil {
 			return directory.DeltaResult{}, &Error{Op: op, Kind: directory.ErrDeltaExpired, Message: lerr.Error()}
 		}
-		resp, err = c.users().Delta().WithUrl(deltaLink).GetAsDeltaGetResponse(ctx, nil)
+		info, err = c.users().Delta().WithUrl(deltaLink).ToGetRequestInformation(ctx, nil)
 	}
 	var out directory.DeltaResult
 	for pages := 1; ; pages++ {
 		if err != nil {
 			return directory.DeltaResult{}, classify(ctx, op, err)
 		}
-		if resp == nil {
-			return directory.DeltaResult{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
+		page, perr := c.getPage(ctx, op, info)
+		if perr != nil {
+			return directory.DeltaResult{}, perr
 		}
-		for _, u := range resp.GetValue() {
-			out.Users = append(out.Users, mapUser(u))
+		for _, w := range page.Value {
+			out.Users = append(out.Users, w.user())
 		}
-		if link := deref(resp.GetOdataDeltaLink()); link != "" {
-			out.DeltaLink = link
+		if page.DeltaLink != "" {
+			out.DeltaLink = page.DeltaLink
 			c.log.WithFields(map[string]any{"pages": pages, "users": len(out.Users), "full": deltaLink == ""}).Debug("graph: delta round done")
 			return out, nil
 		}
-		next := deref(resp.GetOdataNextLink())
-		if next == "" {
+		if page.NextLink == "" {
 			return directory.DeltaResult{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "page has neither @odata.nextLink nor @odata.deltaLink"}
 		}
 		if pages >= c.opts.maxPages {
 			return directory.DeltaResult{}, fmt.Errorf("%s: still more pages after %d; stopping (max pages guard)", op, pages)
 		}
-		if lerr := c.checkLink(next); lerr != nil {
+		if lerr := c.checkLink(page.NextLink); lerr != nil {
 			return directory.DeltaResult{}, fmt.Errorf("%s: %w", op, lerr)
 		}
-		resp, err = c.users().Delta().WithUrl(next).GetAsDeltaGetResponse(ctx, nil)
+		info, err = c.users().Delta().WithUrl(page.NextLink).ToGetRequestInformation(ctx, nil)
 	}
 }

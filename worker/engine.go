@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -22,6 +23,11 @@ type Directory interface {
 	// CountEnabledUsers counts the tenant's enabled users (one request), for
 	// the report's total_office365_users in incremental runs.
 	CountEnabledUsers(ctx context.Context) (int, error)
+	// LatestDeltaLink returns a delta link that starts now, enumerating
+	// nobody; with ListUsers it makes a full run's enumeration.
+	LatestDeltaLink(ctx context.Context) (string, error)
+	// ListUsers yields every current user of the tenant, in large pages.
+	ListUsers(ctx context.Context) iter.Seq2[directory.User, error]
 }
 
 // Tenant is one customer tenant as the engine sees it: its organizational
