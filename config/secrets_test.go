@@ -121,13 +121,17 @@ func TestSecretFileErrorsNameTheKey(t *testing.T) {
 		says   func(key, path string) []string
 	}{
 		{"both x and x_file", func(t *testing.T) string { return writeSecret(t, content) }, true,
-			func(key, _ string) []string { return []string{key + " and " + key + FileSuffix + ": give one, not both"} }},
+			func(key, _ string) []string {
+				return []string{key + " and " + key + FileSuffix + ": give one, not both"}
+			}},
 		{"missing file", func(t *testing.T) string { return filepath.Join(dir, "nope") }, false,
 			func(key, path string) []string {
 				return []string{key + FileSuffix + ": cannot read " + path + ": no such file or directory"}
 			}},
 		{"a directory", func(t *testing.T) string { return t.TempDir() }, false,
-			func(key, path string) []string { return []string{key + FileSuffix + ": cannot read " + path + ": is a directory"} }},
+			func(key, path string) []string {
+				return []string{key + FileSuffix + ": cannot read " + path + ": is a directory"}
+			}},
 		{"empty file", func(t *testing.T) string { return writeSecret(t, "") }, false,
 			func(key, path string) []string { return []string{key + FileSuffix + ": " + path + " is empty"} }},
 		{"only a newline", func(t *testing.T) string { return writeSecret(t, "\r\n") }, false,
