@@ -17,11 +17,11 @@ import (
 func newPSAClient(c config.PSA, hc *http.Client, log *logrus.Logger) (psa.Client, error) {
 	switch c.Type {
 	case config.PSAConnectWise:
-		return connectwise.New(c.ConnectWise, connectwise.WithHTTPClient(hc), connectwise.WithLogger(log))
+		return connectwise.New(c.ConnectWise.Config, connectwise.WithHTTPClient(hc), connectwise.WithLogger(log))
 	case config.PSAAutotask:
-		return autotask.New(c.Autotask, autotask.WithHTTPClient(hc), autotask.WithLogger(log))
+		return autotask.New(c.Autotask.Config, autotask.WithHTTPClient(hc), autotask.WithLogger(log))
 	case config.PSAHaloPSA:
-		return halopsa.New(c.HaloPSA, halopsa.WithHTTPClient(hc), halopsa.WithLogger(log))
+		return halopsa.New(c.HaloPSA.Config, halopsa.WithHTTPClient(hc), halopsa.WithLogger(log))
 	}
 	return nil, fmt.Errorf("psa.type: %q is not connectwise, autotask or halopsa", c.Type)
 }

@@ -17,10 +17,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/psasync/psasync/mapping"
-	"github.com/psasync/psasync/psa/autotask"
-	"github.com/psasync/psasync/psa/connectwise"
-	"github.com/psasync/psasync/psa/halopsa"
-	"github.com/psasync/psasync/psa/quota"
 )
 
 // Config is the whole psasync configuration.
@@ -47,6 +43,8 @@ type Server struct {
 	PublicURL string `yaml:"public_url"`
 	// APIToken protects /api and /monitoring (Authorization: Bearer ...).
 	APIToken string `yaml:"api_token"`
+	// APITokenFile holds APIToken instead (see SecretKeys).
+	APITokenFile string `yaml:"api_token_file"`
 	// Monitoring configures the asynq UI at /monitoring/.
 	Monitoring Monitoring `yaml:"monitoring"`
 	// MaxBodyBytes bounds a notification POST (default 1 MiB).
@@ -62,6 +60,8 @@ type Monitoring struct {
 	// token works too.
 	BasicAuthUser     string `yaml:"basic_auth_user"`
 	BasicAuthPassword string `yaml:"basic_auth_password"`
+	// BasicAuthPasswordFile holds BasicAuthPassword instead (see SecretKeys).
+	BasicAuthPasswordFile string `yaml:"basic_auth_password_file"`
 }
 
 // Worker tunes the job workers.
@@ -100,7 +100,9 @@ type Redis struct {
 	Addr     string `yaml:"addr"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
-	DB       int    `yaml:"db"`
+	// PasswordFile holds Password instead (see SecretKeys).
+	PasswordFile string `yaml:"password_file"`
+	DB           int    `yaml:"db"`
 	// KeyPrefix starts every psasync key (default DefaultKeyPrefix).
 	KeyPrefix string `yaml:"key_prefix"`
 	// QueuePrefix is put in front of the queue names (critical, default,
@@ -129,6 +131,10 @@ type GraphApp struct {
 	ClientSecret        string `yaml:"client_secret"`
 	CertificatePath     string `yaml:"certificate_path"`
 	CertificatePassword string `yaml:"certificate_password"`
+	// ClientSecretFile and CertificatePasswordFile hold ClientSecret and
+	// CertificatePassword instead (see SecretKeys).
+	ClientSecretFile        string `yaml:"client_secret_file"`
+	CertificatePasswordFile string `yaml:"certificate_password_file"`
 	// AuthorityHost and BaseURL are only changed for national clouds and
 	// the simulator.
 	AuthorityHost string `yaml:"authority_host"`
@@ -136,38 +142,6 @@ type GraphApp struct {
 	// CACertPath trusts an extra CA (the simulator's) for Graph and login.
 	CACertPath string `yaml:"ca_cert_path"`
 }
-
-// PSA selects the PSA and holds each vendor's settings.
-type PSA struct {
-	Type        string             `yaml:"type"` // connectwise, autotask or halopsa
-	ConnectWise connectwise.Config `yaml:"connectwise"`
-	Autotask    autotask.Config    `yaml:"autotask"`
-	HaloPSA     halopsa.Config     `yaml:"halopsa"`
-	// Quota is psasync's own budget for the PSA, shared by every replica
-	// through Redis; unset takes quota.Defaults (half the vendor's budget).
-	Quota *quota.Config `yaml:"quota"`
-}
-
-// EffectiveQuota is the PSA budget in force; its Redis key lives under the
-// config's key prefix unless the quota names its own.
-func (c *Config) EffectiveQuota() quota.Config {
-	q := quota.Defaults(c.PSA.Type)
-	if c.PSA.Quota != nil {
-		q = c.PSA.Quota.WithDefaults()
-		q.Key = c.PSA.Quota.Key
-	}
-	if q.Key == "" {
-		q.Key = c.Redis.Prefix() + "quota:" + c.PSA.Type
-	}
-	return q
-}
-
-// PSA types.
-const (
-	PSAConnectWise = "connectwise"
-	PSAAutotask    = "autotask"
-	PSAHaloPSA     = "halopsa"
-)
 
 // Sync tunes runs; zero values take the engine's defaults.
 type Sync struct {
@@ -330,6 +304,12 @@ func Load(path string) (*Config, error) {
 // Parse reads a config from YAML. ${NAME} anywhere in the file is replaced
 // by the environment variable NAME (so secrets stay out of the file); a
 // missing variable is an error. Unknown keys are errors too.
+//
+// The steps, in order: ${NAME} expansion of the YAML text (so a path in
+// x_file may use it; a secret file's content is never expanded), decoding,
+// reading every x_file into x (see SecretKeys), the PSASYNC_* environment
+// overrides (which win over x and x_file alike), validation. Every problem
+// of the last three steps is reported at once, each naming its key.
 func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
 	var errs []error
 	lines := bytes.Split(b, []byte("\n"))
@@ -356,10 +336,14 @@ func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("yaml: %w", err)
 	}
+	errs = c.readSecretFiles(readLimited)
 	c.applyEnv(lookup)
 	c.Redis.KeyPrefix = c.Redis.Prefix()
 	if err := c.Validate(); err != nil {
-		return nil, err
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return &c, nil
 }

@@ -186,15 +186,15 @@ func (e *Env) buildConfig(o Options) *config.Config {
 	psaURL := e.PSA.BaseURL()
 	switch o.PSA {
 	case config.PSAConnectWise:
-		c.PSA.ConnectWise = connectwise.Config{SiteURL: psaURL, CompanyID: cwsim.DefaultCompanyID, PublicKey: cwsim.DefaultPublicKey,
+		c.PSA.ConnectWise.Config = connectwise.Config{SiteURL: psaURL, CompanyID: cwsim.DefaultCompanyID, PublicKey: cwsim.DefaultPublicKey,
 			PrivateKey: cwsim.DefaultPrivateKey, ClientID: cwsim.DefaultClientID, ObjectIDFieldID: cwsim.ExternalIDFieldID,
 			OfficeLocationFieldID: cwsim.OfficeLocationFieldID}
 	case config.PSAAutotask:
-		c.PSA.Autotask = autotask.Config{ZoneURL: vendorSim(e.PSA).(*atsim.Sim).ZoneURL(), Username: atsim.DefaultUsername, Secret: atsim.DefaultSecret,
+		c.PSA.Autotask.Config = autotask.Config{ZoneURL: vendorSim(e.PSA).(*atsim.Sim).ZoneURL(), Username: atsim.DefaultUsername, Secret: atsim.DefaultSecret,
 			IntegrationCode: atsim.DefaultIntegrationCode, DepartmentUDF: atsim.DefaultDepartmentUDF,
 			OfficeLocationUDF: atsim.DefaultOfficeLocationUDF, ContactTypeUDF: atsim.DefaultContactTypeUDF}
 	case config.PSAHaloPSA:
-		c.PSA.HaloPSA = halopsa.Config{InstanceURL: psaURL, ClientID: halosim.DefaultClientID, ClientSecret: halosim.DefaultClientSecret,
+		c.PSA.HaloPSA.Config = halopsa.Config{InstanceURL: psaURL, ClientID: halosim.DefaultClientID, ClientSecret: halosim.DefaultClientSecret,
 			OfficeLocationField: halosim.CustomFieldOfficeLocation, ContactTypeField: halosim.CustomFieldContactType}
 	}
 	for i, id := range e.Tenants {
