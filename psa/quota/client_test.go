@@ -428,7 +428,7 @@ func TestUnlimitedConfigPassesThrough(t *testing.T) {
 	for _, m := range methods[1:] {
 		require.ErrorIs(t, m.call(t.Context(), c), psa.ErrNotFound, m.name)
 	}
-	require.Equal(t, Stats{Calls: 4}, c.Stats())
+	require.Equal(t, Stats{Calls: int64(len(methods) - 1)}, c.Stats())
 }
 
 func TestInnerResultsPassThrough(t *testing.T) {
