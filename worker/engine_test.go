@@ -741,3 +741,51 @@ func TestRunShowsProgress(t *testing.T) {
 	require.Zero(t, last.Left())
 	require.Equal(t, rep.RunID, last.RunID)
 }
+
+// TestLostLinkAndNewEmailCostNoDuplicate: the link cache is flushed and the
+// user's primary email changes with no alias left, so neither the link nor
+// the email can find the contact; the per-user job and an incremental run
+// find it by the object id kept on it and update it instead of creating a
+// second one, in every PSA the worker tests run against.
+func TestLostLinkAndNewEmailCostNoDuplicate(t *testing.T) {
+	t.Parallel()
+	for _, vendor := range []string{"connectwise", "autotask"} {
+		t.Run(vendor, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			jane := member(1, "jane", "Jane", "Doe")
+			jane.ProxyAddresses = []string{"SMTP:" + jane.Mail}
+			w := newWorld(t, worldOpts{users: []graphsim.User{jane}, autotask: vendor == "autotask"})
+			out, err := w.engine.SyncUser(ctx, tenantID, jane.ID)
+			require.NoError(t, err)
+			require.Equal(t, "created", out.Action)
+			require.Len(t, w.contacts(), 1)
+			id := w.contacts()[0].ID
+
+			flush := func() {
+				require.NoError(t, w.redis.rdb.Del(ctx, w.redis.prefix+"link:"+tenantID).Err())
+			}
+			flush()
+			renamed := "jane.doe@" + domain
+			w.updateUser(t, jane.ID, map[string]any{"mail": renamed, "userPrincipalName": renamed,
+				"proxyAddresses": []string{"SMTP:" + renamed}})
+			out, err = w.engine.SyncUser(ctx, tenantID, jane.ID)
+			require.NoError(t, err)
+			require.Equal(t, "updated", out.Action, "%+v", out)
+			require.Contains(t, out.ChangedFields, "email")
+			require.Len(t, w.contacts(), 1, "no duplicate")
+			require.Equal(t, renamed, w.contact(t, id).Email)
+
+			flush()
+			again := "jane.d@" + domain
+			w.updateUser(t, jane.ID, map[string]any{"mail": again, "userPrincipalName": again,
+				"proxyAddresses": []string{"SMTP:" + again}})
+			rep := w.run(t, worker.ModeIncremental, nil)
+			require.True(t, rep.Success, "%+v", rep.Errors)
+			require.Empty(t, rep.CreatedContacts)
+			require.Equal(t, itoa(id), updated(t, rep, again).PSAContactID)
+			require.Len(t, w.contacts(), 1, "no duplicate")
+			require.Equal(t, again, w.contact(t, id).Email)
+		})
+	}
+}
