@@ -17,6 +17,14 @@ type Client interface {
 	// email, ignoring case; it is the guard that keeps a retried create
 	// from making a duplicate.
 	FindContactsByEmail(ctx context.Context, companyID, email string) ([]Contact, error)
+	// FindContactsByExternalID returns the company's contacts whose stored
+	// Microsoft 365 object id (ExternalID) equals objectID, and no other
+	// company's. It is how a contact is found again when psasync's cached
+	// link is lost and the user's email changed: without it that user would
+	// get a second contact. A configuration that stores no object id
+	// (FieldExternalID not in SupportedFields) returns no contact and no
+	// error, since no contact can carry one; an empty objectID is ErrInvalid.
+	FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]Contact, error)
 	// GetContact reads one contact by PSA id; ErrNotFound when it is gone.
 	GetContact(ctx context.Context, id string) (Contact, error)
 	// CreateContact creates c (all canonical fields and ExternalID) and

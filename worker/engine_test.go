@@ -46,10 +46,9 @@ func TestMatchingOrder(t *testing.T) {
 		// contact with the user's email even when a step before email
 		// wins: a dry run shows it loses, but a real update of the winner's
 		// email would collide with it in the PSA.
-		seed          func(t *testing.T, w *world, all bool) int
-		wantAction    string
-		wantFields    []string
-		perUserPathOK bool // a per-user job finds it too (it cannot search by object id)
+		seed       func(t *testing.T, w *world, all bool) int
+		wantAction string
+		wantFields []string
 	}{
 		{name: "stored link", seed: func(t *testing.T, w *world, all bool) int {
 			id := linkContact(w)
@@ -60,7 +59,7 @@ func TestMatchingOrder(t *testing.T) {
 			aliasContact(w)
 			require.NoError(t, w.store.SetLink(context.Background(), tenantID, jane.ID, worker.Link{ContactID: itoa(id), CompanyID: company}))
 			return id
-		}, wantAction: "updated", wantFields: []string{"email", "phone", "department", "office_location", "m365_object_id"}, perUserPathOK: true},
+		}, wantAction: "updated", wantFields: []string{"email", "phone", "department", "office_location", "m365_object_id"}},
 		{name: "object id on the contact", seed: func(t *testing.T, w *world, all bool) int {
 			id := objectIDContact(w)
 			if all {
@@ -73,10 +72,10 @@ func TestMatchingOrder(t *testing.T) {
 			id := emailContact(w)
 			aliasContact(w)
 			return id
-		}, wantAction: "linked", wantFields: []string{"m365_object_id"}, perUserPathOK: true},
+		}, wantAction: "linked", wantFields: []string{"m365_object_id"}},
 		{name: "proxyAddresses alias", seed: func(t *testing.T, w *world, _ bool) int {
 			return aliasContact(w)
-		}, wantAction: "updated", wantFields: []string{"email", "phone", "department", "office_location", "m365_object_id"}, perUserPathOK: true},
+		}, wantAction: "updated", wantFields: []string{"email", "phone", "department", "office_location", "m365_object_id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/dry run", func(t *testing.T) {
@@ -113,9 +112,6 @@ func TestMatchingOrder(t *testing.T) {
 			require.True(t, ok)
 			require.Equal(t, worker.Link{ContactID: itoa(want), CompanyID: company}, l)
 		})
-		if !tt.perUserPathOK {
-			continue
-		}
 		t.Run(tt.name+"/per-user job", func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, worldOpts{users: []graphsim.User{jane}})
@@ -740,4 +736,52 @@ func TestRunShowsProgress(t *testing.T) {
 	require.Equal(t, 2, last.Written)
 	require.Zero(t, last.Left())
 	require.Equal(t, rep.RunID, last.RunID)
+}
+
+// TestLostLinkAndNewEmailCostNoDuplicate: the link cache is flushed and the
+// user's primary email changes with no alias left, so neither the link nor
+// the email can find the contact; the per-user job and an incremental run
+// find it by the object id kept on it and update it instead of creating a
+// second one, in every PSA the worker tests run against.
+func TestLostLinkAndNewEmailCostNoDuplicate(t *testing.T) {
+	t.Parallel()
+	for _, vendor := range []string{"connectwise", "autotask"} {
+		t.Run(vendor, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			jane := member(1, "jane", "Jane", "Doe")
+			jane.ProxyAddresses = []string{"SMTP:" + jane.Mail}
+			w := newWorld(t, worldOpts{users: []graphsim.User{jane}, autotask: vendor == "autotask"})
+			out, err := w.engine.SyncUser(ctx, tenantID, jane.ID)
+			require.NoError(t, err)
+			require.Equal(t, "created", out.Action)
+			require.Len(t, w.contacts(), 1)
+			id := w.contacts()[0].ID
+
+			flush := func() {
+				require.NoError(t, w.redis.rdb.Del(ctx, w.redis.prefix+"link:"+tenantID).Err())
+			}
+			flush()
+			renamed := "jane.doe@" + domain
+			w.updateUser(t, jane.ID, map[string]any{"mail": renamed, "userPrincipalName": renamed,
+				"proxyAddresses": []string{"SMTP:" + renamed}})
+			out, err = w.engine.SyncUser(ctx, tenantID, jane.ID)
+			require.NoError(t, err)
+			require.Equal(t, "updated", out.Action, "%+v", out)
+			require.Contains(t, out.ChangedFields, "email")
+			require.Len(t, w.contacts(), 1, "no duplicate")
+			require.Equal(t, renamed, w.contact(t, id).Email)
+
+			flush()
+			again := "jane.d@" + domain
+			w.updateUser(t, jane.ID, map[string]any{"mail": again, "userPrincipalName": again,
+				"proxyAddresses": []string{"SMTP:" + again}})
+			rep := w.run(t, worker.ModeIncremental, nil)
+			require.True(t, rep.Success, "%+v", rep.Errors)
+			require.Empty(t, rep.CreatedContacts)
+			require.Equal(t, itoa(id), updated(t, rep, again).PSAContactID)
+			require.Len(t, w.contacts(), 1, "no duplicate")
+			require.Equal(t, again, w.contact(t, id).Email)
+		})
+	}
 }

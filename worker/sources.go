@@ -91,8 +91,9 @@ func (b *bulkIndex) byEmail(_ context.Context, company, email string) ([]psa.Con
 	return b.pick(cc, cc.byEmail[strings.ToLower(strings.TrimSpace(email))]), nil
 }
 
-// liveSource asks the PSA; it cannot search by object id, so a contact whose
-// link was lost is found again by its email.
+// liveSource asks the PSA: by id for a stored link, by the object id kept on
+// the contact when the link was lost (so a user whose email changed is not
+// created twice), then by email.
 type liveSource struct {
 	e *Engine
 	w *waiter
@@ -114,8 +115,17 @@ func (l liveSource) byID(ctx context.Context, _ string, id string) (psa.Contact,
 	return c, true, nil
 }
 
-func (l liveSource) byExternalID(context.Context, string, string) ([]psa.Contact, error) {
-	return nil, nil
+func (l liveSource) byExternalID(ctx context.Context, company, userID string) ([]psa.Contact, error) {
+	var cs []psa.Contact
+	err := l.w.do(ctx, func() error {
+		var err error
+		cs, err = l.e.psa.FindContactsByExternalID(ctx, company, userID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find contacts by object id %s: %w", userID, err)
+	}
+	return cs, nil
 }
 
 func (l liveSource) byEmail(ctx context.Context, company, email string) ([]psa.Contact, error) {

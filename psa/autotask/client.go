@@ -23,6 +23,8 @@
 //	job_title        title
 //	inactive         isActive, an integer: 1 active, 0 inactive
 //	m365_object_id   externalID, or the UDF named by Config.ExternalIDField
+//	                 (FindContactsByExternalID filters on it: an "eq" item on
+//	                 externalID, or with "udf": true on the UDF)
 //	department       the UDF Config.DepartmentUDF; not synced when empty
 //	office_location  the UDF Config.OfficeLocationUDF; not synced when empty
 //	contact_type     the UDF Config.ContactTypeUDF (text, written as given);

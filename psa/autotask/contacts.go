@@ -221,6 +221,47 @@ func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email strin
 	return append(primary, secondary...), nil
 }
 
+// FindContactsByExternalID returns the company's contacts whose stored
+// Microsoft 365 object id equals objectID, with one POST Contacts/query
+// filtered on companyID and on the field that holds the id: the native
+// externalID, or the configured UDF (a filter item with "udf": true;
+// Autotask allows one UDF per query). The client checks the answer again,
+// ignoring case, so that a looser server-side match cannot slip through.
+func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
+	op := "autotask: find contacts by object id in company " + companyID
+	cid, err := parseID(op, "company id", companyID)
+	if err != nil {
+		return nil, err
+	}
+	objectID = strings.TrimSpace(objectID)
+	if objectID == "" {
+		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "object id is empty"}
+	}
+	byID := filter{Op: "eq", Field: "externalID", Value: objectID}
+	if name := c.cfg.externalIDUDF(); name != "" {
+		byID = filter{Op: "eq", Field: name, Value: objectID, UDF: true}
+	}
+	body := queryBody{
+		MaxRecords:    c.cfg.PageSize,
+		IncludeFields: c.includeFields(),
+		Filter:        []filter{{Op: "eq", Field: "companyID", Value: cid}, byID},
+	}
+	var out []psa.Contact
+	for raw, err := range c.query(ctx, op, "Contacts", body) {
+		if err != nil {
+			return nil, err
+		}
+		ct, err := c.decodeContact(op, raw)
+		if err != nil {
+			return nil, err
+		}
+		if ct.CompanyID == strconv.FormatInt(cid, 10) && strings.EqualFold(strings.TrimSpace(ct.ExternalID), objectID) {
+			out = append(out, ct)
+		}
+	}
+	return out, nil
+}
+
 // GetContact reads one contact with GET Contacts/{id}. Autotask answers an
 // unknown id with {"item":null}; that and a 404 are psa.ErrNotFound.
 func (c *Client) GetContact(ctx context.Context, id string) (psa.Contact, error) {

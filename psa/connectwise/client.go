@@ -10,7 +10,9 @@
 //     pageSize 1000: the "pagination-type: forward-only" request header and
 //     the Link header's rel="next" URL (pageId=<last id>), so a company's
 //     contacts cost ⌈contacts/1000⌉ reads.
-//   - Email lookups use childConditions on communicationItems.
+//   - Email lookups use childConditions on communicationItems; object-id
+//     lookups use customFieldConditions (caption="..." AND value="...") on
+//     the configured custom field.
 //   - Creates send communicationItems (email, direct phone, mobile), types
 //     and customFields; updates send a JSON Patch of only the changed paths.
 //   - Errors are Manage's JSON (code, message, errors[]) turned into
@@ -26,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/psasync/psasync/psa"
@@ -43,6 +46,10 @@ type Client struct {
 	maxPages int
 
 	objectField, officeField int
+	// caption is the object-id custom field's caption, learnt from the
+	// contacts read (customFieldConditions name fields by caption). A
+	// pointer, so that a Client value can be copied for printing.
+	caption *atomic.Pointer[string]
 
 	send psa.Sender
 
@@ -77,6 +84,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		maxPages:    DefaultMaxPages,
 		objectField: cfg.ObjectIDFieldID,
 		officeField: cfg.OfficeLocationFieldID,
+		caption:     &atomic.Pointer[string]{},
 		send:        psa.NewSender("connectwise", 60*time.Second),
 		types:       &refTable{path: "/company/contacts/types", what: "contact type"},
 		departments: &refTable{path: "/company/contacts/departments", what: "department"},

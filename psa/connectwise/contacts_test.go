@@ -358,3 +358,40 @@ func TestListContactsLoopingLinkStops(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, int32(1), calls.Load())
 }
+
+// TestFindByObjectIDWithoutTheField: with no object-id custom field
+// configured no contact carries the id, so the lookup answers nothing and
+// sends nothing.
+func TestFindByObjectIDWithoutTheField(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *connectwise.Config) { c.ObjectIDFieldID = 0 })
+	b.sim.SeedContact(cwsim.SeedContact{CompanyID: companyA, FirstName: "Ann", ExternalID: "abc"})
+	sent := len(b.sim.Requests())
+	got, err := b.client.FindContactsByExternalID(context.Background(), strconv.Itoa(companyA), "abc")
+	require.NoError(t, err)
+	require.Empty(t, got)
+	require.Len(t, b.sim.Requests(), sent, "nothing is sent")
+}
+
+// TestFindByObjectIDLearnsTheCaption: customFieldConditions name the field
+// by caption; a fresh client learns it from one contact of the company,
+// then asks with caption and value.
+func TestFindByObjectIDLearnsTheCaption(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ann := b.sim.SeedContact(cwsim.SeedContact{CompanyID: companyA, FirstName: "Ann", ExternalID: "abc"})
+	got, err := b.client.FindContactsByExternalID(context.Background(), strconv.Itoa(companyA), "abc")
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, strconv.Itoa(ann), got[0].ID)
+	reqs := b.sim.Requests()
+	last := reqs[len(reqs)-1]
+	q, err := url.ParseQuery(last.RawQuery)
+	require.NoError(t, err)
+	require.Equal(t, `caption="M365 Object ID" AND value="abc"`, q.Get("customFieldConditions"))
+	require.Equal(t, fmt.Sprintf("company/id=%d", companyA), q.Get("conditions"))
+	n := len(reqs)
+	_, err = b.client.FindContactsByExternalID(context.Background(), strconv.Itoa(companyA), "abc")
+	require.NoError(t, err)
+	require.Len(t, b.sim.Requests(), n+1, "the caption is learnt once")
+}

@@ -154,6 +154,7 @@ func (c *Client) contact(w wireContact) psa.Contact {
 			*dst = w.CommunicationItems[i].Value
 		}
 	}
+	c.learnCaption(w.CustomFields)
 	out.ExternalID = customValue(w.CustomFields, c.objectField)
 	out.OfficeLocation = customValue(w.CustomFields, c.officeField)
 	return out

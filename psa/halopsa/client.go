@@ -9,7 +9,9 @@
 //     cached and refreshed shortly before they expire, and once after a 401.
 //   - Users of a client: GET /api/Users?client_id=&includeinactive=true&
 //     pageinate=true&page_size=&page_no=, paged by the envelope's
-//     record_count. One user: GET /api/Users/{id}.
+//     record_count. One user: GET /api/Users/{id}. A lookup by Microsoft
+//     365 object id reads those pages and compares azureoid in the client:
+//     the API documents no azureoid filter.
 //   - Create and update: POST /api/Users with a JSON array; an item with an
 //     id updates that user and carries only the changed fields.
 //

@@ -69,6 +69,42 @@ func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email strin
 	return out, nil
 }
 
+// FindContactsByExternalID returns the client's users whose azureoid (the
+// Microsoft 365 object id psasync stores) equals objectID, ignoring case.
+// Halo's API documents no filter on azureoid (GET /Users has search, a
+// "like" match on name and email, and no azureoid or custom-field
+// parameter), so the lookup reads the client's users, active and inactive,
+// page by page, and compares azureoid here: ⌈users/page_size⌉ reads, paid
+// only when psasync has no link for the user.
+func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
+	const op = "halopsa: find contacts by object id"
+	clientID, err := parseID(op, "company id", companyID)
+	if err != nil {
+		return nil, err
+	}
+	objectID = strings.TrimSpace(objectID)
+	if objectID == "" {
+		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "object id is empty"}
+	}
+	q := url.Values{"client_id": {strconv.Itoa(clientID)}, "includeinactive": {"true"}}
+	var out []psa.Contact
+	for users, err := range c.userPages(ctx, op+" in client "+companyID, q) {
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			if !strings.EqualFold(strings.TrimSpace(u.AzureOID), objectID) {
+				continue
+			}
+			if u.ClientID != 0 && u.ClientID != clientID {
+				continue
+			}
+			out = append(out, c.toContact(u, clientID))
+		}
+	}
+	return out, nil
+}
+
 // GetContact reads one user by id; psa.ErrNotFound when Halo has none.
 func (c *Client) GetContact(ctx context.Context, id string) (psa.Contact, error) {
 	op := "halopsa: get contact " + id

@@ -51,6 +51,7 @@ var checks = []check{
 	{"pages of a company", single(checkPages)},
 	{"listing stops early", single(checkStopEarly)},
 	{"find by email", single(checkFindByEmail)},
+	{"find by object id", single(checkFindByExternalID)},
 	{"update writes only the changed field", checkUpdateOnlyChanged},
 	{"deactivate and reactivate", checkActivation},
 	{"duplicate", single(checkDuplicate)},
@@ -248,6 +249,39 @@ func checkFindByEmail(t *testing.T, b *bundle) {
 	require.Empty(t, got)
 }
 
+// checkFindByExternalID: the lookup that finds a contact again after its
+// cached link is lost returns the company's contact with that object id,
+// whatever its email and active or not, and no other company's.
+func checkFindByExternalID(t *testing.T, b *bundle) {
+	if !slices.Contains(b.supported, psa.FieldExternalID) {
+		got, err := b.client.FindContactsByExternalID(b.ctx, b.sim.Company, "oid-any")
+		require.NoError(t, err, "a configuration that stores no object id finds none")
+		require.Empty(t, got)
+		return
+	}
+	match := b.sample(b.sim.Company, "match")
+	match.Email, match.Inactive = "renamed@contoso.example", true
+	match = b.seed(t, match)
+	b.seed(t, b.sample(b.sim.Company, "nomatch"))
+	other := b.sample(b.sim.OtherCompany, "other")
+	other.ExternalID = match.ExternalID
+	b.seed(t, other)
+
+	got, err := b.client.FindContactsByExternalID(b.ctx, b.sim.Company, match.ExternalID)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "only the company's contact with that object id")
+	require.Equal(t, match.ID, got[0].ID)
+	b.requireSame(t, match, got[0], "the contact found")
+
+	got, err = b.client.FindContactsByExternalID(b.ctx, b.sim.Company, "oid-nobody")
+	require.NoError(t, err)
+	require.Empty(t, got)
+	got, err = b.client.FindContactsByExternalID(b.ctx, b.sim.OtherCompany, match.ExternalID)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "the other company finds its own contact")
+	require.NotEqual(t, match.ID, got[0].ID)
+}
+
 // checkUpdateOnlyChanged updates one supported field at a time from a
 // contact whose other fields are stale: only the listed field may change in
 // the PSA, no request may carry a stale value, and the update is one write.
@@ -348,6 +382,14 @@ func checkBadIDs(t *testing.T, b *bundle) {
 			return nil
 		},
 		"find with no email": func() error { _, err := b.client.FindContactsByEmail(b.ctx, b.sim.Company, " "); return err },
+		"find with no object id": func() error {
+			_, err := b.client.FindContactsByExternalID(b.ctx, b.sim.Company, " ")
+			return err
+		},
+		"find by object id in a bad company": func() error {
+			_, err := b.client.FindContactsByExternalID(b.ctx, "not-a-company", "oid-1")
+			return err
+		},
 		"create without company": func() error {
 			_, err := b.client.CreateContact(b.ctx, psa.Contact{FirstName: "Ada", Email: "ada@contoso.example"})
 			return err
@@ -383,6 +425,10 @@ var operations = []operation{
 	}},
 	{"find by email", false, func(b *bundle, s psa.Contact) error {
 		_, err := b.client.FindContactsByEmail(b.ctx, b.sim.Company, s.Email)
+		return err
+	}},
+	{"find by object id", false, func(b *bundle, s psa.Contact) error {
+		_, err := b.client.FindContactsByExternalID(b.ctx, b.sim.Company, s.ExternalID)
 		return err
 	}},
 	{"create", true, func(b *bundle, s psa.Contact) error {

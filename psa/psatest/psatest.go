@@ -85,8 +85,8 @@ type Harness struct {
 }
 
 // Run checks every behaviour the sync engine relies on from a psa.Client:
-// create, get, pages of a company, find by email, updates that write only
-// the changed fields, deactivate, reactivate, and the error classes for a
+// create, get, pages of a company, find by email, find by object id,
+// updates that write only the changed fields, deactivate, reactivate, and the error classes for a
 // duplicate, a missing contact, a refused permission, a rate limit with its
 // retry delay, a connection failure, a validation failure and an oversized
 // answer. Every check is its own parallel subtest with a fresh simulator.

@@ -13,7 +13,8 @@
 //
 // Endpoint groups and the Autotask endpoints they stand for:
 //
-//	contacts-read   ListContacts, FindContactsByEmail  POST /V1.0/Contacts/query
+//	contacts-read   ListContacts, FindContactsByEmail,  POST /V1.0/Contacts/query
+//	                FindContactsByExternalID
 //	                GetContact                         GET  /V1.0/Contacts/{id}
 //	contacts-write  CreateContact, UpdateContact       POST|PATCH /V1.0/Companies/{id}/Contacts
 //
@@ -37,8 +38,8 @@ import (
 
 // Endpoint groups: each has its own concurrency cap of Config.MaxConcurrent.
 const (
-	// GroupContactsRead holds ListContacts, FindContactsByEmail and
-	// GetContact.
+	// GroupContactsRead holds ListContacts, FindContactsByEmail,
+	// FindContactsByExternalID and GetContact.
 	GroupContactsRead = "contacts-read"
 	// GroupContactsWrite holds CreateContact and UpdateContact.
 	GroupContactsWrite = "contacts-write"
@@ -184,6 +185,18 @@ func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email strin
 	}
 	defer release()
 	return c.inner.FindContactsByEmail(ctx, companyID, email)
+}
+
+// FindContactsByExternalID asks the limiter (contacts-read, one request)
+// and then the inner client: the object-id lookup is a read like the email
+// lookup, and counts against the same budget.
+func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
+	release, err := c.admit(ctx, "quota: find contacts by object id", GroupContactsRead)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return c.inner.FindContactsByExternalID(ctx, companyID, objectID)
 }
 
 // GetContact asks the limiter (contacts-read) and then the inner client.

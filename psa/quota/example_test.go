@@ -25,6 +25,10 @@ func (staticPSA) FindContactsByEmail(context.Context, string, string) ([]psa.Con
 	return nil, nil
 }
 
+func (staticPSA) FindContactsByExternalID(context.Context, string, string) ([]psa.Contact, error) {
+	return nil, nil
+}
+
 func (staticPSA) GetContact(_ context.Context, id string) (psa.Contact, error) {
 	return psa.Contact{ID: id}, nil
 }

@@ -144,6 +144,13 @@ func (f *fakePSA) FindContactsByEmail(ctx context.Context, companyID, email stri
 	return []psa.Contact{{ID: "1", CompanyID: companyID, Email: email}}, nil
 }
 
+func (f *fakePSA) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
+	if err := f.do(ctx, GroupContactsRead); err != nil {
+		return nil, err
+	}
+	return []psa.Contact{{ID: "1", CompanyID: companyID, ExternalID: objectID}}, nil
+}
+
 func (f *fakePSA) GetContact(ctx context.Context, id string) (psa.Contact, error) {
 	if err := f.do(ctx, GroupContactsRead); err != nil {
 		return psa.Contact{}, err
@@ -187,7 +194,7 @@ func (f *fakePSA) callCount() int {
 	return calls
 }
 
-// method is one psa.Client call, for tables over all five.
+// method is one psa.Client call, for tables over all of them.
 type method struct {
 	name  string
 	group string
@@ -205,6 +212,10 @@ var methods = []method{
 	}},
 	{"FindContactsByEmail", GroupContactsRead, func(ctx context.Context, c psa.Client) error {
 		_, err := c.FindContactsByEmail(ctx, "7", "a@example.com")
+		return err
+	}},
+	{"FindContactsByExternalID", GroupContactsRead, func(ctx context.Context, c psa.Client) error {
+		_, err := c.FindContactsByExternalID(ctx, "7", "oid-1")
 		return err
 	}},
 	{"GetContact", GroupContactsRead, func(ctx context.Context, c psa.Client) error {

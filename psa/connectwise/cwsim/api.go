@@ -73,9 +73,13 @@ type listSpec[T any] struct {
 	field      func(T, string) literal
 	child      schema
 	childMatch func(T, []clause) bool
+	// custom and customMatch serve customFieldConditions; nil where the
+	// endpoint's records have no custom fields.
+	custom      schema
+	customMatch func(T, []clause) bool
 }
 
-// list applies conditions, childConditions and paging to a list endpoint.
+// list applies conditions, childConditions, customFieldConditions and paging to a list endpoint.
 func list[T any](w http.ResponseWriter, r *http.Request, sp listSpec[T]) ([]T, *apiError) {
 	q := r.URL.Query()
 	if err := unsupportedParams(q); err != nil {
@@ -103,15 +107,22 @@ func list[T any](w http.ResponseWriter, r *http.Request, sp listSpec[T]) ([]T, *
 		}
 		items = filter(items, func(t T) bool { return sp.childMatch(t, cs) })
 	}
+	if c := strings.TrimSpace(q.Get("customFieldConditions")); c != "" {
+		if sp.custom == nil {
+			return nil, badCondition("customFieldConditions are not supported on this endpoint")
+		}
+		cs, err := parseConditions(c, sp.custom)
+		if err != nil {
+			return nil, err
+		}
+		items = filter(items, func(t T) bool { return sp.customMatch(t, cs) })
+	}
 	return paginate(w, r, items, sp.id, p), nil
 }
 
 // unsupportedParams refuses query parameters the simulator does not model,
 // rather than silently ignoring them.
 func unsupportedParams(q url.Values) *apiError {
-	if v := q.Get("customFieldConditions"); v != "" {
-		return badCondition("customFieldConditions are not supported by the simulator")
-	}
 	if v := q.Get("fields"); v != "" {
 		return badRequest("the fields parameter is not supported by the simulator")
 	}

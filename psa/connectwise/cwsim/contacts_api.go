@@ -1,6 +1,7 @@
 package cwsim
 
-// Contact endpoints: list with conditions and childConditions, get,
+// Contact endpoints: list with conditions, childConditions and
+// customFieldConditions, get,
 // create, replace (PUT) and JSON Patch, and the rules Manage applies to a
 // contact before it stores one.
 
@@ -134,6 +135,7 @@ func (s *Sim) listContacts(w http.ResponseWriter, r *http.Request, _ []byte) (in
 		items: s.data.contactsOf(0), id: func(c *contact) int { return c.id },
 		conds: contactConditions, field: s.contactField,
 		child: contactChildConditions, childMatch: s.contactChildMatch,
+		custom: customConditions, customMatch: s.contactCustomMatch,
 	})
 	if err != nil {
 		return 0, nil, err

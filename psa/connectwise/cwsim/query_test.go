@@ -87,7 +87,8 @@ func TestConditionsTheSimulatorDoesNotModel(t *testing.T) {
 		require.Equal(t, "ApiFindCondition", code, q)
 	}
 	for _, q := range []string{
-		listQuery("customFieldConditions", `caption="x"`),
+		listQuery("customFieldConditions", `caption like "x"`),
+		listQuery("customFieldConditions", `label="x"`),
 		listQuery("fields", "id,firstName"),
 		listQuery("orderBy", "lastName asc"),
 		listQuery("pageSize", "ten"),
@@ -179,4 +180,33 @@ func TestForwardOnlyPaging(t *testing.T) {
 		require.Less(t, all[i-1], all[i])
 	}
 	require.Equal(t, 2, b.sim.Stats().Reads)
+}
+
+func TestCustomFieldConditions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ann := b.sim.SeedContact(cwsim.SeedContact{CompanyID: 1, FirstName: "Ann", ExternalID: "oid-ann", OfficeLocation: "Paris"})
+	bob := b.sim.SeedContact(cwsim.SeedContact{CompanyID: 1, FirstName: "Bob", ExternalID: "oid-bob"})
+	cid := b.sim.SeedContact(cwsim.SeedContact{CompanyID: 2, FirstName: "Cid", ExternalID: "oid-ann"})
+	dee := b.sim.SeedContact(cwsim.SeedContact{CompanyID: 1, FirstName: "Dee", OfficeLocation: "oid-ann"})
+
+	tests := []struct {
+		conditions, custom string
+		want               []int
+	}{
+		{custom: `caption="M365 Object ID" AND value="oid-ann"`, want: []int{ann, cid}},
+		{conditions: "company/id=1", custom: `caption="m365 object id" AND value="OID-ANN"`, want: []int{ann}},
+		{conditions: "company/id=1", custom: `caption="M365 Object ID" AND value="oid-nobody"`, want: []int{}},
+		{conditions: "company/id=1", custom: `caption="Office Location" AND value="oid-ann"`, want: []int{dee}},
+		{conditions: "company/id=1", custom: `value="oid-ann"`, want: []int{ann, dee}},
+		{conditions: "company/id=1", custom: fmt.Sprintf(`id=%d AND value="oid-bob"`, cwsim.ExternalIDFieldID), want: []int{bob}},
+		{conditions: "company/id=1", custom: `caption="M365 Object ID" AND value=null`, want: []int{dee}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.conditions+" | "+tc.custom, func(t *testing.T) {
+			t.Parallel()
+			a := b.call(http.MethodGet, listQuery("conditions", tc.conditions, "customFieldConditions", tc.custom), "")
+			require.Equal(t, tc.want, ids(t, a))
+		})
+	}
 }
