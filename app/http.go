@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
-	"github.com/hibiken/asynq/x/metrics"
 	"github.com/hibiken/asynqmon"
 	"github.com/sirupsen/logrus"
 
@@ -22,7 +20,8 @@ import (
 )
 
 // httpServer builds the gin server with the webhook, the API, health,
-// metrics and the asynq UI.
+// metrics and the asynq UI; NewNode builds it, so the webhook's collectors
+// are registered before the node runs.
 func (n *Node) httpServer() (*http.Server, error) {
 	var mon http.Handler
 	mc := n.cfg.Server.Monitoring
@@ -33,10 +32,6 @@ func (n *Node) httpServer() (*http.Server, error) {
 	var basic *webhook.BasicAuth
 	if mc.BasicAuthUser != "" {
 		basic = &webhook.BasicAuth{User: mc.BasicAuthUser, Password: mc.BasicAuthPassword}
-	}
-	inspector := asynq.NewInspector(n.asynq)
-	if err := n.reg.Register(metrics.NewQueueMetricsCollector(inspector)); err != nil {
-		return nil, err
 	}
 	if n.token == "" {
 		n.log.Warn("server.api_token is not set: /api/v1 is disabled and /monitoring needs basic auth")

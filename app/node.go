@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/config"
@@ -91,7 +90,8 @@ type Node struct {
 	subs    *subscription.Store
 	manager *subscription.Manager
 	metrics *worker.Metrics
-	reg     *prometheus.Registry
+	reg     *registry
+	srv     *http.Server
 	token   string
 	listen  string
 	baseURL string
@@ -119,8 +119,7 @@ func NewNode(ctx context.Context, cfg *config.Config, o NodeOptions) (*Node, err
 			return nil, badConfig(fmt.Errorf("listen address %q: %w", n.listen, err))
 		}
 	}
-	n.reg = prometheus.NewRegistry()
-	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.reg = newRegistry()
 	var err error
 	if n.metrics, err = worker.NewMetrics(n.reg); err != nil {
 		return nil, err
@@ -159,6 +158,16 @@ func NewNode(ctx context.Context, cfg *config.Config, o NodeOptions) (*Node, err
 		n.Close()
 		return nil, err
 	}
+	if err := n.registerNodeMetrics(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if o.Roles&RoleWebhook != 0 {
+		if n.srv, err = n.httpServer(); err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
 	return n, nil
 }
 
@@ -188,11 +197,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	roles := n.opts.Roles
 	if roles&RoleWebhook != 0 {
-		srv, err := n.httpServer()
-		if err != nil {
-			return err
-		}
-		start("webhook", func(ctx context.Context) error { return serveHTTP(ctx, srv, n.ln, n.log) })
+		start("webhook", func(ctx context.Context) error { return serveHTTP(ctx, n.srv, n.ln, n.log) })
 	}
 	if roles&(RoleWebhook|RoleWorker) != 0 {
 		// Every webhook and worker process also dispatches accepted

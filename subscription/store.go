@@ -257,14 +257,27 @@ func (s *Store) ByTenant(ctx context.Context, tenantID string) (Record, bool, er
 
 // All returns every tenant's record, sorted by tenant id.
 func (s *Store) All(ctx context.Context) ([]Record, error) {
+	recs, _, err := s.first(ctx, 0)
+	return recs, err
+}
+
+// first returns the records of the first limit tenants by id (every tenant
+// when limit is 0) in three round trips, and how many tenants there are, so
+// that a caller on a scrape path reads a bounded amount and can say what it
+// left out.
+func (s *Store) first(ctx context.Context, limit int) ([]Record, int, error) {
 	tenants, err := s.rdb.SMembers(ctx, s.tenantsKey()).Result()
 	if err != nil {
-		return nil, fmt.Errorf("subscription store: list tenants: %w", err)
+		return nil, 0, fmt.Errorf("subscription store: list tenants: %w", err)
 	}
-	if len(tenants) == 0 {
-		return nil, nil
+	total := len(tenants)
+	if total == 0 {
+		return nil, 0, nil
 	}
 	sort.Strings(tenants)
+	if limit > 0 && len(tenants) > limit {
+		tenants = tenants[:limit]
+	}
 	gets := make([]*redis.StringCmd, len(tenants))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, t := range tenants {
@@ -273,7 +286,7 @@ func (s *Store) All(ctx context.Context) ([]Record, error) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("subscription store: read tenants: %w", err)
+		return nil, 0, fmt.Errorf("subscription store: read tenants: %w", err)
 	}
 	out := make([]Record, 0, len(tenants))
 	for i, g := range gets {
@@ -282,11 +295,11 @@ func (s *Store) All(ctx context.Context) ([]Record, error) {
 			continue // removed between SMEMBERS and GET
 		}
 		if err != nil {
-			return nil, fmt.Errorf("subscription store: read tenant %s: %w", tenants[i], err)
+			return nil, 0, fmt.Errorf("subscription store: read tenant %s: %w", tenants[i], err)
 		}
 		rec, err := decodeRecord(raw)
 		if err != nil {
-			return nil, fmt.Errorf("subscription store: decode tenant %s: %w", tenants[i], err)
+			return nil, 0, fmt.Errorf("subscription store: decode tenant %s: %w", tenants[i], err)
 		}
 		out = append(out, rec)
 	}
@@ -300,7 +313,7 @@ func (s *Store) All(ctx context.Context) ([]Record, error) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("subscription store: read last notifications: %w", err)
+		return nil, 0, fmt.Errorf("subscription store: read last notifications: %w", err)
 	}
 	for i := range out {
 		if seen[i] != nil {
@@ -308,7 +321,7 @@ func (s *Store) All(ctx context.Context) ([]Record, error) {
 			out[i].LastNotificationAt = parseSeen(v)
 		}
 	}
-	return out, nil
+	return out, total, nil
 }
 
 // Save writes the tenant's record (and its copy under the subscription id).

@@ -3,17 +3,25 @@ package worker
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Metrics are psasync's own counters, so an MSP can alert on failed
-// contacts and on PSA or Graph error rates (the workflow's advice).
+// contacts and on PSA or Graph error rates (the workflow's advice), and the
+// gauges of each tenant's last incremental run, so that an alert can tell a
+// tenant whose users change but whose notifications stopped
+// (deploy/prometheus/psasync-rules.yaml).
 type Metrics struct {
 	contacts *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	runs     *prometheus.CounterVec
 	upstream *prometheus.CounterVec
+	// deltaChanged and deltaFinished are per tenant: users_processed of
+	// the tenant's last incremental run and when that run finished.
+	deltaChanged  *prometheus.GaugeVec
+	deltaFinished *prometheus.GaugeVec
 }
 
 // NewMetrics creates the counters and registers them on reg.
@@ -27,8 +35,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Finished sync runs by mode and result (success, failed)."}, []string{"mode", "result"}),
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "psasync_upstream_requests_total",
 			Help: "HTTP requests to the PSA and to Microsoft Graph, by upstream and status (error = no answer)."}, []string{"upstream", "status"}),
+		deltaChanged: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "psasync_last_incremental_run_users_changed",
+			Help: "Users the tenant's last incremental (delta) run in this process saw changed (the report's users_processed)."}, []string{"tenant"}),
+		deltaFinished: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "psasync_last_incremental_run_timestamp_seconds",
+			Help: "When the tenant's last incremental (delta) run in this process finished, unix seconds."}, []string{"tenant"}),
 	}
-	for _, c := range []prometheus.Collector{m.contacts, m.failures, m.runs, m.upstream} {
+	for _, c := range []prometheus.Collector{m.contacts, m.failures, m.runs, m.upstream, m.deltaChanged, m.deltaFinished} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -36,7 +48,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-// ObserveReport counts a finished run's writes and failures.
+// ObserveReport counts a finished run's writes and failures and, for an
+// incremental run that is not a dry run, sets the tenant's last-delta gauges
+// to the users it saw changed and its finish time.
 func (m *Metrics) ObserveReport(r *Report) {
 	if m == nil || r == nil {
 		return
@@ -48,6 +62,11 @@ func (m *Metrics) ObserveReport(r *Report) {
 	m.runs.WithLabelValues(r.SyncMode, result).Inc()
 	if r.DryRun {
 		return
+	}
+	if r.SyncMode == ModeIncremental && r.TenantID != "" {
+		finished := r.SyncTimestamp.Add(time.Duration(r.DurationMS) * time.Millisecond)
+		m.deltaChanged.WithLabelValues(r.TenantID).Set(float64(r.Statistics.UsersProcessed))
+		m.deltaFinished.WithLabelValues(r.TenantID).Set(float64(finished.UnixMilli()) / 1000)
 	}
 	for _, c := range r.CreatedContacts {
 		m.contacts.WithLabelValues(c.Action).Inc()

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -88,4 +89,38 @@ psasync_upstream_requests_total{status="error",upstream="psa"} 1
 
 	var none *worker.Metrics
 	require.Equal(t, http.DefaultTransport, none.Transport("graph", nil), "no metrics, no wrapper")
+}
+
+func TestMetricsLastIncrementalRun(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m, err := worker.NewMetrics(reg)
+	require.NoError(t, err)
+
+	start := time.Unix(1700000000, 0).UTC()
+	m.ObserveReport(&worker.Report{Success: true, SyncMode: worker.ModeIncremental, TenantID: "t1",
+		SyncTimestamp: start, DurationMS: 2500, Statistics: worker.Statistics{UsersProcessed: 7}})
+	// The last run wins, even when it saw nothing.
+	m.ObserveReport(&worker.Report{Success: true, SyncMode: worker.ModeIncremental, TenantID: "t2",
+		SyncTimestamp: start, Statistics: worker.Statistics{UsersProcessed: 3}})
+	m.ObserveReport(&worker.Report{Success: true, SyncMode: worker.ModeIncremental, TenantID: "t2",
+		SyncTimestamp: start.Add(time.Minute)})
+	// Full runs and dry runs leave the gauges alone.
+	m.ObserveReport(&worker.Report{Success: true, SyncMode: worker.ModeFull, TenantID: "t3",
+		SyncTimestamp: start, Statistics: worker.Statistics{UsersProcessed: 50}})
+	m.ObserveReport(&worker.Report{Success: true, SyncMode: worker.ModeIncremental, TenantID: "t1", DryRun: true,
+		SyncTimestamp: start.Add(time.Hour), Statistics: worker.Statistics{UsersProcessed: 99}})
+
+	want := `
+# HELP psasync_last_incremental_run_users_changed Users the tenant's last incremental (delta) run in this process saw changed (the report's users_processed).
+# TYPE psasync_last_incremental_run_users_changed gauge
+psasync_last_incremental_run_users_changed{tenant="t1"} 7
+psasync_last_incremental_run_users_changed{tenant="t2"} 0
+# HELP psasync_last_incremental_run_timestamp_seconds When the tenant's last incremental (delta) run in this process finished, unix seconds.
+# TYPE psasync_last_incremental_run_timestamp_seconds gauge
+psasync_last_incremental_run_timestamp_seconds{tenant="t1"} 1.7000000025e+09
+psasync_last_incremental_run_timestamp_seconds{tenant="t2"} 1.70000006e+09
+`
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"psasync_last_incremental_run_users_changed", "psasync_last_incremental_run_timestamp_seconds"))
 }
