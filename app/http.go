@@ -126,3 +126,41 @@ func loopbackURL(ln net.Listener) string {
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
+
+// openStatusListener opens the status listener of a process without the
+// webhook role, so probes and Prometheus reach workers and schedulers of a
+// split deployment too; addr "" opens none. The webhook role serves these
+// routes itself.
+func (n *Node) openStatusListener(addr string) error {
+	if addr == "" || n.opts.Roles&RoleWebhook != 0 {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return badConfig(fmt.Errorf("worker.metrics_listen %q: %w", addr, err))
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return unavailable(fmt.Errorf("listen on %s (worker.metrics_listen): %w", addr, err))
+	}
+	n.statusLn = ln
+	n.closers = append(n.closers, func() { _ = ln.Close() })
+	n.statusSrv = &http.Server{
+		Handler: webhook.NewStatusHandler(webhook.StatusConfig{
+			Ready:   func(ctx context.Context) error { return n.app.rdb.Ping(ctx).Err() },
+			Metrics: n.reg,
+			Logger:  n.log,
+		}),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+		ErrorLog: log.New(n.log.WithField("component", "http").WriterLevel(logrus.WarnLevel), "", 0),
+	}
+	n.log.WithField("addr", ln.Addr().String()).Info("serving /metrics, /healthz and /readyz")
+	return nil
+}
+
+// StatusURL is the status listener's http URL ("" when there is none).
+func (n *Node) StatusURL() string {
+	if n.statusLn == nil {
+		return ""
+	}
+	return loopbackURL(n.statusLn)
+}

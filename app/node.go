@@ -57,6 +57,10 @@ type NodeOptions struct {
 	// Concurrency is how many jobs this process runs at once (default
 	// worker.concurrency, else 10).
 	Concurrency int
+	// MetricsListen is where a process without the webhook role serves
+	// /metrics, /healthz and /readyz (default worker.metrics_listen; empty:
+	// none); 127.0.0.1:0 picks a free port.
+	MetricsListen string
 	// NoScheduler leaves the scheduler out even when Roles has it (tests
 	// drive the schedule themselves, see NewScheduler).
 	NoScheduler bool
@@ -94,9 +98,13 @@ type Node struct {
 	srv     *http.Server
 	token   string
 	listen  string
-	baseURL string
-	ln      net.Listener
-	closers []func()
+	// statusLn and statusSrv serve /metrics and the probes of a process
+	// without the webhook role (worker.metrics_listen).
+	statusLn  net.Listener
+	statusSrv *http.Server
+	baseURL   string
+	ln        net.Listener
+	closers   []func()
 }
 
 // NewNode wires a process's roles on cfg and opens its listener. Errors
@@ -154,6 +162,10 @@ func NewNode(ctx context.Context, cfg *config.Config, o NodeOptions) (*Node, err
 		n.closers = append(n.closers, func() { _ = n.ln.Close() })
 		n.baseURL = loopbackURL(n.ln)
 	}
+	if err := n.openStatusListener(firstNonEmpty(o.MetricsListen, cfg.Worker.MetricsListen)); err != nil {
+		n.Close()
+		return nil, err
+	}
 	if err := n.setupSubscriptions(); err != nil {
 		n.Close()
 		return nil, err
@@ -198,6 +210,9 @@ func (n *Node) Run(ctx context.Context) error {
 	roles := n.opts.Roles
 	if roles&RoleWebhook != 0 {
 		start("webhook", func(ctx context.Context) error { return serveHTTP(ctx, n.srv, n.ln, n.log) })
+	}
+	if n.statusLn != nil {
+		start("status", func(ctx context.Context) error { return serveHTTP(ctx, n.statusSrv, n.statusLn, n.log) })
 	}
 	if roles&(RoleWebhook|RoleWorker) != 0 {
 		// Every webhook and worker process also dispatches accepted

@@ -49,6 +49,8 @@ type ServeOptions struct {
 	Listen string
 	// Concurrency overrides worker.concurrency.
 	Concurrency int
+	// MetricsListen overrides worker.metrics_listen.
+	MetricsListen string
 	// DemoChangeEvery is how often the demo changes a simulated user.
 	DemoChangeEvery time.Duration
 	// Stdout gets the start-up banner; Stderr the logs.
@@ -73,7 +75,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	log := NewLogger(cfg.Log, o.Stderr)
 	routeLibraryLogs(log)
 	n, err := NewNode(ctx, cfg, NodeOptions{
-		Roles: o.Roles, Listen: o.Listen, Concurrency: o.Concurrency, Logger: log,
+		Roles: o.Roles, Listen: o.Listen, Concurrency: o.Concurrency, MetricsListen: o.MetricsListen, Logger: log,
 		World: env, Demo: env != nil, DemoChangeEvery: o.DemoChangeEvery,
 	})
 	if err != nil {

@@ -71,6 +71,10 @@ type Worker struct {
 	// CoalesceWindow is how long notifications for one user collapse into
 	// one trailing job (default 1s).
 	CoalesceWindow time.Duration `yaml:"coalesce_window"`
+	// MetricsListen is the HOST:PORT where a worker or scheduler process
+	// (one without the webhook role, which serves them itself) serves
+	// /metrics, /healthz and /readyz; empty: none.
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // Schedule is when runs happen without a notification.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 )
@@ -53,3 +54,36 @@ type promErrorLog struct{ l logrus.FieldLogger }
 
 // Println implements promhttp.Logger.
 func (p promErrorLog) Println(v ...any) { p.l.Warnln(v...) }
+
+// StatusConfig configures NewStatusHandler.
+type StatusConfig struct {
+	// Ready is /readyz's check (nil: always ready).
+	Ready func(ctx context.Context) error
+	// Metrics is served at /metrics (nil: not mounted).
+	Metrics prometheus.Gatherer
+	// Logger gets failed checks and gathering errors (nil: discarded).
+	Logger logrus.FieldLogger
+}
+
+// NewStatusHandler serves only /healthz, /readyz and /metrics, with the
+// same answers as the full server: the status endpoints of a process that
+// has no webhook role (a worker or a scheduler), so that probes and
+// Prometheus reach every process of a split deployment.
+func NewStatusHandler(c StatusConfig) http.Handler {
+	cfg := Config{Ready: c.Ready, Metrics: c.Metrics, Logger: c.Logger}.withDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if gin.IsDebugging() {
+		gin.SetMode(gin.ReleaseMode)
+	}
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.Use(s.recoverPanic)
+	e.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
+	e.NoMethod(func(c *gin.Context) { s.writeError(c, errMethodNotAllowed) })
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	if cfg.Metrics != nil {
+		e.GET("/metrics", s.metricsHandler())
+	}
+	return e
+}

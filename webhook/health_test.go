@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 )
 
@@ -74,4 +77,41 @@ func TestMetricsEndpoint(t *testing.T) {
 	nb := setup(t, func(c *Config) { c.Metrics = nil })
 	resp, _ = nb.do(t, http.MethodGet, "/metrics", "", nil, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+// TestStatusHandlerServesOnlyStatus: a worker's status listener answers
+// probes and Prometheus like the full server, and nothing else.
+func TestStatusHandlerServesOnlyStatus(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "psasync_test_status_total", Help: "test"})
+	reg.MustRegister(c)
+	c.Inc()
+	var ready atomic.Bool
+	h := NewStatusHandler(StatusConfig{Metrics: reg, Ready: func(context.Context) error {
+		if ready.Load() {
+			return nil
+		}
+		return errRedisDown
+	}})
+	get := func(method, path string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	code, _ := get(http.MethodGet, "/healthz")
+	require.Equal(t, http.StatusOK, code)
+	code, body := get(http.MethodGet, "/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.NotContains(t, body, "10.0.0.7", "the cause stays in the logs")
+	ready.Store(true)
+	code, _ = get(http.MethodGet, "/readyz")
+	require.Equal(t, http.StatusOK, code)
+	code, body = get(http.MethodGet, "/metrics")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "psasync_test_status_total 1")
+	code, _ = get(http.MethodPost, "/webhook/graph")
+	require.Equal(t, http.StatusNotFound, code, "no webhook on a status listener")
+	code, _ = get(http.MethodGet, "/api/v1/runs")
+	require.Equal(t, http.StatusNotFound, code)
 }

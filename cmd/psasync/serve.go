@@ -36,6 +36,9 @@ func newRoleCmd(r app.Role) *cobra.Command {
 	if r&app.RoleWorker != 0 {
 		f.IntVar(&o.Concurrency, "concurrency", 0, "jobs run at once by this process (default worker.concurrency, else 10)")
 	}
+	if r&app.RoleWebhook == 0 {
+		f.StringVar(&o.MetricsListen, "metrics-listen", "", "HOST:PORT to serve /metrics, /healthz and /readyz on (default worker.metrics_listen; none when empty)")
+	}
 	if r == app.RoleServe {
 		f.IntVar(&o.Source.DemoUsers, "demo-users", 150, "with --demo: users in the simulated tenant")
 		f.DurationVar(&o.DemoChangeEvery, "demo-change-every", 15*time.Second, "with --demo: how often the simulated tenant changes a user (0 = never)")
