@@ -154,20 +154,28 @@ func decodeStrict[T any](t *testing.T, r rendered) *T {
 	return v
 }
 
-// TestHelmChartLint runs helm lint (strict: warnings fail too) on the
-// chart with the default values and with fullValues.
+// TestHelmChartLint runs helm lint (warnings fail too) on the chart with
+// the default values and with fullValues, and checks that it reports
+// values the schema refuses.
 func TestHelmChartLint(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name   string
-		values string
+		name    string
+		values  string
+		wantErr string
 	}{
-		{"defaults", ""},
-		{"full", fullValues},
+		{"defaults", "", ""},
+		{"full", fullValues, ""},
+		{"replicas three", `webhook: {replicas: three}`, "/webhook/replicas"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			linter := lint.All(chartDir, readValues(t, tc.values), releaseNS, false)
+			if tc.wantErr != "" {
+				require.Equal(t, support.ErrorSev, linter.HighestSeverity)
+				require.Contains(t, linter.Messages[len(linter.Messages)-1].Error(), tc.wantErr)
+				return
+			}
 			for _, m := range linter.Messages {
 				// INFO is the icon advice only; WARNING and ERROR fail.
 				require.Less(t, m.Severity, support.WarningSev, m.Error())
@@ -423,6 +431,45 @@ func TestHelmValuesSchema(t *testing.T) {
 			}
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+// TestHelmChartMatchesManifests keeps the chart's defaults and the raw
+// manifests of deploy/kubernetes consistent where they describe the same
+// thing: each role's command, ports, probes, lifecycle, resources and
+// security settings. They differ, on purpose, only in how secrets reach
+// the pods (files from secretFiles here, envFrom there) and in the config
+// mount.
+func TestHelmChartMatchesManifests(t *testing.T) {
+	t.Parallel()
+	objs := decodeAll(t, render(t, loadChart(t), nil))
+	for _, component := range []string{"webhook", "worker", "scheduler"} {
+		t.Run(component, func(t *testing.T) {
+			t.Parallel()
+			b, err := os.ReadFile(filepath.Join("kubernetes", component+".yaml"))
+			require.NoError(t, err)
+			raw := decodeStrict[appsv1.Deployment](t, rendered{template: component, kind: "Deployment", doc: []byte(strings.Split(string(b), "\n---")[0])})
+			chartDep := objs.deployments[component]
+			require.NotNil(t, chartDep)
+			want, got := raw.Spec.Template.Spec, chartDep.Spec.Template.Spec
+			require.Equal(t, want.TerminationGracePeriodSeconds, got.TerminationGracePeriodSeconds)
+			require.Equal(t, want.AutomountServiceAccountToken, got.AutomountServiceAccountToken)
+			require.Equal(t, want.SecurityContext.RunAsUser, got.SecurityContext.RunAsUser)
+			require.Equal(t, want.SecurityContext.SeccompProfile, got.SecurityContext.SeccompProfile)
+			wc, gc := want.Containers[0], got.Containers[0]
+			require.Equal(t, wc.Args, gc.Args)
+			require.Equal(t, wc.Ports, gc.Ports)
+			require.Equal(t, wc.StartupProbe, gc.StartupProbe)
+			require.Equal(t, wc.ReadinessProbe, gc.ReadinessProbe)
+			require.Equal(t, wc.LivenessProbe, gc.LivenessProbe)
+			require.Equal(t, wc.Lifecycle, gc.Lifecycle)
+			require.Equal(t, wc.Resources, gc.Resources)
+			require.Equal(t, wc.SecurityContext, gc.SecurityContext)
+			require.Equal(t, wc.Env, gc.Env)
+			if component != "worker" {
+				require.Equal(t, raw.Spec.Replicas, chartDep.Spec.Replicas)
+			}
 		})
 	}
 }
