@@ -31,11 +31,11 @@ func TestConformance(t *testing.T) {
 			return client, psatest.Sim{
 				Company:      "1",
 				OtherCompany: "2",
-				Seed:         func(c psa.Contact) string { return strconv.Itoa(sim.SeedContact(atSeed(c))) },
+				Seed:         func(c psa.Contact) string { return strconv.Itoa(sim.SeedContact(psatest.SeedContact(c))) },
 				Stored: func(id string) (psa.Contact, bool) {
 					n, _ := strconv.Atoi(id)
 					s, ok := sim.Contact(n)
-					return atContact(s), ok
+					return psatest.StoredContact(s), ok
 				},
 				Fail:   func(f psatest.Fault) { sim.InjectFault(atFault(f)) },
 				Reads:  func() int { return sim.Stats().Reads },
@@ -60,18 +60,4 @@ func atFault(f psatest.Fault) atsim.Fault {
 		fault.Status, fault.Body = http.StatusInternalServerError, `{"errors":["The value for field title is too long."]}`
 	}
 	return fault
-}
-
-// atSeed and atContact convert between psa's contact and atsim's.
-func atSeed(c psa.Contact) atsim.SeedContact {
-	company, _ := strconv.Atoi(c.CompanyID)
-	return atsim.SeedContact{CompanyID: company, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email,
-		Phone: c.Phone, MobilePhone: c.MobilePhone, Title: c.JobTitle, Department: c.Department,
-		OfficeLocation: c.OfficeLocation, ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive}
-}
-
-func atContact(s atsim.SeedContact) psa.Contact {
-	return psa.Contact{CompanyID: strconv.Itoa(s.CompanyID), FirstName: s.FirstName, LastName: s.LastName, Email: s.Email,
-		Phone: s.Phone, MobilePhone: s.MobilePhone, JobTitle: s.Title, Department: s.Department,
-		OfficeLocation: s.OfficeLocation, ContactType: s.ContactType, ExternalID: s.ExternalID, Inactive: s.Inactive}
 }

@@ -33,11 +33,11 @@ func TestConformance(t *testing.T) {
 			return client, psatest.Sim{
 				Company:      strconv.Itoa(companyA),
 				OtherCompany: strconv.Itoa(companyB),
-				Seed:         func(c psa.Contact) string { return strconv.Itoa(sim.SeedContact(cwSeed(c))) },
+				Seed:         func(c psa.Contact) string { return strconv.Itoa(sim.SeedContact(psatest.SeedContact(c))) },
 				Stored: func(id string) (psa.Contact, bool) {
 					n, _ := strconv.Atoi(id)
 					s, ok := sim.Contact(n)
-					return cwContact(s), ok
+					return psatest.StoredContact(s), ok
 				},
 				Fail:   func(f psatest.Fault) { sim.InjectFault(cwFault(f)) },
 				Reads:  func() int { return sim.Stats().Reads },
@@ -60,18 +60,4 @@ func cwFault(f psatest.Fault) cwsim.Fault {
 		fault.Status = http.StatusBadRequest
 	}
 	return fault
-}
-
-// cwSeed and cwContact convert between psa's contact and cwsim's.
-func cwSeed(c psa.Contact) cwsim.SeedContact {
-	company, _ := strconv.Atoi(c.CompanyID)
-	return cwsim.SeedContact{CompanyID: company, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email,
-		Phone: c.Phone, MobilePhone: c.MobilePhone, Title: c.JobTitle, Department: c.Department,
-		OfficeLocation: c.OfficeLocation, ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive}
-}
-
-func cwContact(s cwsim.SeedContact) psa.Contact {
-	return psa.Contact{CompanyID: strconv.Itoa(s.CompanyID), FirstName: s.FirstName, LastName: s.LastName, Email: s.Email,
-		Phone: s.Phone, MobilePhone: s.MobilePhone, JobTitle: s.Title, Department: s.Department,
-		OfficeLocation: s.OfficeLocation, ContactType: s.ContactType, ExternalID: s.ExternalID, Inactive: s.Inactive}
 }

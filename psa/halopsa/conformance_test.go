@@ -30,11 +30,11 @@ func TestConformance(t *testing.T) {
 			return client, psatest.Sim{
 				Company:      strconv.Itoa(testCompany),
 				OtherCompany: strconv.Itoa(testCompany + 1),
-				Seed:         func(c psa.Contact) string { return strconv.Itoa(sim.SeedContact(haloSeed(c))) },
+				Seed:         func(c psa.Contact) string { return strconv.Itoa(sim.SeedContact(psatest.SeedContact(c))) },
 				Stored: func(id string) (psa.Contact, bool) {
 					n, _ := strconv.Atoi(id)
 					s, ok := sim.Contact(n)
-					return haloContact(s), ok
+					return psatest.StoredContact(s), ok
 				},
 				Fail:   func(f psatest.Fault) { sim.InjectFault(haloFault(f)) },
 				Reads:  func() int { return sim.Stats().Reads },
@@ -59,18 +59,4 @@ func haloFault(f psatest.Fault) halosim.Fault {
 		fault.Status, fault.Body = http.StatusBadRequest, "The Job Title field is too long."
 	}
 	return fault
-}
-
-// haloSeed and haloContact convert between psa's contact and halosim's.
-func haloSeed(c psa.Contact) halosim.SeedContact {
-	company, _ := strconv.Atoi(c.CompanyID)
-	return halosim.SeedContact{CompanyID: company, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email,
-		Phone: c.Phone, MobilePhone: c.MobilePhone, Title: c.JobTitle, Department: c.Department,
-		OfficeLocation: c.OfficeLocation, ContactType: c.ContactType, ExternalID: c.ExternalID, Inactive: c.Inactive}
-}
-
-func haloContact(s halosim.SeedContact) psa.Contact {
-	return psa.Contact{CompanyID: strconv.Itoa(s.CompanyID), FirstName: s.FirstName, LastName: s.LastName, Email: s.Email,
-		Phone: s.Phone, MobilePhone: s.MobilePhone, JobTitle: s.Title, Department: s.Department,
-		OfficeLocation: s.OfficeLocation, ContactType: s.ContactType, ExternalID: s.ExternalID, Inactive: s.Inactive}
 }
