@@ -85,12 +85,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	a.tenants = &tenantSet{cfg: cfg, log: a.log, http: hc, metrics: o.Metrics, clients: map[string]*graph.Client{}}
 	store := worker.NewStore(a.rdb, cfg.Redis.Prefix())
-	wc := worker.Config{
+	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,
 		DeactivationGuardMin: cfg.Sync.DeactivationGuardMin, MaxWait: cfg.Sync.MaxWait,
-	}
-	a.setProgress(&wc, o.Progress)
-	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, wc, a.log)
+		Progress: o.Progress,
+	}, a.log)
 	return a, nil
 }
 
