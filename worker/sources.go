@@ -116,27 +116,27 @@ func (l liveSource) byID(ctx context.Context, _ string, id string) (psa.Contact,
 }
 
 func (l liveSource) byExternalID(ctx context.Context, company, userID string) ([]psa.Contact, error) {
-	var cs []psa.Contact
-	err := l.w.do(ctx, func() error {
-		var err error
-		cs, err = l.e.psa.FindContactsByExternalID(ctx, company, userID)
-		return err
+	return l.find(ctx, "object id "+userID, func() ([]psa.Contact, error) {
+		return l.e.psa.FindContactsByExternalID(ctx, company, userID)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("find contacts by object id %s: %w", userID, err)
-	}
-	return cs, nil
 }
 
 func (l liveSource) byEmail(ctx context.Context, company, email string) ([]psa.Contact, error) {
+	return l.find(ctx, "email "+email, func() ([]psa.Contact, error) {
+		return l.e.psa.FindContactsByEmail(ctx, company, email)
+	})
+}
+
+// find runs one PSA lookup under the waiter; by names it in errors.
+func (l liveSource) find(ctx context.Context, by string, lookup func() ([]psa.Contact, error)) ([]psa.Contact, error) {
 	var cs []psa.Contact
 	err := l.w.do(ctx, func() error {
 		var err error
-		cs, err = l.e.psa.FindContactsByEmail(ctx, company, email)
+		cs, err = lookup()
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("find contacts by email %s: %w", email, err)
+		return nil, fmt.Errorf("find contacts by %s: %w", by, err)
 	}
 	return cs, nil
 }
