@@ -26,10 +26,11 @@ type userPlan struct {
 	user    directory.User
 	upn     string
 	kind    actionKind
-	contact psa.Contact // create: the new contact; update: current with the changes applied
-	fields  []psa.Field // update: what to write
-	action  string      // report action: an Action* value
-	reason  string      // skip reason
+	contact psa.Contact   // create: the new contact; update: current with the changes applied
+	fields  []psa.Field   // update: what to write
+	changes []FieldChange // create/update: each written field's old and new value
+	action  string        // report action: an Action* value
+	reason  string        // skip reason
 	errCode string
 	errMsg  string
 	cause   error // the PSA or Graph error behind errCode, when there was one
@@ -150,7 +151,7 @@ func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
 			return plan
 		}
 		if !d.Deactivate() {
-			plan.kind, plan.reason = actSkip, "out of scope: "+d.Reason
+			plan.kind, plan.reason = actSkip, skipOutOfScope+d.Reason
 			return plan
 		}
 		return p.planRemoval(ctx, plan, d.Reason)
@@ -201,6 +202,7 @@ func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
 		}
 		p.claims[key] = u.UserPrincipalName
 		plan.kind, plan.contact, plan.action = actCreate, desired, ActionCreated
+		plan.changes = createdChanges(desired)
 		return plan
 	}
 	return p.planUpdate(plan, current, desired, link)
@@ -265,7 +267,7 @@ func (p *planner) planUpdate(plan *userPlan, current, desired psa.Contact, link 
 	plan.link = link
 	plan.contact = current // what a skip checked; replaced below for an update
 	if len(fields) == 0 {
-		plan.kind, plan.reason = actSkip, "unchanged"
+		plan.kind, plan.reason = actSkip, SkipUnchanged
 		return plan
 	}
 	if !p.in.UpdateExisting {
@@ -277,6 +279,7 @@ func (p *planner) planUpdate(plan *userPlan, current, desired psa.Contact, link 
 		next.Set(f, desired.Get(f))
 	}
 	plan.kind, plan.contact, plan.fields = actUpdate, next, fields
+	plan.changes = fieldChanges(current, next, fields)
 	return plan
 }
 
@@ -291,7 +294,7 @@ func (p *planner) planRemoval(ctx context.Context, plan *userPlan, why string) *
 		plan.upn = current.Email
 	}
 	if !found || current.Inactive {
-		plan.kind, plan.reason = actSkip, "out of scope: "+why
+		plan.kind, plan.reason = actSkip, skipOutOfScope+why
 		return plan
 	}
 	if !p.in.UpdateExisting {
@@ -301,6 +304,7 @@ func (p *planner) planRemoval(ctx context.Context, plan *userPlan, why string) *
 	next := current
 	next.Inactive = true
 	plan.kind, plan.contact, plan.fields, plan.action = actUpdate, next, []psa.Field{psa.FieldInactive}, ActionDeactivated
+	plan.changes = fieldChanges(current, next, plan.fields)
 	plan.link, plan.deactivation = link, true
 	plan.reason = why
 	return plan

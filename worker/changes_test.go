@@ -1,0 +1,51 @@
+package worker_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/worker"
+)
+
+// TestReportShowsOldAndNewValues: every created and updated item carries
+// each written field's old and new value, the same in a dry run as in the
+// real run that follows; users skipped as unchanged or out of scope are
+// counted per reason and listed only when the run asks.
+func TestReportShowsOldAndNewValues(t *testing.T) {
+	t.Parallel()
+	newcomer := member(1, "new", "New", "Comer")
+	promoted := member(2, "promoted", "Pro", "Moted")
+	promoted.JobTitle = "Director"
+	same := member(3, "same", "Sam", "E")
+	off := member(4, "off", "Off", "Line")
+	off.AccountEnabled = graphsim.Bool(false)
+	w := newWorld(t, worldOpts{users: []graphsim.User{newcomer, promoted, same, off}})
+	old := promoted
+	old.JobTitle = "Engineer"
+	w.seedCurrent(old, true)
+	w.seedCurrent(same, true)
+
+	dry := w.run(t, worker.ModeFull, func(in *worker.RunInputs) { in.DryRun = true })
+	real := w.run(t, worker.ModeFull, nil)
+	for _, rep := range []*worker.Report{dry, real} {
+		require.True(t, rep.Success, "%+v", rep.Errors)
+		require.Len(t, rep.UpdatedContacts, 1)
+		require.Equal(t, []worker.FieldChange{{Field: "job_title", Old: "Engineer", New: "Director"}}, rep.UpdatedContacts[0].Changes)
+		require.Len(t, rep.CreatedContacts, 1)
+		created := map[string]worker.FieldChange{}
+		for _, c := range rep.CreatedContacts[0].Changes {
+			require.Empty(t, c.Old, "a create has no old values")
+			created[c.Field] = c
+		}
+		require.Equal(t, "new@"+domain, created["email"].New)
+		require.Equal(t, newcomer.ID, created["m365_object_id"].New)
+		require.Equal(t, map[string]int{"unchanged": 1, "out of scope: disabled": 1}, rep.Statistics.SkippedByReason)
+		require.Empty(t, rep.SkippedContacts, "unchanged and out-of-scope users are only counted")
+	}
+
+	listed := w.run(t, worker.ModeFull, func(in *worker.RunInputs) { in.ListSkipped = true })
+	require.Equal(t, 4, listed.Statistics.ContactsSkipped)
+	require.Len(t, listed.SkippedContacts, 4, "list_skipped lists every skip: %+v", listed.SkippedContacts)
+}
