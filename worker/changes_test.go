@@ -1,11 +1,15 @@
 package worker_test
 
 import (
+	"context"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/ledger"
+	"github.com/psasync/psasync/psa/connectwise/cwsim"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -48,4 +52,54 @@ func TestReportShowsOldAndNewValues(t *testing.T) {
 	listed := w.run(t, worker.ModeFull, func(in *worker.RunInputs) { in.ListSkipped = true })
 	require.Equal(t, 4, listed.Statistics.ContactsSkipped)
 	require.Len(t, listed.SkippedContacts, 4, "list_skipped lists every skip: %+v", listed.SkippedContacts)
+}
+
+// TestEveryWriteIsInTheChangeLog: a run's writes and a job's are logged
+// with old and new values, what triggered them and their result; a dry run
+// logs nothing; a refused write is logged as failed with the PSA's code.
+func TestEveryWriteIsInTheChangeLog(t *testing.T) {
+	t.Parallel()
+	jane := member(1, "jane", "Jane", "Doe")
+	w := newWorld(t, worldOpts{users: []graphsim.User{jane}})
+	ctx := context.Background()
+	l := w.engine.Ledger()
+
+	w.run(t, worker.ModeFull, func(in *worker.RunInputs) { in.DryRun = true })
+	page, err := l.Changes(ctx, ledger.Query{Tenant: tenantID})
+	require.NoError(t, err)
+	require.Empty(t, page.Entries, "a dry run logs nothing")
+
+	rep := w.run(t, worker.ModeFull, nil)
+	require.Len(t, rep.CreatedContacts, 1)
+	page, err = l.Changes(ctx, ledger.Query{Tenant: tenantID})
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 1)
+	created := page.Entries[0]
+	require.Equal(t, worker.ActionCreated, created.Action)
+	require.Equal(t, ledger.ResultWritten, created.Result)
+	require.Equal(t, ledger.Trigger{Kind: ledger.TriggerRun, RunID: rep.RunID, Mode: worker.ModeFull}, created.Trigger)
+	require.Equal(t, rep.CreatedContacts[0].PSAContactID, created.ContactID)
+	require.Equal(t, jane.ID, created.UserID)
+	require.Equal(t, rep.CreatedContacts[0].Changes, created.Changes)
+
+	w.updateUser(t, jane.ID, map[string]any{"jobTitle": "CTO"})
+	_, err = w.engine.SyncUser(ctx, tenantID, jane.ID)
+	require.NoError(t, err)
+	page, err = l.Changes(ctx, ledger.Query{Tenant: tenantID, ContactID: created.ContactID})
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 2, "newest first")
+	updated := page.Entries[0]
+	require.Equal(t, ledger.TriggerNotification, updated.Trigger.Kind)
+	require.Equal(t, []ledger.FieldChange{{Field: "job_title", Old: "Engineer", New: "CTO"}}, updated.Changes)
+
+	w.cw.InjectFault(cwsim.Fault{Method: http.MethodPatch, PathContains: "/company/contacts", Status: http.StatusBadRequest, Code: "InvalidObject", Count: 1})
+	w.updateUser(t, jane.ID, map[string]any{"jobTitle": "Chief"})
+	_, err = w.engine.SyncUser(ctx, tenantID, jane.ID)
+	require.Error(t, err)
+	page, err = l.Changes(ctx, ledger.Query{Tenant: tenantID, ContactID: created.ContactID, Limit: 1})
+	require.NoError(t, err)
+	failed := page.Entries[0]
+	require.Equal(t, ledger.ResultFailed, failed.Result)
+	require.Equal(t, worker.CodeContactUpdateFailed, failed.ErrorCode)
+	require.NotEmpty(t, failed.PSAError)
 }

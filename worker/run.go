@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/graph/directory"
+	"github.com/psasync/psasync/ledger"
 )
 
 // Run performs a full or incremental run and returns its report. The error
@@ -360,7 +361,7 @@ func (r *run) write(ctx context.Context, plans []*userPlan) []applyResult {
 // skipped (the next run sees the result).
 func (r *run) writeLocked(ctx context.Context, p *userPlan) applyResult {
 	if r.in.DryRun || p.user.ID == "" {
-		return r.e.write(ctx, r.w, r.t.ID, p, r.in.DryRun)
+		return r.e.write(ctx, r.w, r.t.ID, p, r.in.DryRun, r.trigger())
 	}
 	lock, err := r.e.store.lockUser(ctx, r.t.ID, p.user.ID, 30*time.Second, 2*time.Minute)
 	if err != nil {
@@ -371,8 +372,11 @@ func (r *run) writeLocked(ctx context.Context, p *userPlan) applyResult {
 		p.kind, p.reason = actSkip, "synced by a per-user job during the run"
 		return applyResult{plan: p}
 	}
-	return r.e.write(ctx, r.w, r.t.ID, p, false)
+	return r.e.write(ctx, r.w, r.t.ID, p, false, r.trigger())
 }
+
+// trigger is what the change log says made the run's writes.
+func (r *run) trigger() ledger.Trigger { return RunTrigger(r.rep.RunID, r.rep.SyncMode) }
 
 // keepDeltaLink stores the new delta link when the run saw the whole tenant
 // and everything went through, so the next incremental run starts there.

@@ -43,12 +43,12 @@ func TestSyncUserTrace(t *testing.T) {
 	w.seed(contactView{FirstName: "Twin", LastName: "B", Email: twin.Mail})
 	ctx := context.Background()
 
-	dry, err := w.engine.SyncUserTrace(ctx, tenantID, newcomer.UserPrincipalName, true)
+	dry, err := w.engine.SyncUserTrace(ctx, tenantID, newcomer.UserPrincipalName, true, "test")
 	require.NoError(t, err)
 	require.Equal(t, 0, w.writes(), "a dry run writes nothing")
 	require.Equal(t, "dry run: created not written", stepOf(t, dry, worker.StepWrite).Decision)
 
-	created, err := w.engine.SyncUserTrace(ctx, tenantID, newcomer.UserPrincipalName, false)
+	created, err := w.engine.SyncUserTrace(ctx, tenantID, newcomer.UserPrincipalName, false, "test")
 	require.NoError(t, err)
 	require.Equal(t, newcomer.ID, created.User["id"])
 	require.Equal(t, "Engineer", created.User["jobTitle"])
@@ -60,7 +60,7 @@ func TestSyncUserTrace(t *testing.T) {
 	require.Equal(t, worker.ActionCreated, created.Outcome.Action)
 	require.Equal(t, 1, w.writes())
 
-	updated, err := w.engine.SyncUserTrace(ctx, tenantID, promoted.ID, false)
+	updated, err := w.engine.SyncUserTrace(ctx, tenantID, promoted.ID, false, "test")
 	require.NoError(t, err)
 	match := stepOf(t, updated, worker.StepMatch)
 	require.Equal(t, "object id on the contact", match.Rule)
@@ -68,14 +68,14 @@ func TestSyncUserTrace(t *testing.T) {
 	require.Equal(t, []worker.FieldChange{{Field: "job_title", Old: "Engineer", New: "Director"}}, stepOf(t, updated, worker.StepDiff).Changes)
 	require.Equal(t, worker.ActionUpdated, stepOf(t, updated, worker.StepWrite).Decision)
 
-	out, err := w.engine.SyncUserTrace(ctx, tenantID, guest.UserPrincipalName, false)
+	out, err := w.engine.SyncUserTrace(ctx, tenantID, guest.UserPrincipalName, false, "test")
 	require.NoError(t, err)
 	scope := stepOf(t, out, worker.StepScope)
 	require.Equal(t, "out of scope", scope.Decision)
 	require.NotEmpty(t, scope.Rule)
 	require.Equal(t, "nothing written", stepOf(t, out, worker.StepWrite).Decision)
 
-	conflict, err := w.engine.SyncUserTrace(ctx, tenantID, twin.UserPrincipalName, false)
+	conflict, err := w.engine.SyncUserTrace(ctx, tenantID, twin.UserPrincipalName, false, "test")
 	require.NoError(t, err)
 	match = stepOf(t, conflict, worker.StepMatch)
 	require.Equal(t, "conflict", match.Decision)
@@ -83,8 +83,8 @@ func TestSyncUserTrace(t *testing.T) {
 	require.Equal(t, worker.CodeDuplicateContact, stepOf(t, conflict, worker.StepWrite).Rule)
 	require.Equal(t, 2, w.writes(), "neither the guest nor the conflicting user was written")
 
-	_, err = w.engine.SyncUserTrace(ctx, tenantID, "nobody@"+domain, false)
+	_, err = w.engine.SyncUserTrace(ctx, tenantID, "nobody@"+domain, false, "test")
 	require.ErrorIs(t, err, worker.ErrUnknownUser)
-	_, err = w.engine.SyncUserTrace(ctx, "fabrikam", newcomer.ID, false)
+	_, err = w.engine.SyncUserTrace(ctx, "fabrikam", newcomer.ID, false, "test")
 	require.ErrorIs(t, err, worker.ErrUnknownTenant)
 }

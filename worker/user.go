@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/graph/directory"
+	"github.com/psasync/psasync/ledger"
 )
 
 // The per-user path: a change notification becomes a user:sync job
@@ -123,8 +124,13 @@ func (e *PermanentError) Error() string {
 // SyncUser syncs one user now: read the user from Graph, plan against the
 // contact found live in the PSA, write. It does not wait on the PSA's or
 // Graph's rate limits: the error carries the delay for the queue's retry.
+//
+// Its writes are logged as triggered by a notification (the job's task id,
+// when it runs as one).
 func (e *Engine) SyncUser(ctx context.Context, tenantID, userID string) (UserOutcome, error) {
-	out, _, err := e.syncUser(ctx, tenantID, userID, userSync{})
+	trig := ledger.Trigger{Kind: ledger.TriggerNotification}
+	trig.TaskID, _ = asynq.GetTaskID(ctx)
+	out, _, err := e.syncUser(ctx, tenantID, userID, userSync{trigger: trig})
 	return out, err
 }
 
@@ -133,6 +139,8 @@ type userSync struct {
 	dryRun bool
 	// trace, when set, records every step (sync on demand).
 	trace *Trace
+	// trigger is what the change log says made the write.
+	trigger ledger.Trigger
 }
 
 // syncUser is SyncUser with its options; it also returns the user as read.
@@ -168,7 +176,7 @@ func (e *Engine) syncUser(ctx context.Context, tenantID, userID string, o userSy
 	})
 	pl.trace = o.trace
 	p := pl.plan(ctx, u)
-	res := e.write(ctx, w, tenantID, p, o.dryRun)
+	res := e.write(ctx, w, tenantID, p, o.dryRun, o.trigger)
 	if res.plan.kind == actSkip && res.plan.link != nil && !o.dryRun {
 		e.storeLink(ctx, tenantID, res.plan)
 	}
@@ -201,8 +209,9 @@ var ErrUnknownUser = errors.New("unknown user")
 
 // SyncUserTrace syncs one user on demand, under the user's lock like a
 // job, and returns every step. user is an object id or a user principal
-// name. A dry run plans and writes nothing.
-func (e *Engine) SyncUserTrace(ctx context.Context, tenantID, user string, dryRun bool) (*Trace, error) {
+// name. A dry run plans and writes nothing. Writes are logged as the
+// operator actor's.
+func (e *Engine) SyncUserTrace(ctx context.Context, tenantID, user string, dryRun bool, actor string) (*Trace, error) {
 	start := e.cfg.Now()
 	t, err := e.tenants.Tenant(ctx, tenantID)
 	if err != nil {
@@ -231,7 +240,7 @@ func (e *Engine) SyncUserTrace(ctx context.Context, tenantID, user string, dryRu
 		}
 		defer lock.Release()
 	}
-	tr.Outcome, _, err = e.syncUser(ctx, tenantID, u.ID, userSync{dryRun: dryRun, trace: tr})
+	tr.Outcome, _, err = e.syncUser(ctx, tenantID, u.ID, userSync{dryRun: dryRun, trace: tr, trigger: OperatorTrigger(actor)})
 	tr.DurationMS = e.cfg.Now().Sub(start).Milliseconds()
 	var perm *PermanentError
 	if err != nil && !errors.As(err, &perm) {
