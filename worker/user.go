@@ -130,8 +130,7 @@ func (e *PermanentError) Error() string {
 func (e *Engine) SyncUser(ctx context.Context, tenantID, userID string) (UserOutcome, error) {
 	trig := ledger.Trigger{Kind: ledger.TriggerNotification}
 	trig.TaskID, _ = asynq.GetTaskID(ctx)
-	out, _, err := e.syncUser(ctx, tenantID, userID, userSync{trigger: trig})
-	return out, err
+	return e.jobSync(ctx, tenantID, userID, userSync{trigger: trig})
 }
 
 // userSync is how one user is synced: by a job, or on demand.
@@ -141,6 +140,9 @@ type userSync struct {
 	trace *Trace
 	// trigger is what the change log says made the write.
 	trigger ledger.Trigger
+	// quarantine is the user's quarantine, when it has one: an unchanged
+	// user is skipped.
+	quarantine *ledger.Quarantine
 }
 
 // syncUser is SyncUser with its options; it also returns the user as read.
@@ -163,6 +165,10 @@ func (e *Engine) syncUser(ctx context.Context, tenantID, userID string, o userSy
 		return out, directory.User{}, fmt.Errorf("read user %s: %w", userID, err)
 	}
 	out.UserPrincipalName = u.UserPrincipalName
+	if e.stillQuarantined(ctx, o.quarantine, u) {
+		out.Action, out.Reason = OutcomeSkipped, skipQuarantined
+		return out, u, nil
+	}
 	if o.trace != nil {
 		o.trace.User = traceUser(u)
 		o.trace.Steps = append(o.trace.Steps, TraceStep{Step: StepRead, Decision: pick(u.Deleted(), "not found in Microsoft 365", "read"), Rule: "GET /users/{id}"})
@@ -175,7 +181,19 @@ func (e *Engine) syncUser(ctx context.Context, tenantID, userID string, o userSy
 		return e.store.GetLink(ctx, tenantID, user)
 	})
 	pl.trace = o.trace
+	prior, known, err := e.ledger.Conflict(ctx, tenantID, userID)
+	if err != nil {
+		e.log.WithError(err).WithField("user", userID).Warn("could not read the user's conflict")
+	}
 	p := pl.plan(ctx, u)
+	wasOpen, ignored := known && prior.Status == ledger.ConflictOpen, known && prior.Status == ledger.ConflictIgnored
+	if o.dryRun {
+		if ignored {
+			p.kind, p.reason = actSkip, skipIgnoredConflict
+		}
+	} else {
+		e.settleConflict(ctx, tenantID, p, wasOpen, ignored)
+	}
 	res := e.write(ctx, w, tenantID, p, o.dryRun, o.trigger)
 	if res.plan.kind == actSkip && res.plan.link != nil && !o.dryRun {
 		e.storeLink(ctx, tenantID, res.plan)
