@@ -3,10 +3,10 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
