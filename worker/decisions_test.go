@@ -190,3 +190,90 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// TestUserIsQuarantinedAfterThreePermanentFailures: the third permanent
+// failure in a row quarantines the user; its next job costs no PSA call; a
+// change in Microsoft 365 or an operator's release lets it sync again.
+func TestUserIsQuarantinedAfterThreePermanentFailures(t *testing.T) {
+	t.Parallel()
+	jane := member(1, "jane", "Jane", "Doe")
+	w := newWorld(t, worldOpts{users: []graphsim.User{jane}, tenant: func(tn *worker.Tenant) { tn.DefaultCompanyID = "" }})
+	ctx := context.Background()
+	l := w.engine.Ledger()
+	for i := range 3 {
+		_, err := w.engine.SyncUser(ctx, tenantID, jane.ID)
+		var perm *worker.PermanentError
+		require.ErrorAs(t, err, &perm, "failure %d", i+1)
+	}
+	q, ok, err := l.UserQuarantine(ctx, tenantID, jane.ID)
+	require.NoError(t, err)
+	require.True(t, ok, "quarantined after 3")
+	require.Equal(t, worker.CodeMissingCompanyID, q.Code)
+
+	_, _, requests := w.psaStats()
+	out, err := w.engine.SyncUser(ctx, tenantID, jane.ID)
+	require.NoError(t, err, "a quarantined user's job is not retried")
+	require.Contains(t, out.Reason, "quarantined")
+	_, _, after := w.psaStats()
+	require.Equal(t, requests, after, "no PSA call for a quarantined user")
+
+	w.updateUser(t, jane.ID, map[string]any{"jobTitle": "CTO"})
+	_, err = w.engine.SyncUser(ctx, tenantID, jane.ID)
+	require.Error(t, err, "a changed user is released and tried again")
+	_, ok, err = l.UserQuarantine(ctx, tenantID, jane.ID)
+	require.NoError(t, err)
+	require.False(t, ok, "one failure after a release does not quarantine")
+
+	for range 2 {
+		_, _ = w.engine.SyncUser(ctx, tenantID, jane.ID)
+	}
+	_, ok, _ = l.UserQuarantine(ctx, tenantID, jane.ID)
+	require.True(t, ok)
+	tn := w.tenants[tenantID]
+	tn.DefaultCompanyID = company // the operator fixes the cause...
+	w.tenants[tenantID] = tn
+	released, err := w.engine.ReleaseUser(ctx, tenantID, jane.ID, "admin") // ...and releases the user
+	require.NoError(t, err)
+	require.True(t, released)
+	again, err := w.engine.ReleaseUser(ctx, tenantID, jane.ID, "admin")
+	require.NoError(t, err)
+	require.False(t, again, "releasing twice is a no-op")
+	out, err = w.engine.SyncUser(ctx, tenantID, jane.ID)
+	require.NoError(t, err)
+	require.Equal(t, worker.ActionCreated, out.Action)
+	_, err = w.engine.ReleaseUser(ctx, "fabrikam", jane.ID, "admin")
+	require.ErrorIs(t, err, worker.ErrUnknownTenant)
+}
+
+// TestTenantWithoutConsentIsQuarantined: runs that keep failing on consent
+// quarantine the tenant; its next run is refused until the retry time, its
+// jobs are skipped, and a release lets it run again.
+func TestTenantWithoutConsentIsQuarantined(t *testing.T) {
+	t.Parallel()
+	jane := member(1, "jane", "Jane", "Doe")
+	w := newWorld(t, worldOpts{users: []graphsim.User{jane}})
+	ctx := context.Background()
+	require.NoError(t, w.graph.RevokeConsent(tenantID))
+	for range 3 {
+		rep := w.run(t, worker.ModeFull, nil)
+		require.Equal(t, worker.CodePermissionDenied, rep.Errors[0].Code)
+	}
+	in := worker.DefaultRunInputs(tenantID)
+	_, err := w.engine.Run(ctx, "refused", in)
+	require.ErrorIs(t, err, worker.ErrTenantQuarantined)
+	out, err := w.engine.SyncUser(ctx, tenantID, jane.ID)
+	require.NoError(t, err)
+	require.Contains(t, out.Reason, "tenant quarantined")
+	quarantined, err := w.engine.Ledger().Quarantined(ctx, tenantID)
+	require.NoError(t, err)
+	require.Len(t, quarantined, 1)
+	require.Empty(t, quarantined[0].UserID, "the tenant itself")
+
+	require.NoError(t, w.graph.GrantConsent(tenantID))
+	ok, err := w.engine.ReleaseTenant(ctx, tenantID, "admin")
+	require.NoError(t, err)
+	require.True(t, ok)
+	rep := w.run(t, worker.ModeFull, nil)
+	require.True(t, rep.Success, "%+v", rep.Errors)
+	require.Len(t, rep.CreatedContacts, 1)
+}
