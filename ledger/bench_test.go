@@ -54,6 +54,10 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*users), "µs/entry")
+	if os.Getenv("LEDGER_BENCH_STATS") != "" {
+		st, _ := l.rdb.Info(ctx, "commandstats").Result()
+		b.Log(st)
+	}
 }
 
 // BenchmarkChangesByContact reads the newest page of one contact's entries
