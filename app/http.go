@@ -42,6 +42,7 @@ func (n *Node) httpServer() (*http.Server, error) {
 		Runs:                &runsAPI{n: n},
 		ChangeLog:           n.app.ledger,
 		Decisions:           n.app.ledger,
+		RunHistory:          n.app.ledger,
 		Operator:            operator{e: n.app.engine},
 		APIToken:            n.token,
 		Monitoring:          mon,
