@@ -99,6 +99,9 @@ type Config struct {
 	// quarantine a user, and failed runs (consent, permission) a tenant
 	// (default 3).
 	QuarantineThreshold int
+	// ChangeLogOff records no change-log entry: only for benchmarks that
+	// measure what recording costs against a run without it.
+	ChangeLogOff bool
 }
 
 func (c Config) withDefaults() Config {

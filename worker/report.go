@@ -45,6 +45,9 @@ const (
 	// WarnUserCountUnavailable: Graph could not count the tenant's enabled
 	// users, so total_office365_users is 0.
 	WarnUserCountUnavailable = "UserCountUnavailable"
+	// WarnChangeLogIncomplete: the change log could not take some of the
+	// run's entries (the writes went through).
+	WarnChangeLogIncomplete = "ChangeLogIncomplete"
 )
 
 // Report is a run's Returned Data, field for field as the workflow defines

@@ -194,7 +194,7 @@ func (e *Engine) syncUser(ctx context.Context, tenantID, userID string, o userSy
 	} else {
 		e.settleConflict(ctx, tenantID, p, wasOpen, ignored)
 	}
-	res := e.write(ctx, w, tenantID, p, o.dryRun, o.trigger)
+	res := e.write(ctx, w, tenantID, p, o.dryRun, changeLog{trigger: o.trigger})
 	if res.plan.kind == actSkip && res.plan.link != nil && !o.dryRun {
 		e.storeLink(ctx, tenantID, res.plan)
 	}
