@@ -22,6 +22,7 @@ import (
 	"github.com/psasync/psasync/mapping"
 	"github.com/psasync/psasync/psa"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/subscription"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -95,6 +96,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,
 		DeactivationGuardMin: cfg.Sync.DeactivationGuardMin, MaxWait: cfg.Sync.MaxWait,
 		Progress: o.Progress, Ledger: a.ledger, QuarantineThreshold: cfg.Ledger.QuarantineThreshold,
+	}
+	subs := subscription.NewStore(a.rdb, cfg.Redis.Prefix())
+	ec.SubscriptionOf = func(ctx context.Context, tenant string) string {
+		rec, ok, err := subs.ByTenant(ctx, tenant)
+		if err != nil || !ok {
+			return ""
+		}
+		return rec.ID
 	}
 	if o.TuneEngine != nil {
 		o.TuneEngine(&ec)

@@ -130,6 +130,9 @@ func (e *PermanentError) Error() string {
 func (e *Engine) SyncUser(ctx context.Context, tenantID, userID string) (UserOutcome, error) {
 	trig := ledger.Trigger{Kind: ledger.TriggerNotification}
 	trig.TaskID, _ = asynq.GetTaskID(ctx)
+	if e.cfg.SubscriptionOf != nil {
+		trig.SubscriptionID = e.cfg.SubscriptionOf(ctx, tenantID)
+	}
 	return e.jobSync(ctx, tenantID, userID, userSync{trigger: trig})
 }
 
