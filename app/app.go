@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
@@ -30,7 +31,9 @@ type App struct {
 	cfg     *config.Config
 	log     *logrus.Logger
 	rdb     redis.UniversalClient
-	redisOp redis.UniversalOptions
+	// asynqOpt reaches the same Redis as rdb, for asynq's clients,
+	// servers, inspectors and asynqmon.
+	asynqOpt asynq.RedisConnOpt
 	psa     psa.Client
 	tenants *tenantSet
 	engine  *worker.Engine

@@ -341,7 +341,12 @@ func (s *Store) Save(ctx context.Context, rec Record) error {
 	if err != nil {
 		return fmt.Errorf("subscription store: encode tenant %s: %w", rec.TenantID, err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	// A pipeline, not a transaction: the keys sit in different Cluster
+	// slots. The order keeps every prefix of it harmless: the id copy
+	// first (the webhook accepts the new subscription), then the tenant's
+	// record (the source of truth), then the old id's keys go. Saving again
+	// (every renewal does) repairs an interrupted save.
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if rec.ID != "" {
 			p.Set(ctx, s.idKey(rec.ID), b, 0)
 		}
@@ -365,12 +370,15 @@ func (s *Store) Delete(ctx context.Context, tenantID string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.tenantKey(tenantID))
-		p.SRem(ctx, s.tenantsKey(), tenantID)
+	// A pipeline for the same reason as Save. The subscription's keys go
+	// first and the tenant's record last, so an interrupted delete leaves
+	// the record that lets the next Delete finish the job.
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if had && old.ID != "" {
 			p.Del(ctx, s.idKey(old.ID), s.seenKey(old.ID))
 		}
+		p.SRem(ctx, s.tenantsKey(), tenantID)
+		p.Del(ctx, s.tenantKey(tenantID))
 		return nil
 	})
 	if err != nil {

@@ -162,13 +162,16 @@ type RunRecord struct {
 	Report *Report `json:"report,omitempty"`
 }
 
-// SaveRun writes a run record and indexes it.
+// SaveRun writes a run record and indexes it. The two keys sit in
+// different Cluster slots, so this is a pipeline, not a transaction: the
+// record is written first, and Runs drops an index entry whose record is
+// gone, so a half-done save is never seen as a broken run.
 func (s *Store) SaveRun(ctx context.Context, r RunRecord) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode run %s: %w", r.ID, err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.runKey(r.ID), b, s.RunTTL)
 		p.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID})
 		return nil
