@@ -28,17 +28,19 @@ import (
 // App is what every role needs, built from one config: Redis, the PSA
 // client, the tenants' Graph clients and the sync engine.
 type App struct {
-	cfg     *config.Config
-	log     *logrus.Logger
-	rdb     redis.UniversalClient
+	cfg *config.Config
+	log *logrus.Logger
+	rdb redis.UniversalClient
 	// asynqOpt reaches the same Redis as rdb, for asynq's clients,
 	// servers, inspectors and asynqmon.
 	asynqOpt asynq.RedisConnOpt
-	psa     psa.Client
-	tenants *tenantSet
-	engine  *worker.Engine
-	metrics *worker.Metrics
-	closers []func()
+	// redisWatch notes Redis failures, for the jobs' retry delay.
+	redisWatch redisWatch
+	psa        psa.Client
+	tenants    *tenantSet
+	engine     *worker.Engine
+	metrics    *worker.Metrics
+	closers    []func()
 }
 
 // Options are New's optional dependencies.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/psasync/app"
@@ -147,7 +148,15 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 
 	// Every change reaches the PSA, by psasync alone (no run is started).
 	var lost []string
+	insp := asynq.NewInspector(nb.n.RedisConnOpt())
+	t.Cleanup(func() { _ = insp.Close() })
+	settle := time.Now()
+	lastLog := settle
 	require.Eventually(t, func() bool {
+		if time.Since(lastLog) > 5*time.Second {
+			lastLog = time.Now()
+			t.Logf("%s after the burst, %d changes not in the PSA yet: %s", time.Since(settle).Round(time.Second), len(lost), describeQueue(insp, nb.n.Queues().Default))
+		}
 		lost = lost[:0]
 		byUser := map[string]simenv.Contact{}
 		for _, c := range env.PSA.Contacts(nb.company) {
@@ -160,6 +169,7 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 		}
 		return len(lost) == 0
 	}, 45*time.Second, 100*time.Millisecond, "changes never reached the PSA: %v", lost)
+	converged := time.Since(snd.killedAt)
 	nb.waitIdle(t)
 
 	contacts := env.PSA.Contacts(nb.company)
@@ -170,10 +180,10 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 	duplicates := len(contacts) - len(byExt)
 	writes := env.PSA.Stats().Writes - writesBefore
 	t.Logf("failover figures: notifications %d (POSTs %d: %d answered 202, %d refused and sent again), "+
-		"killed at change %d, Sentinel failover after %s, first 202 after the kill after %s, "+
+		"killed at change %d, Sentinel failover after %s, first 202 after the kill after %s, PSA equal to M365 %s after the kill, "+
 		"PSA writes %d for %d changed users, duplicates %d, lost changes %d",
 		changes, snd.posts, snd.accepted, snd.refused, killAt, failedOverAt.Sub(snd.killedAt).Round(time.Millisecond),
-		snd.recovered.Sub(snd.killedAt).Round(time.Millisecond), writes, len(want), duplicates, len(lost))
+		snd.recovered.Sub(snd.killedAt).Round(time.Millisecond), converged.Round(time.Millisecond), writes, len(want), duplicates, len(lost))
 	require.Equal(t, changes, snd.accepted, "every notification was answered 202 once")
 	require.Zero(t, duplicates, "one contact per user")
 	require.Equal(t, contactsBefore, len(contacts), "no contact was created: every user already had one")
