@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -57,12 +58,18 @@ func StartSentinel(t testing.TB) *Sentinel {
 	master := startServer(t, bin, ports[0], "", dataArgs...)
 	replica := startServer(t, bin, ports[1], "", append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(ports[0])}, dataArgs...)...)
 	s.nodes = []*server{master, replica}
+	// Debian's redis-sentinel package ships the sentinel as its own
+	// command; redis-server --sentinel is the same program.
+	sentinelBin := bin
+	if p, err := exec.LookPath("redis-sentinel"); err == nil {
+		sentinelBin = p
+	}
 	for _, p := range ports[2:] {
 		conf := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 2\n"+
 			"sentinel down-after-milliseconds %[1]s %[3]d\n"+
 			"sentinel failover-timeout %[1]s %[4]d\n"+
 			"sentinel parallel-syncs %[1]s 1\n", s.MasterName, ports[0], DownAfter.Milliseconds(), FailoverTimeout.Milliseconds())
-		sn := startServer(t, bin, p, conf, "--sentinel")
+		sn := startServer(t, sentinelBin, p, conf, "--sentinel")
 		s.Addrs = append(s.Addrs, sn.Addr())
 		s.sentinels = append(s.sentinels, sn)
 	}
