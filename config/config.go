@@ -196,7 +196,15 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) {
 		}
 	}
 	set(&c.Redis.Addr, "PSASYNC_REDIS_ADDR")
-	set(&c.Redis.Password, "PSASYNC_REDIS_PASSWORD")
+	// The Redis password of the mode in use: the data nodes' password.
+	switch {
+	case c.Redis.Sentinel.set():
+		set(&c.Redis.Sentinel.Password, "PSASYNC_REDIS_PASSWORD")
+	case c.Redis.Cluster.set():
+		set(&c.Redis.Cluster.Password, "PSASYNC_REDIS_PASSWORD")
+	default:
+		set(&c.Redis.Password, "PSASYNC_REDIS_PASSWORD")
+	}
 	set(&c.Server.APIToken, "PSASYNC_API_TOKEN")
 	set(&c.Server.Listen, "PSASYNC_LISTEN")
 	set(&c.Server.PublicURL, "PSASYNC_PUBLIC_URL")

@@ -65,6 +65,24 @@ func TestRedisModes(t *testing.T) {
 	})
 }
 
+func TestRedisPasswordFromEnvGoesToTheModeInUse(t *testing.T) {
+	t.Parallel()
+	envs := map[string]string{"PSASYNC_REDIS_PASSWORD": "from-env"}
+	for k, v := range goodEnv {
+		envs[k] = v
+	}
+	c, err := Parse(withRedis("  sentinel: {master_name: m, addrs: [h:1]}\n"), env(envs))
+	require.NoError(t, err)
+	require.Equal(t, "from-env", c.Redis.Sentinel.Password)
+	require.Empty(t, c.Redis.Password)
+	c, err = Parse(withRedis("  cluster: {addrs: [h:1]}\n"), env(envs))
+	require.NoError(t, err)
+	require.Equal(t, "from-env", c.Redis.Cluster.Password)
+	c, err = Parse(withRedis("  addr: h:1\n"), env(envs))
+	require.NoError(t, err)
+	require.Equal(t, "from-env", c.Redis.Password)
+}
+
 func TestRedisErrorsNameTheKey(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
