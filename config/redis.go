@@ -20,9 +20,9 @@ type Redis struct {
 	DB           int    `yaml:"db"`
 	// Sentinel connects to the master Redis Sentinel names, following it
 	// through failovers.
-	Sentinel RedisSentinel `yaml:"sentinel"`
+	Sentinel RedisSentinel `yaml:"sentinel,omitempty"`
 	// Cluster connects to a Redis Cluster.
-	Cluster RedisCluster `yaml:"cluster"`
+	Cluster RedisCluster `yaml:"cluster,omitempty"`
 	// KeyPrefix starts every psasync key (default DefaultKeyPrefix).
 	KeyPrefix string `yaml:"key_prefix"`
 	// QueuePrefix is put in front of the queue names (critical, default,

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 // withRedis is good with the given redis section.
@@ -139,4 +140,17 @@ func TestRedisSecretsAreListed(t *testing.T) {
 	for _, k := range []string{"redis.sentinel.password", "redis.sentinel.sentinel_password", "redis.cluster.password"} {
 		require.Contains(t, keys, k)
 	}
+}
+
+func TestSingleNodeConfigMarshalsWithoutHASections(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(withRedis("  addr: h:1\n"), env(goodEnv))
+	require.NoError(t, err)
+	b, err := yaml.Marshal(c)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "sentinel")
+	require.NotContains(t, string(b), "cluster")
+	back, err := Parse(b, env(nil))
+	require.NoError(t, err, "a marshalled config loads again")
+	require.Equal(t, "h:1", back.Redis.Addr)
 }
