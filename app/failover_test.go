@@ -210,3 +210,33 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 	require.True(t, rep.Success, "errors: %+v", rep.Errors)
 	require.Zero(t, rep.Statistics.ContactsCreated+rep.Statistics.ContactsUpdated, "PSA differs from Microsoft 365: %+v", rep.Statistics)
 }
+
+// TestSentinelWebhookWaitsForAReplica shows the webhook's replica wait at
+// work: with the only replica gone, a notification the master alone holds
+// is answered 503 (Graph delivers again) instead of 202; once the replica
+// is back, the same notification is accepted and reaches the PSA.
+func TestSentinelWebhookWaitsForAReplica(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := redistest.StartSentinel(t)
+	env, cfg := haWorld(t, 10, config.Redis{Sentinel: config.RedisSentinel{MasterName: s.MasterName, Addrs: s.Addrs,
+		ReplicaAckTimeout: 300 * time.Millisecond}}, s.External)
+	nb := startNodeWith(t, env, cfg, nodeOpts{roles: app.RoleWebhook | app.RoleWorker, subscribe: true})
+	require.True(t, nb.fullSync(t).Success)
+	rec, _, err := nb.n.Subscriptions().ByTenant(ctx, nb.tenant)
+	require.NoError(t, err)
+	u := firstSyncable(t, nb.testBundle)
+	body := notification(rec.ID, rec.ClientState, nb.tenant, u.ID)
+	require.Equal(t, http.StatusAccepted, nb.postNotification(t, body), "a replica holds it")
+
+	replica, err := s.KillReplica(ctx)
+	require.NoError(t, err)
+	_, err = env.Graph.UpdateUser(nb.tenant, u.ID, map[string]any{"jobTitle": "Held By The Master Alone"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, nb.postNotification(t, body), "no replica acknowledged: no promise")
+
+	require.NoError(t, s.Restart(ctx, replica))
+	require.Eventually(t, func() bool { return nb.postNotification(t, body) == http.StatusAccepted }, 20*time.Second, 100*time.Millisecond,
+		"accepted once the replica is back")
+	nb.waitContact(t, u.ID, func(c simenv.Contact) bool { return c.Title == "Held By The Master Alone" })
+}

@@ -142,6 +142,26 @@ func (s *Sentinel) Fail(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("master %s is none of the started nodes", old)
 }
 
+// KillReplica SIGKILLs the replica of a setup this package started and
+// returns its address (Restart brings it back); an external setup cannot
+// do this, so the test is skipped there.
+func (s *Sentinel) KillReplica(ctx context.Context) (string, error) {
+	if s.External {
+		s.t.Skip("an external Sentinel setup's replica cannot be killed from the test")
+	}
+	master, err := s.Master(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range s.nodes {
+		if n.Addr() != master {
+			n.kill()
+			return n.Addr(), nil
+		}
+	}
+	return "", fmt.Errorf("no replica beside master %s", master)
+}
+
 // Restart brings a killed node back as a replica of the current master,
 // as a supervisor (systemd, Kubernetes) would; the sentinels adopt it. A
 // no-op for an external setup, whose old master rejoins by itself.
