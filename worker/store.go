@@ -163,19 +163,19 @@ type RunRecord struct {
 }
 
 // SaveRun writes a run record and indexes it. The two keys sit in
-// different Cluster slots, so this is a pipeline, not a transaction: the
-// record is written first, and Runs drops an index entry whose record is
-// gone, so a half-done save is never seen as a broken run.
+// different Cluster slots, where MULTI cannot span them, so the record is
+// written first and indexed once it is stored (as createRun does): Runs
+// drops an index entry whose record is gone, so it must never see the
+// entry before the record.
 func (s *Store) SaveRun(ctx context.Context, r RunRecord) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode run %s: %w", r.ID, err)
 	}
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.runKey(r.ID), b, s.RunTTL)
-		p.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID})
-		return nil
-	})
+	err = s.rdb.Set(ctx, s.runKey(r.ID), b, s.RunTTL).Err()
+	if err == nil {
+		err = s.rdb.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID}).Err()
+	}
 	if err != nil {
 		return fmt.Errorf("store run %s: %w", r.ID, err)
 	}
