@@ -19,6 +19,7 @@ import (
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph"
 	"github.com/psasync/psasync/mapping"
+	"github.com/psasync/psasync/onboarding"
 	"github.com/psasync/psasync/psa"
 	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"
@@ -34,6 +35,7 @@ type App struct {
 	psa     psa.Client
 	tenants *tenantSet
 	engine  *worker.Engine
+	onboard *onboarding.Service
 	metrics *worker.Metrics
 	closers []func()
 }
@@ -74,6 +76,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.Close()
 		return nil, badConfig(err)
 	}
+	raw := a.psa
 	if q := cfg.EffectiveQuota(); q.Limited() {
 		// One budget for every replica: the quota lives in Redis.
 		a.psa = quota.Wrap(a.psa, a.rdb, q, quota.WithName(cfg.PSA.Type), quota.WithPageSize(psaPageSize(cfg.PSA)), quota.WithLogger(a.log))
@@ -84,6 +87,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, badConfig(err)
 	}
 	a.tenants = &tenantSet{cfg: cfg, log: a.log, http: hc, metrics: o.Metrics, clients: map[string]*graph.Client{}}
+	a.newOnboarding(raw)
 	store := worker.NewStore(a.rdb, cfg.Redis.Prefix())
 	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,

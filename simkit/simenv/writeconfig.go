@@ -105,6 +105,7 @@ func (e *Env) comments() map[string]string {
 		"psa.autotask.department_udf":              "Contact UDFs for department, office location and contact type:\nAutotask contacts have no native field for them.",
 		"psa.halopsa.office_location_field":        "User custom fields for office location and contact type:\nHalo users have no native field for them.",
 		"mapping":                                  "Only what differs from the default mapping: every field synced from its\nusual Graph property, guests excluded.",
+		"partner":                                  "The simulated MSP's partner tenant: psasync tenants discover lists its customers.",
 		"tenants":                                  "Each simulated tenant and the PSA company its users' contacts go to.",
 	}
 }
