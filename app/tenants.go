@@ -30,7 +30,7 @@ type tenantSet struct {
 	// config's (which win).
 	accepted *onboarding.Store
 	mu       sync.Mutex
-	clients map[string]*graph.Client
+	clients  map[string]*graph.Client
 }
 
 // Tenant is the engine's view of a configured or accepted tenant.
