@@ -40,6 +40,7 @@ func (n *Node) httpServer() (*http.Server, error) {
 		Lookup:              lookupAdapter{subscription.NewCachedLookup(n.subs, 0)},
 		Enqueuer:            newEnqueuer(n),
 		Runs:                &runsAPI{n: n},
+		Tenants:             tenantsAPI{tenantOps{a: n.app, queue: n.queue}},
 		APIToken:            n.token,
 		Monitoring:          mon,
 		MonitoringBasicAuth: basic,

@@ -35,6 +35,24 @@ func BadRequest(format string, args ...any) error {
 	return &RequestError{Message: fmt.Sprintf(format, args...)}
 }
 
+// StatusError is a refusal other than a 400 (a 404 for an unknown tenant,
+// a 409 for a state conflict) whose Message is shown to the caller. Build
+// it with Refused.
+type StatusError struct {
+	// Status is the HTTP status (4xx).
+	Status int
+	// Message names what was wrong, e.g. "tenant ... is already accepted".
+	Message string
+}
+
+// Error returns the client-safe message.
+func (e *StatusError) Error() string { return e.Message }
+
+// Refused returns a *StatusError with a formatted, client-safe message.
+func Refused(status int, format string, args ...any) error {
+	return &StatusError{Status: status, Message: fmt.Sprintf(format, args...)}
+}
+
 // Error classes internal to the server; writeError maps each to a status.
 var (
 	errUnauthorized         = errors.New("authentication required")
@@ -52,6 +70,7 @@ const (
 	codeUnauthorized     = "unauthorized"
 	codeForbidden        = "forbidden"
 	codeNotFound         = "not_found"
+	codeConflict         = "conflict"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeTooLarge         = "payload_too_large"
 	codeUnsupportedMedia = "unsupported_media_type"
@@ -91,10 +110,20 @@ var fixedAnswers = []struct {
 // internal details (Redis addresses, wrapped causes) stay in the logs.
 func classify(err error) (int, errorBody) {
 	var (
-		reqErr *RequestError
-		depErr *dependencyError
+		reqErr    *RequestError
+		depErr    *dependencyError
+		statusErr *StatusError
 	)
 	switch {
+	case errors.As(err, &statusErr) && statusErr.Status >= 400 && statusErr.Status < 500:
+		code := codeInvalidRequest
+		switch statusErr.Status {
+		case http.StatusNotFound:
+			code = codeNotFound
+		case http.StatusConflict:
+			code = codeConflict
+		}
+		return statusErr.Status, errorBody{code, statusErr.Message}
 	case errors.As(err, &depErr):
 		msg := depErr.public
 		if msg == "" {

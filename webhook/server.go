@@ -4,6 +4,9 @@
 //	POST /webhook/graph/lifecycle  Graph handshake and lifecycle notifications
 //	POST /api/v1/sync              start a run (bearer token)
 //	GET  /api/v1/runs[/{id}]       read runs (bearer token)
+//	GET  /api/v1/tenants/discovered, /api/v1/tenants/export;
+//	POST /api/v1/tenants/discover, /api/v1/tenants/{tenant}/accept|reject
+//	                               onboarding (bearer token)
 //	GET  /healthz, /readyz         liveness, readiness (Redis)
 //	GET  /metrics                  Prometheus
 //	ANY  /monitoring/*any          the asynq UI (bearer token or Basic auth)
@@ -76,6 +79,9 @@ type Config struct {
 	Enqueuer Enqueuer
 	// Runs serves the sync and runs API; nil leaves /api unmounted (404).
 	Runs Runs
+	// Tenants serves the onboarding API under /api/v1/tenants; nil leaves
+	// it unmounted.
+	Tenants Tenants
 	// APIToken is the bearer token for /api and /monitoring, at least
 	// MinAPITokenLength characters; empty disables /api (404) and leaves
 	// /monitoring reachable only through MonitoringBasicAuth.
@@ -251,6 +257,7 @@ func (s *Server) buildEngine() error {
 		api.POST("/sync", s.handleStartSync)
 		api.GET("/runs", s.handleListRuns)
 		api.GET("/runs/:id", s.handleGetRun)
+		s.mountTenants(api)
 	}
 
 	switch {
