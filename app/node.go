@@ -140,8 +140,7 @@ func NewNode(ctx context.Context, cfg *config.Config, o NodeOptions) (*Node, err
 		return nil, err
 	}
 	n.closers = append(n.closers, n.app.Close)
-	ro := n.app.redisOp
-	n.asynq = asynq.RedisClientOpt{Addr: ro.Addrs[0], Username: ro.Username, Password: ro.Password, DB: ro.DB}
+	n.asynq = asynqOpt(n.app)
 	n.client = asynq.NewClient(n.asynq)
 	n.closers = append(n.closers, func() { _ = n.client.Close() })
 	n.queues = worker.PrefixedQueues(cfg.Redis.QueuePrefix)

@@ -89,6 +89,10 @@ func customerName(i int) string {
 	return fmt.Sprintf("%s %d", customerBases[i%len(customerBases)], i/len(customerBases)+1)
 }
 
+// ErrNoCompanySeeding is returned by Start for Options.Customers when the
+// PSA simulator cannot seed companies.
+var ErrNoCompanySeeding = errors.New("simenv: this PSA simulator cannot seed companies")
+
 // companySeeder is a PSA simulator that stores companies with websites,
 // tenant-id fields and contacts.
 type companySeeder interface {
@@ -101,7 +105,7 @@ type companySeeder interface {
 func (e *Env) addCustomers(n, users int) error {
 	seeder, ok := vendorSim(e.PSA).(companySeeder)
 	if !ok {
-		return errors.New("simenv: the " + e.PSA.Name() + " simulator cannot seed companies yet")
+		return fmt.Errorf("%w (%s)", ErrNoCompanySeeding, e.PSA.Name())
 	}
 	if err := e.Graph.AddTenant(graphsim.TenantSpec{ID: PartnerTenantID}); err != nil {
 		return err
