@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph"
 	"github.com/psasync/psasync/graph/directory"
@@ -144,15 +142,13 @@ func (a *App) liveTenants(ctx context.Context) ([]config.Tenant, error) {
 	return out, nil
 }
 
-// goLive starts a newly live tenant: a subscription check at once, and a
-// full run, dry when dry is true (a first look for the operator). It
-// returns the run's id (read it at /api/v1/runs/{id}).
-func goLive(ctx context.Context, q *worker.Queue, tenantID, reason string, dry bool) (string, error) {
-	if err := q.EnqueueSubscription(ctx, worker.TypeSubscriptionEnsure,
-		worker.SubscriptionPayload{Tenant: tenantID, Reason: reason},
-		asynq.TaskID("ensure:onboarded:"+tenantID+":"+time.Now().UTC().Format(time.RFC3339)), asynq.Retention(time.Hour)); err != nil {
-		return "", fmt.Errorf("tenant %s: enqueue its subscription check: %w", tenantID, err)
-	}
+// goLive starts a newly live tenant's first full run, dry when dry is
+// true (a first look for the operator: what would be created, updated,
+// deactivated), and returns its id (read it at /api/v1/runs/{id}). Its
+// subscription and incremental syncs come from the scheduler, which reads
+// the live tenants on every tick: no restart, and no write to the PSA
+// before the schedule's first run.
+func goLive(ctx context.Context, q *worker.Queue, tenantID string, dry bool) (string, error) {
 	in := worker.DefaultRunInputs(tenantID)
 	in.SyncMode, in.DryRun = worker.ModeFull, dry
 	id, err := q.EnqueueRun(ctx, "", in)
@@ -194,7 +190,7 @@ func (n *Node) RecheckConsent(ctx context.Context) []string {
 // startGained starts syncing tenants whose consent arrived.
 func (n *Node) startGained(ctx context.Context, gained []string) {
 	for _, tid := range gained {
-		id, err := goLive(ctx, n.queue, tid, "consent granted", false)
+		id, err := goLive(ctx, n.queue, tid, false)
 		if err != nil {
 			n.log.WithError(err).WithField("tenant", tid).Warn("onboarding: could not start a tenant that gained consent")
 			continue

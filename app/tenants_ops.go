@@ -41,7 +41,7 @@ func (o tenantOps) discover(ctx context.Context, dry bool) (onboarding.Result, e
 	}
 	for _, tid := range append(append([]string(nil), res.AutoAccepted...), res.ConsentGained...) {
 		if p, ok := find(res.Proposals, tid); ok && p.Consent {
-			if _, err := goLive(ctx, o.queue, tid, "tenant onboarded", false); err != nil {
+			if _, err := goLive(ctx, o.queue, tid, false); err != nil {
 				o.a.log.WithError(err).WithField("tenant", tid).Warn("onboarding: could not start the tenant")
 			}
 		}
@@ -61,7 +61,7 @@ func (o tenantOps) accept(ctx context.Context, tenantID string, opts onboarding.
 		out.Note = "the app has no consent in this tenant yet: send the consent URL; syncing starts when consent is found"
 		return out, nil
 	}
-	if out.DryRunID, err = goLive(ctx, o.queue, p.TenantID, "tenant accepted", true); err != nil {
+	if out.DryRunID, err = goLive(ctx, o.queue, p.TenantID, true); err != nil {
 		return out, fmt.Errorf("accepted, but: %w", err)
 	}
 	return out, nil

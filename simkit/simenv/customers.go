@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/psa/connectwise/cwsim"
 	"github.com/psasync/psasync/simkit"
 )
 
@@ -127,6 +128,14 @@ func (e *Env) addCustomers(n, users int) error {
 		}
 		if err := e.Graph.AddCustomer(c); err != nil {
 			return fmt.Errorf("simenv: customer %d: %w", i, err)
+		}
+		if cw, ok := vendorSim(e.PSA).(*cwsim.Sim); ok {
+			// ConnectWise departments are a setup table (see Start).
+			for _, u := range e.Graph.Users(c.TenantID) {
+				if u.Department != "" {
+					cw.AddDepartment(u.Department)
+				}
+			}
 		}
 		g := GeneratedCustomer{TenantID: c.TenantID, Name: name, Domain: domain, Kind: kind}
 		contact := func(local string) simkit.Contact {
