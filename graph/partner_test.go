@@ -294,3 +294,21 @@ func postSim(sim *graphsim.Sim, path string) (int, error) {
 	defer resp.Body.Close()
 	return resp.StatusCode, nil
 }
+
+func TestConsentCheckKeepsTransientFailuresAsErrors(t *testing.T) {
+	t.Parallel()
+	b := setupPartner(t, []graphsim.Customer{
+		{TenantID: customerID(1), DisplayName: "Flaky Token", Consented: true},
+		{TenantID: customerID(2), DisplayName: "Flaky Graph", Consented: true},
+	}, nil, graph.WithThrottleRetry(0, 0))
+	ctx := context.Background()
+	b.sim.InjectFault(graphsim.Fault{PathContains: "/oauth2/", Tenant: customerID(1), Status: http.StatusInternalServerError})
+	b.sim.InjectFault(graphsim.Fault{PathContains: "/v1.0/users", Tenant: customerID(2), Status: http.StatusServiceUnavailable})
+	for _, id := range []string{customerID(1), customerID(2)} {
+		cc, err := b.client.ForTenant(ctx, id)
+		require.NoError(t, err)
+		c, err := cc.CheckConsent(ctx, redirectURI)
+		require.ErrorIs(t, err, directory.ErrUnavailable, "tenant %s: an outage is not a missing consent", id)
+		require.Equal(t, directory.Consent{}, c)
+	}
+}
