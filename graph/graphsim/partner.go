@@ -16,7 +16,8 @@ import (
 // (DAP/CSP). Until consent is granted (Customer.Consented, GrantConsent or
 // POST /_sim/tenants/{tenant}/grant-consent) the token endpoint refuses the
 // customer's tokens with AADSTS65001, as Entra ID does for an app no
-// administrator has consented to.
+// administrator has consented to. Consent revoked later (RevokeConsent)
+// leaves tokens issued but Graph answering 403 Authorization_RequestDenied.
 
 // Relationships a customer can have with its partner.
 const (
@@ -93,6 +94,11 @@ type orgState struct {
 	customer  *Customer // set on a customer tenant
 	customers []string  // customer tenant ids of a partner, in order added
 	granted   map[string]bool
+	// consentedOnce: an administrator consented at some point. A customer
+	// never consented to gets no token (AADSTS65001); one whose consent was
+	// revoked later still gets tokens that Graph refuses (403), as when
+	// Entra ID keeps the service principal but drops its app roles.
+	consentedOnce bool
 }
 
 // orgLocked returns the tenant's onboarding state, creating the default
@@ -166,6 +172,7 @@ func (s *Sim) AddCustomer(c Customer) error {
 	}
 	org := t.orgLocked()
 	org.name, org.domains = c.DisplayName, c.Domains
+	org.consentedOnce = c.Consented
 	stored := c
 	org.customer = &stored
 	if old, ok := s.tenants[c.TenantID]; !ok {
@@ -261,7 +268,7 @@ func (s *Sim) setPermission(tenantID, permission string, granted bool) error {
 func (s *Sim) refuseUnconsented(w http.ResponseWriter, tenantID, clientID string) bool {
 	s.mu.Lock()
 	t := s.tenants[tenantID]
-	refuse := t != nil && t.org != nil && t.org.customer != nil && !t.consent
+	refuse := t != nil && t.org != nil && t.org.customer != nil && !t.consent && !t.org.consentedOnce
 	s.mu.Unlock()
 	if !refuse {
 		return false

@@ -107,6 +107,9 @@ func (s *Sim) setConsent(tenantID string, ok bool) error {
 		return err
 	}
 	t.consent = ok
+	if ok && t.org != nil {
+		t.org.consentedOnce = true
+	}
 	return nil
 }
 
