@@ -16,14 +16,14 @@
 //	contacts-read   ListContacts, FindContactsByEmail,  POST /V1.0/Contacts/query
 //	                FindContactsByExternalID
 //	                GetContact                         GET  /V1.0/Contacts/{id}
+//	                ContactDomains (onboarding)        POST /V1.0/Contacts/query
 //	contacts-write  CreateContact, UpdateContact       POST|PATCH /V1.0/Companies/{id}/Contacts
-//	                ContactDomains (onboarding)        POST /V1.0/Contacts/query (in contacts-read)
 //	companies       ListCompanies, SetCompanyTenantID  POST /V1.0/Companies/query, GET|PATCH /V1.0/Companies
 //
 // The company directory (psa.CompanyDirectory) is forwarded when the
 // wrapped client has one; directory.go says how each call is charged.
 //
-// Autotask counts both groups under its Contacts object endpoint, which is
+// Autotask counts both contact groups under its Contacts object endpoint, which is
 // why Defaults caps each group at 1 (see Defaults).
 package quota
 
