@@ -35,7 +35,9 @@ func TestCompanyDirectory(t *testing.T) {
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
 	require.JSONEq(t, `[{"company":{"id":3},"communicationItems":[{"value":"ann@northwind.example"}]}]`, string(a.body))
 
-	patch := func(id int, body string) answer { return b.call(http.MethodPatch, fmt.Sprintf("/company/companies/%d", id), body) }
+	patch := func(id int, body string) answer {
+		return b.call(http.MethodPatch, fmt.Sprintf("/company/companies/%d", id), body)
+	}
 	a = patch(3, `[{"op":"replace","path":"customFields","value":[{"id":3,"value":"t-2"}]},{"op":"replace","path":"/website","value":"https://northwind.example"}]`)
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
 	co, _ = b.sim.Company(3)
