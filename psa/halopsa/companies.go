@@ -120,7 +120,7 @@ func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[s
 // one customer tenant per client, as psasync maps them. A client already
 // holding only tenantID is returned with no write.
 func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID string) (psa.Company, error) {
-	const op = "halopsa: set tenant id of company"
+	op := "halopsa: set tenant id of company " + companyID
 	id, err := parseID(op, "company id", companyID)
 	if err != nil {
 		return psa.Company{}, err
