@@ -22,9 +22,9 @@ type wireCompany struct {
 	CustomFields []customField `json:"customFields"`
 }
 
-// companyFields is the fields parameter of a company read: only what
-// psa.Company holds.
-const companyFields = "id,name,website,deletedFlag,status/name,customFields"
+// companyFields is the fields parameter of a company read: what
+// psa.Company holds, and identifier, which Manage's Company schema requires.
+const companyFields = "id,identifier,name,website,deletedFlag,status/name,customFields"
 
 // company converts a Manage company to psasync's neutral form. A deleted
 // company, or one in the Inactive status, is inactive.

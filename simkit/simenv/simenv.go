@@ -205,11 +205,11 @@ func (e *Env) buildConfig(o Options) *config.Config {
 	case config.PSAConnectWise:
 		c.PSA.ConnectWise.Config = connectwise.Config{SiteURL: psaURL, CompanyID: cwsim.DefaultCompanyID, PublicKey: cwsim.DefaultPublicKey,
 			PrivateKey: cwsim.DefaultPrivateKey, ClientID: cwsim.DefaultClientID, ObjectIDFieldID: cwsim.ExternalIDFieldID,
-			OfficeLocationFieldID: cwsim.OfficeLocationFieldID}
+			OfficeLocationFieldID: cwsim.OfficeLocationFieldID, TenantIDFieldID: cwsim.TenantIDFieldID}
 	case config.PSAAutotask:
 		c.PSA.Autotask.Config = autotask.Config{ZoneURL: vendorSim(e.PSA).(*atsim.Sim).ZoneURL(), Username: atsim.DefaultUsername, Secret: atsim.DefaultSecret,
 			IntegrationCode: atsim.DefaultIntegrationCode, DepartmentUDF: atsim.DefaultDepartmentUDF,
-			OfficeLocationUDF: atsim.DefaultOfficeLocationUDF, ContactTypeUDF: atsim.DefaultContactTypeUDF}
+			OfficeLocationUDF: atsim.DefaultOfficeLocationUDF, ContactTypeUDF: atsim.DefaultContactTypeUDF, TenantIDUDF: atsim.DefaultTenantIDUDF}
 	case config.PSAHaloPSA:
 		c.PSA.HaloPSA.Config = halopsa.Config{InstanceURL: psaURL, ClientID: halosim.DefaultClientID, ClientSecret: halosim.DefaultClientSecret,
 			OfficeLocationField: halosim.CustomFieldOfficeLocation, ContactTypeField: halosim.CustomFieldContactType}
