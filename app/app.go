@@ -76,7 +76,6 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.Close()
 		return nil, badConfig(err)
 	}
-	raw := a.psa
 	if q := cfg.EffectiveQuota(); q.Limited() {
 		// One budget for every replica: the quota lives in Redis.
 		a.psa = quota.Wrap(a.psa, a.rdb, q, quota.WithName(cfg.PSA.Type), quota.WithPageSize(psaPageSize(cfg.PSA)), quota.WithLogger(a.log))
@@ -87,7 +86,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, badConfig(err)
 	}
 	a.tenants = &tenantSet{cfg: cfg, log: a.log, http: hc, metrics: o.Metrics, clients: map[string]*graph.Client{}}
-	a.newOnboarding(raw)
+	a.newOnboarding()
 	store := worker.NewStore(a.rdb, cfg.Redis.Prefix())
 	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
@@ -105,11 +104,6 @@ const DemoCustomers = 12
 func startWorld(ctx context.Context, psaType string, users int) (*simenv.Env, error) {
 	o := simenv.Options{PSA: psaType, Users: users, SeedPSA: true, Customers: DemoCustomers, CustomerUsers: 5}
 	env, err := simenv.Start(ctx, o)
-	if errors.Is(err, simenv.ErrNoCompanySeeding) {
-		// This PSA's simulator has no companies to match yet: no MSP.
-		o.Customers = 0
-		env, err = simenv.Start(ctx, o)
-	}
 	if err != nil {
 		return nil, badConfig(fmt.Errorf("demo: %w", err))
 	}

@@ -63,7 +63,7 @@ func (p partnerDirectory) customer(ctx context.Context, tenantID string) (*graph
 // newOnboarding builds the App's onboarding service: its store always,
 // the partner directory when partner.tenant_id is set, the PSA's company
 // directory when the PSA client has one.
-func (a *App) newOnboarding(raw psa.Client) {
+func (a *App) newOnboarding() {
 	store := onboarding.NewStore(a.rdb, a.cfg.Redis.Prefix())
 	a.tenants.accepted = store
 	var dir onboarding.PartnerDirectory
@@ -73,12 +73,9 @@ func (a *App) newOnboarding(raw psa.Client) {
 			partner: config.Tenant{ID: strings.ToLower(p.TenantID), Graph: config.GraphApp{ClientID: app.ClientID, ClientSecret: app.ClientSecret,
 				CertificatePath: app.CertificatePath, CertificatePassword: app.CertificatePassword}}}
 	}
-	// The quota wrapper forwards the company directory when it can; the
-	// bare client is the fallback (its reads then bypass the shared budget).
+	// Every vendor client has a company directory, and the quota wrapper
+	// forwards it under the shared budget.
 	companies, ok := a.psa.(psa.CompanyDirectory)
-	if !ok {
-		companies, ok = raw.(psa.CompanyDirectory)
-	}
 	if !ok {
 		companies = noCompanies{a.cfg.PSA.Type}
 	}

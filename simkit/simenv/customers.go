@@ -1,7 +1,6 @@
 package simenv
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -90,24 +89,11 @@ func customerName(i int) string {
 	return fmt.Sprintf("%s %d", customerBases[i%len(customerBases)], i/len(customerBases)+1)
 }
 
-// ErrNoCompanySeeding is returned by Start for Options.Customers when the
-// PSA simulator cannot seed companies.
-var ErrNoCompanySeeding = errors.New("simenv: this PSA simulator cannot seed companies")
-
-// companySeeder is a PSA simulator that stores companies with websites,
-// tenant-id fields and contacts.
-type companySeeder interface {
-	SeedCompany(c simkit.Company) int
-}
-
 // addCustomers adds the partner tenant and n customers to the Graph
 // simulator, and the matching companies to the PSA simulator, users
 // users each.
 func (e *Env) addCustomers(n, users int) error {
-	seeder, ok := vendorSim(e.PSA).(companySeeder)
-	if !ok {
-		return fmt.Errorf("%w (%s)", ErrNoCompanySeeding, e.PSA.Name())
-	}
+	seeder := e.PSA
 	if err := e.Graph.AddTenant(graphsim.TenantSpec{ID: PartnerTenantID}); err != nil {
 		return err
 	}

@@ -216,12 +216,6 @@ func (e *Env) buildConfig(o Options) *config.Config {
 	}
 	if o.Customers > 0 {
 		c.Partner = config.Partner{TenantID: PartnerTenantID, RedirectURI: PartnerRedirectURI, PSAContactType: "End User"}
-		switch o.PSA {
-		case config.PSAConnectWise:
-			c.PSA.ConnectWise.TenantIDFieldID = cwsim.TenantIDFieldID
-		case config.PSAAutotask:
-			c.PSA.Autotask.TenantIDUDF = atsim.DefaultTenantIDUDF
-		}
 	}
 	for i, id := range e.Tenants {
 		verified, _ := graphsim.Domains(id)
