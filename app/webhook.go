@@ -128,7 +128,7 @@ func (r *runsAPI) StartRun(ctx context.Context, req webhook.SyncRequest) (string
 	for _, b := range []struct {
 		given *bool
 		dst   *bool
-	}{{req.SkipDisabledUsers, &in.SkipDisabledUsers}, {req.UpdateExisting, &in.UpdateExisting}, {req.DryRun, &in.DryRun}} {
+	}{{req.SkipDisabledUsers, &in.SkipDisabledUsers}, {req.UpdateExisting, &in.UpdateExisting}, {req.DryRun, &in.DryRun}, {req.ListSkipped, &in.ListSkipped}} {
 		if b.given != nil {
 			*b.dst = *b.given
 		}
