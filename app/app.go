@@ -86,13 +86,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, badConfig(err)
 	}
 	a.tenants = &tenantSet{cfg: cfg, log: a.log, http: hc, metrics: o.Metrics, clients: map[string]*graph.Client{}}
-	a.newOnboarding()
 	store := worker.NewStore(a.rdb, cfg.Redis.Prefix())
 	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,
 		DeactivationGuardMin: cfg.Sync.DeactivationGuardMin, MaxWait: cfg.Sync.MaxWait,
 		Progress: o.Progress,
 	}, a.log)
+	a.newOnboarding()
 	return a, nil
 }
 

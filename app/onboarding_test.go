@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/onboarding"
 	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/simkit/simenv"
@@ -132,6 +134,14 @@ func TestOnboardSimulatedMSP(t *testing.T) {
 	require.Positive(t, run.Report.Statistics.TotalOffice365Users)
 	company := web.CompanyIDs[0]
 	require.Empty(t, env.PSA.Contacts(company), "a dry run writes nothing")
+	if co, ok := env.PSA.Company(company); assert.True(t, ok) {
+		require.Equal(t, web.TenantID, co.TenantID, "written back to the company's tenant-id field")
+	}
+	page, err := nb.n.Engine().Ledger().Changes(ctx, ledger.Query{Tenant: web.TenantID})
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 1, "the write-back is in the change log")
+	require.Equal(t, onboarding.ActionCompanyTenantID, page.Entries[0].Action)
+	require.Equal(t, ledger.ResultWritten, page.Entries[0].Result)
 
 	// Bad decisions: each named, nothing changed.
 	other := customerOf(t, env, simenv.KindWebsite, 1)

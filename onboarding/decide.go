@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/psa"
 )
 
@@ -76,12 +77,12 @@ func (s *Service) Accept(ctx context.Context, tenantID string, o AcceptOptions) 
 	}
 	chosen.CompanyName = company.Name
 	if o.WriteBack && !strings.EqualFold(company.TenantID, tid) {
-		if _, err := s.psa.SetCompanyTenantID(ctx, cid, tid); err != nil {
+		_, err := s.psa.SetCompanyTenantID(ctx, cid, tid)
+		s.logWriteBack(ctx, tid, *company, err)
+		if err != nil {
 			return Proposal{}, fmt.Errorf("onboarding: accept %s: write the tenant id to company %s: %w", tid, cid, err)
 		}
 		p.WrittenBack = true
-		s.cfg.Logger.WithFields(map[string]any{"tenant": tid, "company": cid, "change": "company tenant-id field set"}).
-			Info("onboarding: wrote the tenant id to the PSA company")
 	}
 	p.Status, p.Company, p.Candidates, p.Reason, p.DecidedAt = StatusAccepted, &chosen, nil, "", s.cfg.Clock().UTC()
 	if err := s.store.SaveAccepted(ctx, p); err != nil {
@@ -89,6 +90,30 @@ func (s *Service) Accept(ctx context.Context, tenantID string, o AcceptOptions) 
 	}
 	s.cfg.Logger.WithFields(map[string]any{"tenant": tid, "company": cid, "rule": chosen.Rule}).Info("onboarding: tenant accepted")
 	return p, nil
+}
+
+// ActionCompanyTenantID is the change log's action for a write-back of
+// the tenant id to a PSA company.
+const ActionCompanyTenantID = "company_tenant_id"
+
+// logWriteBack records a write-back (or its failure) in the change log
+// and the log.
+func (s *Service) logWriteBack(ctx context.Context, tid string, company psa.Company, err error) {
+	e := ledger.Entry{Tenant: tid, CompanyID: company.ID, Action: ActionCompanyTenantID,
+		Changes: []ledger.FieldChange{{Field: "tenant_id", Old: company.TenantID, New: tid}},
+		Trigger: ledger.Trigger{Kind: ledger.TriggerOperator, Actor: "onboarding accept"}, Result: ledger.ResultWritten}
+	log := s.cfg.Logger.WithFields(map[string]any{"tenant": tid, "company": company.ID})
+	if err != nil {
+		e.Result, e.PSAError = ledger.ResultFailed, err.Error()
+		log.WithError(err).Warn("onboarding: could not write the tenant id to the PSA company")
+	} else {
+		log.Info("onboarding: wrote the tenant id to the PSA company")
+	}
+	if s.cfg.ChangeLog != nil {
+		if lerr := s.cfg.ChangeLog.Append(ctx, e); lerr != nil {
+			log.WithError(lerr).Warn("onboarding: could not record the write-back in the change log")
+		}
+	}
 }
 
 // Reject records that the operator does not want a tenant synced;

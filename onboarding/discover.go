@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/graph/directory"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/psa"
 )
 
@@ -55,6 +56,13 @@ type Config struct {
 	// Logger receives one line per decision and per write-back (default:
 	// discard).
 	Logger logrus.FieldLogger
+	// ChangeLog records each write-back to the PSA (nil: only the log).
+	ChangeLog ChangeLog
+}
+
+// ChangeLog is the change log of PSA writes (ledger.Ledger).
+type ChangeLog interface {
+	Append(ctx context.Context, entries ...ledger.Entry) error
 }
 
 // Service runs discovery and the operator's decisions over a partner
