@@ -223,7 +223,16 @@ func TestOnboardSimulatedMSP(t *testing.T) {
 	}
 	require.Equal(t, mappings, got, "the same mappings, found by the tenant ids written back")
 
-	code, body := nb2.api(t, http.MethodGet, "/api/v1/tenants/export?format=csv", nil)
+	// A missing partner permission is named, with what to grant.
+	require.NoError(t, env.Graph.RevokePermission(simenv.PartnerTenantID, "DelegatedAdminRelationship.Read.All"))
+	code, body := nb2.api(t, http.MethodPost, "/api/v1/tenants/discover", nil)
+	require.Equal(t, http.StatusFailedDependency, code, string(body))
+	errCode, msg := errorCode(t, body)
+	require.Equal(t, "failed_dependency", errCode)
+	require.Contains(t, msg, "application permission DelegatedAdminRelationship.Read.All in tenant "+simenv.PartnerTenantID)
+	require.NoError(t, env.Graph.GrantPermission(simenv.PartnerTenantID, "DelegatedAdminRelationship.Read.All"))
+
+	code, body = nb2.api(t, http.MethodGet, "/api/v1/tenants/export?format=csv", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Len(t, strings.Split(strings.TrimSpace(string(body)), "\n"), len(mappings)+1, "a header and one line per accepted tenant")
 	code, body = nb2.api(t, http.MethodGet, "/api/v1/tenants/export?format=yaml", nil)

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/graph/directory"
 	"github.com/psasync/psasync/onboarding"
 	"github.com/psasync/psasync/webhook"
 	"github.com/psasync/psasync/worker"
@@ -209,6 +210,9 @@ func apiError(err error) error {
 	case errors.Is(err, onboarding.ErrAlreadyAccepted), errors.Is(err, onboarding.ErrCompanyTaken),
 		errors.Is(err, onboarding.ErrConfigured), errors.Is(err, onboarding.ErrNoPartner):
 		return webhook.Refused(409, "%v", err)
+	case errors.Is(err, directory.ErrMissingPermission):
+		// The operator must grant it: the message names the permission.
+		return webhook.Refused(424, "%v", err)
 	}
 	return err
 }

@@ -36,7 +36,9 @@ func BadRequest(format string, args ...any) error {
 }
 
 // StatusError is a refusal other than a 400 (a 404 for an unknown tenant,
-// a 409 for a state conflict) whose Message is shown to the caller. Build
+// a 409 for a state conflict, a 424 for a vendor refusal the operator must
+// fix, such as a missing Graph permission) whose Message is shown to the
+// caller. Build
 // it with Refused.
 type StatusError struct {
 	// Status is the HTTP status (4xx).
@@ -71,6 +73,7 @@ const (
 	codeForbidden        = "forbidden"
 	codeNotFound         = "not_found"
 	codeConflict         = "conflict"
+	codeFailedDependency = "failed_dependency"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeTooLarge         = "payload_too_large"
 	codeUnsupportedMedia = "unsupported_media_type"
@@ -122,6 +125,8 @@ func classify(err error) (int, errorBody) {
 			code = codeNotFound
 		case http.StatusConflict:
 			code = codeConflict
+		case http.StatusFailedDependency:
+			code = codeFailedDependency
 		}
 		return statusErr.Status, errorBody{code, statusErr.Message}
 	case errors.As(err, &depErr):
