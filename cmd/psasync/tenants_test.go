@@ -77,6 +77,23 @@ func TestTenantsCommand(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, web.TenantID, co.TenantID)
 
+	// An accepted tenant is a tenant for psasync sync too.
+	r = run(t, "sync", "--tenant", web.TenantID, "--mode", "full", "--config", path)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var rep struct {
+		Success    bool `json:"success"`
+		Statistics struct {
+			Created int `json:"contacts_created"`
+		} `json:"statistics"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+	require.True(t, rep.Success)
+	require.Positive(t, rep.Statistics.Created)
+	require.Len(t, env.PSA.Contacts(web.CompanyIDs[0]), rep.Statistics.Created)
+	r = run(t, "sync", "--tenant", "0badc0de-0000-4000-8000-000000000000", "--config", path)
+	require.Equal(t, exitBadArgs, r.code)
+	require.Contains(t, r.stderr, "nor an accepted tenant")
+
 	two := customer(t, env, simenv.KindTwoCompanies)
 	contacts := customer(t, env, simenv.KindContacts)
 	for _, tc := range []struct {
