@@ -18,6 +18,7 @@ import (
 
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/mapping"
 	"github.com/psasync/psasync/onboarding"
 	"github.com/psasync/psasync/psa"
@@ -36,6 +37,7 @@ type App struct {
 	tenants *tenantSet
 	engine  *worker.Engine
 	onboard *onboarding.Service
+	ledger  *ledger.Ledger
 	metrics *worker.Metrics
 	closers []func()
 }
@@ -86,11 +88,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, badConfig(err)
 	}
 	a.tenants = &tenantSet{cfg: cfg, log: a.log, http: hc, metrics: o.Metrics, clients: map[string]*graph.Client{}}
+	a.ledger = newLedger(a.rdb, cfg)
 	store := worker.NewStore(a.rdb, cfg.Redis.Prefix())
 	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,
 		DeactivationGuardMin: cfg.Sync.DeactivationGuardMin, MaxWait: cfg.Sync.MaxWait,
-		Progress: o.Progress,
+		Progress: o.Progress, Ledger: a.ledger, QuarantineThreshold: cfg.Ledger.QuarantineThreshold,
 	}, a.log)
 	a.newOnboarding()
 	return a, nil

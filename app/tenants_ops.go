@@ -206,13 +206,13 @@ func apiError(err error) error {
 		errors.Is(err, onboarding.ErrUnknownCompany), errors.Is(err, errBadFormat):
 		return webhook.BadRequest("%v", err)
 	case errors.Is(err, onboarding.ErrUnknownTenant):
-		return webhook.Refused(404, "%v", err)
+		return webhook.NotFound("%v", err)
 	case errors.Is(err, onboarding.ErrAlreadyAccepted), errors.Is(err, onboarding.ErrCompanyTaken),
 		errors.Is(err, onboarding.ErrConfigured), errors.Is(err, onboarding.ErrNoPartner):
-		return webhook.Refused(409, "%v", err)
+		return webhook.Conflict("%v", err)
 	case errors.Is(err, directory.ErrMissingPermission):
 		// The operator must grant it: the message names the permission.
-		return webhook.Refused(424, "%v", err)
+		return webhook.FailedDependency("%v", err)
 	}
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/subscription"
 	"github.com/psasync/psasync/webhook"
 	"github.com/psasync/psasync/worker"
@@ -149,7 +150,7 @@ func (r *runsAPI) GetRun(ctx context.Context, id string) (json.RawMessage, bool,
 }
 
 func (r *runsAPI) ListRuns(ctx context.Context, limit int) (json.RawMessage, error) {
-	recs, err := r.n.app.engine.Store().Runs(ctx, limit)
+	recs, err := r.n.app.engine.Store().Runs(ctx, ledger.RunQuery{}, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -128,8 +128,8 @@ func TestTenantsAPIRefusals(t *testing.T) {
 		code   string
 		msg    string
 	}{
-		{Refused(http.StatusConflict, "tenant %s is already accepted", tenantA), http.StatusConflict, codeConflict, "is already accepted"},
-		{Refused(http.StatusNotFound, "tenant %s is not a discovered tenant", tenantA), http.StatusNotFound, codeNotFound, "not a discovered tenant"},
+		{Conflict("tenant %s is already accepted", tenantA), http.StatusConflict, codeConflict, "is already accepted"},
+		{NotFound("tenant %s is not a discovered tenant", tenantA), http.StatusNotFound, codeNotFound, "not a discovered tenant"},
 		{BadRequest(`company "9" is not an active PSA company`), http.StatusBadRequest, codeInvalidRequest, `company "9"`},
 		{errors.New("redis: connection refused at 10.0.0.7"), http.StatusInternalServerError, codeInternal, "internal error"},
 	} {

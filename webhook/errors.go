@@ -35,24 +35,34 @@ func BadRequest(format string, args ...any) error {
 	return &RequestError{Message: fmt.Sprintf(format, args...)}
 }
 
-// StatusError is a refusal other than a 400 (a 404 for an unknown tenant,
-// a 409 for a state conflict, a 424 for a vendor refusal the operator must
-// fix, such as a missing Graph permission) whose Message is shown to the
-// caller. Build
-// it with Refused.
+// StatusError is a refusal whose status (404, 409) and Message the caller
+// sees verbatim: an operator's action on something unknown or stale. Build
+// it with NotFound or Conflict.
 type StatusError struct {
-	// Status is the HTTP status (4xx).
-	Status int
-	// Message names what was wrong, e.g. "tenant ... is already accepted".
+	Status  int
+	Code    string
 	Message string
 }
 
 // Error returns the client-safe message.
 func (e *StatusError) Error() string { return e.Message }
 
-// Refused returns a *StatusError with a formatted, client-safe message.
-func Refused(status int, format string, args ...any) error {
-	return &StatusError{Status: status, Message: fmt.Sprintf(format, args...)}
+// NotFound is a 404 naming what does not exist (a tenant, user, conflict,
+// batch or contact).
+func NotFound(format string, args ...any) error {
+	return &StatusError{Status: http.StatusNotFound, Code: codeNotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+// Conflict is a 409 naming why the action no longer applies (a conflict
+// already resolved, a batch replaced, a run in progress).
+func Conflict(format string, args ...any) error {
+	return &StatusError{Status: http.StatusConflict, Code: codeConflict, Message: fmt.Sprintf(format, args...)}
+}
+
+// FailedDependency is a 424 naming what a vendor refused that the operator
+// must fix (a Graph permission to grant in the partner tenant).
+func FailedDependency(format string, args ...any) error {
+	return &StatusError{Status: http.StatusFailedDependency, Code: codeFailedDependency, Message: fmt.Sprintf(format, args...)}
 }
 
 // Error classes internal to the server; writeError maps each to a status.
@@ -72,13 +82,13 @@ const (
 	codeUnauthorized     = "unauthorized"
 	codeForbidden        = "forbidden"
 	codeNotFound         = "not_found"
-	codeConflict         = "conflict"
-	codeFailedDependency = "failed_dependency"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeTooLarge         = "payload_too_large"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeUnavailable      = "unavailable"
 	codeInternal         = "internal"
+	codeConflict         = "conflict"
+	codeFailedDependency = "failed_dependency"
 )
 
 // errorEnvelope is the one shape every error answer has:
@@ -118,17 +128,8 @@ func classify(err error) (int, errorBody) {
 		statusErr *StatusError
 	)
 	switch {
-	case errors.As(err, &statusErr) && statusErr.Status >= 400 && statusErr.Status < 500:
-		code := codeInvalidRequest
-		switch statusErr.Status {
-		case http.StatusNotFound:
-			code = codeNotFound
-		case http.StatusConflict:
-			code = codeConflict
-		case http.StatusFailedDependency:
-			code = codeFailedDependency
-		}
-		return statusErr.Status, errorBody{code, statusErr.Message}
+	case errors.As(err, &statusErr):
+		return statusErr.Status, errorBody{statusErr.Code, statusErr.Message}
 	case errors.As(err, &depErr):
 		msg := depErr.public
 		if msg == "" {

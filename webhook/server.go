@@ -3,7 +3,12 @@
 //	POST /webhook/graph            Graph handshake and change notifications
 //	POST /webhook/graph/lifecycle  Graph handshake and lifecycle notifications
 //	POST /api/v1/sync              start a run (bearer token)
-//	GET  /api/v1/runs[/{id}]       read runs (bearer token)
+//	GET  /api/v1/runs[/{id}]       read runs (bearer token); filtered from the run history when set
+//	GET  /api/v1/changes           the change log, JSON or CSV (bearer token)
+//	GET  /api/v1/conflicts, held, quarantine  what waits for an operator (bearer token)
+//	POST /api/v1/conflicts/{tenant}/{user}/resolve|ignore, /held/{batch}/approve|reject,
+//	     /quarantine/{tenant}[/users/{user}]/release, /tenants/{tenant}/users/{user}/sync
+//	                               an operator's actions (bearer token)
 //	GET  /api/v1/tenants/discovered, /api/v1/tenants/export;
 //	POST /api/v1/tenants/discover, /api/v1/tenants/{tenant}/accept|reject
 //	                               onboarding (bearer token)
@@ -77,11 +82,25 @@ type Config struct {
 	Lookup SubscriptionLookup
 	// Enqueuer takes accepted notifications and lifecycle events.
 	Enqueuer Enqueuer
-	// Runs serves the sync and runs API; nil leaves /api unmounted (404).
+	// Runs serves the sync and runs API; nil leaves /api unmounted (404)
+	// unless a ledger dependency below is set.
 	Runs Runs
+	// RunHistory, when set, answers GET /api/v1/runs with its filters
+	// (tenant, mode, state, since, until, cursor, limit) instead of
+	// Runs.ListRuns.
+	RunHistory RunHistory
 	// Tenants serves the onboarding API under /api/v1/tenants; nil leaves
 	// it unmounted.
 	Tenants Tenants
+	// ChangeLog serves GET /api/v1/changes; nil leaves it unmounted.
+	ChangeLog ChangeLog
+	// Decisions serves GET /api/v1/conflicts, /held and /quarantine; nil
+	// leaves them unmounted.
+	Decisions Decisions
+	// Operator serves the operator's actions (resolve or ignore a conflict,
+	// approve or reject held deactivations, release from quarantine, sync a
+	// user on demand); nil leaves them unmounted.
+	Operator Operator
 	// APIToken is the bearer token for /api and /monitoring, at least
 	// MinAPITokenLength characters; empty disables /api (404) and leaves
 	// /monitoring reachable only through MonitoringBasicAuth.
@@ -249,14 +268,18 @@ func (s *Server) buildEngine() error {
 	}
 
 	switch {
-	case s.cfg.Runs == nil:
+	case s.cfg.Runs == nil && !s.cfg.hasLedgerAPI() && s.cfg.Tenants == nil:
 	case s.tokenHash == nil:
 		s.log.Warn("webhook: APIToken is empty, so /api/v1 is disabled (404)")
 	default:
 		api := e.Group("/api/v1", s.requireBearer)
-		api.POST("/sync", s.handleStartSync)
-		api.GET("/runs", s.handleListRuns)
-		api.GET("/runs/:id", s.handleGetRun)
+		if s.cfg.Runs != nil {
+			api.POST("/sync", s.handleStartSync)
+			api.GET("/runs", s.handleListRuns)
+			api.GET("/runs/:id", s.handleGetRun)
+		}
+		s.mountLedgerAPI(api)
+		s.mountOperatorAPI(api)
 		s.mountTenants(api)
 	}
 

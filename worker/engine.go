@@ -93,7 +93,7 @@ type Config struct {
 	// Progress, when set, sees each run's progress (the CLI shows it).
 	Progress ProgressFunc
 	// Ledger is the change log, run history and operator decisions
-	// (default: a ledger with default options on the store's Redis).
+	// (default: the store's, with default options).
 	Ledger *ledger.Ledger
 	// QuarantineThreshold is how many permanent failures in a row
 	// quarantine a user, and failed runs (consent, permission) a tenant
@@ -152,11 +152,10 @@ func NewEngine(client psa.Client, mapper *mapping.Mapper, store *Store, tenants 
 		log = l
 	}
 	cfg = cfg.withDefaults()
-	l := cfg.Ledger
-	if l == nil {
-		l = ledger.New(store.rdb, store.prefix, ledger.Options{Now: cfg.Now})
+	if cfg.Ledger != nil {
+		store.ledger = cfg.Ledger // one ledger for the runs and the change log
 	}
-	return &Engine{psa: client, mapper: mapper, store: store, tenants: tenants, cfg: cfg, log: log, ledger: l}
+	return &Engine{psa: client, mapper: mapper, store: store, tenants: tenants, cfg: cfg, log: log, ledger: store.ledger}
 }
 
 // Ledger returns the engine's change log, run history and decisions.
