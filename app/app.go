@@ -23,6 +23,7 @@ import (
 	"github.com/psasync/psasync/onboarding"
 	"github.com/psasync/psasync/psa"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/subscription"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -53,6 +54,9 @@ type Options struct {
 	Metrics *worker.Metrics
 	// Progress, when set, sees each run's progress (psasync sync shows it).
 	Progress worker.ProgressFunc
+	// TuneEngine, when set, changes the engine's config from the file's
+	// (benchmarks compare settings in one run).
+	TuneEngine func(*worker.Config)
 }
 
 // New connects to Redis (or starts an embedded one when redis.addr is
@@ -90,11 +94,23 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.tenants = &tenantSet{cfg: cfg, log: a.log, http: hc, metrics: o.Metrics, clients: map[string]*graph.Client{}}
 	a.ledger = newLedger(a.rdb, cfg)
 	store := worker.NewStore(a.rdb, cfg.Redis.Prefix())
-	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
+	ec := worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,
 		DeactivationGuardMin: cfg.Sync.DeactivationGuardMin, MaxWait: cfg.Sync.MaxWait,
 		Progress: o.Progress, Ledger: a.ledger, QuarantineThreshold: cfg.Ledger.QuarantineThreshold,
-	}, a.log)
+	}
+	subs := subscription.NewStore(a.rdb, cfg.Redis.Prefix())
+	ec.SubscriptionOf = func(ctx context.Context, tenant string) string {
+		rec, ok, err := subs.ByTenant(ctx, tenant)
+		if err != nil || !ok {
+			return ""
+		}
+		return rec.ID
+	}
+	if o.TuneEngine != nil {
+		o.TuneEngine(&ec)
+	}
+	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, ec, a.log)
 	a.newOnboarding()
 	return a, nil
 }

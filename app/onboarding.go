@@ -85,7 +85,7 @@ func (a *App) newOnboarding() {
 	}
 	a.onboard = onboarding.New(dir, companies, store, onboarding.Config{
 		Configured: configured, AutoAcceptTenantID: a.cfg.Partner.AutoAcceptTenantID, Logger: a.log,
-		ChangeLog: a.engine.Ledger(),
+		ChangeLog: a.ledger,
 	})
 }
 

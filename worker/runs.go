@@ -108,4 +108,3 @@ func (s *Store) Runs(ctx context.Context, q ledger.RunQuery, limit int) ([]RunRe
 		q.Cursor = next
 	}
 }
-
