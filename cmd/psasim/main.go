@@ -68,8 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "psasim: Graph simulator at %s (tenants %v)\n", env.Graph.BaseURL(), env.Tenants)
 	fmt.Fprintf(stdout, "psasim: %s simulator at %s (stats: %s/_sim/stats)\n", env.PSA.Name(), env.PSA.BaseURL(), env.PSA.Root())
 	if o.Customers > 0 {
-		fmt.Fprintf(stdout, "psasim: partner tenant %s with %d customers (%v by rule, %d to review, %d without consent); try: psasync tenants discover --config FILE\n",
-			simenv.PartnerTenantID, len(env.Customers), env.Mix.ByRule, env.Mix.NeedsReview, env.Mix.NoConsent)
+		m := env.Mix
+		fmt.Fprintf(stdout, "psasim: partner tenant %s with %d customers: by tenant_id %d, domain %d, contact_domain %d, name %d; %d to review; %d without consent\n",
+			simenv.PartnerTenantID, len(env.Customers), m.ByRule["tenant_id"], m.ByRule["domain"], m.ByRule["contact_domain"], m.ByRule["name"], m.NeedsReview, m.NoConsent)
+		fmt.Fprintln(stdout, "psasim: try: psasync tenants discover --config FILE")
 	}
 	fmt.Fprintln(stdout, "psasim: Ctrl-C stops it")
 	<-ctx.Done()
