@@ -28,6 +28,7 @@ func mspConfig(t *testing.T, n int) (string, *simenv.Env) {
 	c, err := config.Load(path)
 	require.NoError(t, err)
 	testRedis(t, c)
+	c.Server.PublicURL = "https://psasync.example.com" // subscriptions list needs one; nothing is subscribed here
 	b, err := yaml.Marshal(c)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, b, 0o600))
@@ -76,6 +77,12 @@ func TestTenantsCommand(t *testing.T) {
 	co, ok := env.PSA.Company(web.CompanyIDs[0])
 	require.True(t, ok)
 	require.Equal(t, web.TenantID, co.TenantID)
+
+	// Accepted tenants are listed with the config's by psasync subscriptions.
+	r = run(t, "subscriptions", "list", "--json", "--config", path)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, web.TenantID)
+	require.Contains(t, r.stdout, simenv.DefaultTenantID)
 
 	// An accepted tenant is a tenant for psasync sync too.
 	r = run(t, "sync", "--tenant", web.TenantID, "--mode", "full", "--config", path)
