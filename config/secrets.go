@@ -43,6 +43,7 @@ func (c *Config) secretKeys() []secretKey {
 		{"psa.halopsa.client_secret", &c.PSA.HaloPSA.ClientSecret, &c.PSA.HaloPSA.ClientSecretFile},
 		{"server.api_token", &c.Server.APIToken, &c.Server.APITokenFile},
 		{"server.monitoring.basic_auth_password", &c.Server.Monitoring.BasicAuthPassword, &c.Server.Monitoring.BasicAuthPasswordFile},
+		{"partner.client_secret", &c.Partner.ClientSecret, &c.Partner.ClientSecretFile},
 	}
 	for i := range c.Tenants {
 		g := &c.Tenants[i].Graph
