@@ -21,6 +21,11 @@ import (
 	"github.com/psasync/psasync/worker"
 )
 
+// defaultConcurrency is how many jobs a worker process runs at once when
+// worker.concurrency is unset: 20, the size of a Graph $batch, so that the
+// user reads of a burst for one tenant fill whole batches.
+const defaultConcurrency = 20
+
 // Role is a part of psasync a process runs; roles combine with |.
 type Role int
 
@@ -55,7 +60,7 @@ type NodeOptions struct {
 	// 127.0.0.1:8080); 127.0.0.1:0 picks a free port.
 	Listen string
 	// Concurrency is how many jobs this process runs at once (default
-	// worker.concurrency, else 10).
+	// worker.concurrency, else defaultConcurrency).
 	Concurrency int
 	// MetricsListen is where a process without the webhook role serves
 	// /metrics, /healthz and /readyz (default worker.metrics_listen; empty:
@@ -220,7 +225,7 @@ func (n *Node) Run(ctx context.Context) error {
 		start("dispatcher", func(ctx context.Context) error { return n.ingest.Run(ctx, consumerName(roles)) })
 	}
 	if roles&RoleWorker != 0 {
-		conc := firstPositive(n.opts.Concurrency, n.cfg.Worker.Concurrency, 10)
+		conc := firstPositive(n.opts.Concurrency, n.cfg.Worker.Concurrency, defaultConcurrency)
 		start("worker", func(ctx context.Context) error { return n.runWorkers(ctx, conc) })
 	}
 	if roles&RoleScheduler != 0 && !n.opts.NoScheduler {

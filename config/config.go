@@ -66,8 +66,13 @@ type Monitoring struct {
 
 // Worker tunes the job workers.
 type Worker struct {
-	// Concurrency is how many jobs one worker process runs at once (default 10).
+	// Concurrency is how many jobs one worker process runs at once (default
+	// 20: the size of a Graph $batch, so that a burst's user reads fill it).
 	Concurrency int `yaml:"concurrency"`
+	// GraphBatchLinger is how long a per-user job's Graph read waits for
+	// other reads of the same tenant to share one $batch of up to 20
+	// (default 50ms); negative sends every read on its own.
+	GraphBatchLinger time.Duration `yaml:"graph_batch_linger"`
 	// CoalesceWindow is how long notifications for one user collapse into
 	// one trailing job (default 1s).
 	CoalesceWindow time.Duration `yaml:"coalesce_window"`
@@ -75,6 +80,21 @@ type Worker struct {
 	// (one without the webhook role, which serves them itself) serves
 	// /metrics, /healthz and /readyz; empty: none.
 	MetricsListen string `yaml:"metrics_listen"`
+}
+
+// DefaultGraphBatchLinger is worker.graph_batch_linger when unset.
+const DefaultGraphBatchLinger = 50 * time.Millisecond
+
+// BatchLinger is the effective linger of Graph user-read batches; 0 means
+// batching is off.
+func (w Worker) BatchLinger() time.Duration {
+	switch {
+	case w.GraphBatchLinger < 0:
+		return 0
+	case w.GraphBatchLinger == 0:
+		return DefaultGraphBatchLinger
+	}
+	return w.GraphBatchLinger
 }
 
 // Schedule is when runs happen without a notification.
@@ -305,6 +325,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Worker.Concurrency < 0 || c.Worker.Concurrency > 1000 {
 		add("worker.concurrency", "%d is not between 1 and 1000", c.Worker.Concurrency)
+	}
+	if c.Worker.GraphBatchLinger > time.Second {
+		add("worker.graph_batch_linger", "%s is longer than 1s (negative turns batching off)", c.Worker.GraphBatchLinger)
 	}
 	if c.Worker.CoalesceWindow < 0 || c.Worker.CoalesceWindow > time.Minute {
 		add("worker.coalesce_window", "%s is not between 0 and 1m", c.Worker.CoalesceWindow)

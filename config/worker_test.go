@@ -1,0 +1,27 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestGraphBatchLinger(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		yaml string
+		want time.Duration
+	}{
+		{"", DefaultGraphBatchLinger},
+		{"worker: {graph_batch_linger: 10ms}\n", 10 * time.Millisecond},
+		{"worker: {graph_batch_linger: -1s}\n", 0},
+	}
+	for _, tc := range tests {
+		c, err := Parse([]byte(good+tc.yaml), env(map[string]string{"GRAPH_SECRET": "g", "CW_PRIVATE": "c"}))
+		require.NoError(t, err, tc.yaml)
+		require.Equal(t, tc.want, c.Worker.BatchLinger(), tc.yaml)
+	}
+	_, err := Parse([]byte(good+"worker: {graph_batch_linger: 2s}\n"), env(map[string]string{"GRAPH_SECRET": "g", "CW_PRIVATE": "c"}))
+	require.ErrorContains(t, err, "worker.graph_batch_linger: 2s is longer than 1s")
+}
