@@ -88,3 +88,22 @@ func TestBurstOfDistinctUsersSharesGraphRoundTrips(t *testing.T) {
 	t.Logf("round trips: naive %d, batched %d", naive.roundTrips, batched.roundTrips)
 	require.LessOrEqual(t, batched.roundTrips, users/20+users/100, "the reads of 20 workers share batches of up to 20")
 }
+
+// BenchmarkUserBurst5000 is issue 13's burst row: one job for each of 5,000
+// distinct users, worked off by 20 workers, the naive way (one GET per user)
+// and batched, in the same run.
+func BenchmarkUserBurst5000(b *testing.B) {
+	const users = 5000
+	env, err := simenv.Start(context.Background(), simenv.Options{PSA: config.PSAConnectWise, Users: users, Unlimited: true})
+	require.NoError(b, err)
+	b.Cleanup(env.Close)
+	for b.Loop() {
+		naive := userBurst(b, env, -1)
+		batched := userBurst(b, env, 0)
+		b.ReportMetric(float64(naive.roundTrips), "naive-round-trips")
+		b.ReportMetric(float64(batched.roundTrips), "batched-round-trips")
+		b.ReportMetric(float64(naive.roundTrips)/float64(batched.roundTrips), "ratio")
+		b.ReportMetric(naive.wall.Seconds(), "naive-wall-s")
+		b.ReportMetric(batched.wall.Seconds(), "batched-wall-s")
+	}
+}

@@ -105,6 +105,11 @@ type Schedule struct {
 	// ReconcileAt is the local time of the nightly full reconcile, "HH:MM"
 	// (default 02:00; "off" turns it off).
 	ReconcileAt string `yaml:"reconcile_at"`
+	// ReconcileSpread is the window the nightly reconciles of all tenants
+	// start in, from reconcile_at on (default 3h: 02:00-05:00 in each
+	// tenant's zone); each tenant's start is fixed by a hash of its id, so
+	// the tenants of an MSP do not start at once. Negative: no spread.
+	ReconcileSpread time.Duration `yaml:"reconcile_spread"`
 	// TimeZone is an IANA zone name (default UTC).
 	TimeZone string `yaml:"time_zone"`
 	// RenewEvery is how often subscriptions are checked for renewal
@@ -337,6 +342,9 @@ func (c *Config) Validate() error {
 			if _, err := time.Parse("15:04", s.ReconcileAt); err != nil {
 				add(key+".reconcile_at", "%q is not HH:MM or off", s.ReconcileAt)
 			}
+		}
+		if s.ReconcileSpread >= 6*time.Hour {
+			add(key+".reconcile_spread", "%s is not shorter than the 6h a night's reconcile may start in", s.ReconcileSpread)
 		}
 		if s.TimeZone != "" {
 			if _, err := time.LoadLocation(s.TimeZone); err != nil {
