@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -61,7 +62,7 @@ func Sync(ctx context.Context, o SyncOptions) error {
 	}
 	defer a.Close()
 	runID := fmt.Sprintf("cli-%d-%d", os.Getpid(), time.Now().Unix())
-	rep, err := a.engine.Run(ctx, runID, in)
+	rep, err := a.engine.Run(quota.WithTenant(ctx, in.Tenant), runID, in)
 	prog.Done()
 	if errors.Is(err, worker.ErrTenantBusy) {
 		return classify(fmt.Errorf("%w; try again when it has finished", err), ErrRunFailed)

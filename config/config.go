@@ -69,6 +69,11 @@ type Worker struct {
 	// Concurrency is how many jobs one worker process runs at once (default
 	// 20: the size of a Graph $batch, so that a burst's user reads fill it).
 	Concurrency int `yaml:"concurrency"`
+	// MaxTenantRuns is how many runs (a tenant's full or incremental sync)
+	// one worker process runs at once, besides Concurrency's jobs (default
+	// 2): the nightly reconciles of many tenants wait in the queue, and the
+	// process's memory follows this bound, not the number of tenants.
+	MaxTenantRuns int `yaml:"max_tenant_runs"`
 	// GraphBatchLinger is how long a per-user job's Graph read waits for
 	// other reads of the same tenant to share one $batch of up to 20
 	// (default 50ms); negative sends every read on its own.
@@ -80,6 +85,17 @@ type Worker struct {
 	// (one without the webhook role, which serves them itself) serves
 	// /metrics, /healthz and /readyz; empty: none.
 	MetricsListen string `yaml:"metrics_listen"`
+}
+
+// DefaultMaxTenantRuns is worker.max_tenant_runs when unset.
+const DefaultMaxTenantRuns = 2
+
+// TenantRuns is the effective worker.max_tenant_runs.
+func (w Worker) TenantRuns() int {
+	if w.MaxTenantRuns <= 0 {
+		return DefaultMaxTenantRuns
+	}
+	return w.MaxTenantRuns
 }
 
 // DefaultGraphBatchLinger is worker.graph_batch_linger when unset.
@@ -330,6 +346,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Worker.Concurrency < 0 || c.Worker.Concurrency > 1000 {
 		add("worker.concurrency", "%d is not between 1 and 1000", c.Worker.Concurrency)
+	}
+	if c.Worker.MaxTenantRuns < 0 || c.Worker.MaxTenantRuns > 100 {
+		add("worker.max_tenant_runs", "%d is not between 1 and 100", c.Worker.MaxTenantRuns)
 	}
 	if c.Worker.GraphBatchLinger > time.Second {
 		add("worker.graph_batch_linger", "%s is longer than 1s (negative turns batching off)", c.Worker.GraphBatchLinger)

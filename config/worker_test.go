@@ -25,3 +25,16 @@ func TestGraphBatchLinger(t *testing.T) {
 	_, err := Parse([]byte(good+"worker: {graph_batch_linger: 2s}\n"), env(map[string]string{"GRAPH_SECRET": "g", "CW_PRIVATE": "c"}))
 	require.ErrorContains(t, err, "worker.graph_batch_linger: 2s is longer than 1s")
 }
+
+func TestMaxTenantRuns(t *testing.T) {
+	t.Parallel()
+	secrets := env(map[string]string{"GRAPH_SECRET": "g", "CW_PRIVATE": "c"})
+	c, err := Parse([]byte(good), secrets)
+	require.NoError(t, err)
+	require.Equal(t, DefaultMaxTenantRuns, c.Worker.TenantRuns())
+	c, err = Parse([]byte(good+"worker: {max_tenant_runs: 5}\n"), secrets)
+	require.NoError(t, err)
+	require.Equal(t, 5, c.Worker.TenantRuns())
+	_, err = Parse([]byte(good+"worker: {max_tenant_runs: 500}\n"), secrets)
+	require.ErrorContains(t, err, "worker.max_tenant_runs: 500 is not between 1 and 100")
+}
