@@ -55,7 +55,7 @@ func (r *run) record(ctx context.Context, results []applyResult, links map[strin
 			// of a large tenant keeps a report of a few bytes per contact.
 			var planned []FieldChange
 			if r.in.DryRun {
-				planned = p.changes
+				planned = p.written()
 			}
 			rep.CreatedContacts = append(rep.CreatedContacts, contactResult(p.user, p.upn, res.written, nil, p.action, planned))
 		case p.kind == actUpdate:
