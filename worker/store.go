@@ -23,6 +23,8 @@ import (
 //	P delta:{tenant}             string the tenant's Graph delta link
 //	P run:{run id}               string JSON RunRecord, expires after RunTTL
 //	P runs                       zset   run ids scored by creation time (unix ms)
+//	P runs:tenant:{tenant}       zset   the tenant's run ids scored likewise (runindex.go)
+//	P runs:last                  hash   tenant -> JSON RunSummary of its newest run (runindex.go)
 //	P outcome:{tenant}:{user}    string JSON UserOutcome of the user's last job, expires after RunTTL
 //	P lock:user:{tenant}:{user}  string per-user lock token (internal/redislock)
 //	P lock:tenant:{tenant}       string per-tenant run lock token, renewed while a run runs
@@ -171,7 +173,7 @@ func (s *Store) SaveRun(ctx context.Context, r RunRecord) error {
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.runKey(r.ID), b, s.RunTTL)
 		p.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID})
-		return nil
+		return s.indexRun(ctx, p, r)
 	})
 	if err != nil {
 		return fmt.Errorf("store run %s: %w", r.ID, err)
@@ -192,16 +194,21 @@ func (s *Store) createRun(ctx context.Context, r RunRecord) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	if err := s.rdb.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID}).Err(); err != nil {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID})
+		return s.indexRun(ctx, p, r)
+	})
+	if err != nil {
 		return false, fmt.Errorf("index run %s: %w", r.ID, err)
 	}
 	return true, nil
 }
 
 // deleteRun removes a run record that never got its task.
-func (s *Store) deleteRun(ctx context.Context, id string) {
+func (s *Store) deleteRun(ctx context.Context, tenant, id string) {
 	s.rdb.Del(ctx, s.runKey(id))
 	s.rdb.ZRem(ctx, s.runsKey(), id)
+	s.unindexRun(ctx, tenant, id)
 }
 
 // Run reads one run record.
