@@ -2,7 +2,8 @@ package app
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -144,14 +145,19 @@ func (s *consoleSource) Capacity(ctx context.Context) (console.Capacity, error) 
 		}
 		c.Available = n
 	}
+	// A queue exists once a task was enqueued on it; the others are empty.
+	existing, err := s.inspector.Queues()
+	if err != nil {
+		return c, fmt.Errorf("list queues: %w", err)
+	}
 	for _, name := range s.n.queues.All() {
+		if !slices.Contains(existing, name) {
+			c.Queues = append(c.Queues, console.QueueDepth{Name: name})
+			continue
+		}
 		info, err := s.inspector.GetQueueInfo(name)
 		if err != nil {
-			if errors.Is(err, asynq.ErrQueueNotFound) {
-				c.Queues = append(c.Queues, console.QueueDepth{Name: name})
-				continue
-			}
-			return c, err
+			return c, fmt.Errorf("read queue %s: %w", name, err)
 		}
 		c.Queues = append(c.Queues, console.QueueDepth{Name: name, Pending: info.Pending, Active: info.Active,
 			Scheduled: info.Scheduled, Retry: info.Retry, Failed: info.Archived, Latency: info.Latency})
