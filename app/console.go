@@ -45,8 +45,8 @@ func (n *Node) newConsole() (*console.Console, error) {
 // consoleRunner starts the console's runs through the run API's path.
 type consoleRunner struct{ api *runsAPI }
 
-func (r consoleRunner) StartRun(ctx context.Context, tenant string, dryRun bool) (string, error) {
-	return r.api.StartRun(ctx, webhook.SyncRequest{Tenant: tenant, DryRun: &dryRun})
+func (r consoleRunner) StartRun(ctx context.Context, tenant, mode string, dryRun bool) (string, error) {
+	return r.api.StartRun(ctx, webhook.SyncRequest{Tenant: tenant, SyncMode: mode, DryRun: &dryRun})
 }
 
 // consoleSource reads what the console shows from the stores: the config's

@@ -16,6 +16,7 @@ import (
 
 	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/worker"
 )
 
 // testReadToken is the read-only token of console test nodes.
@@ -106,19 +107,26 @@ func startConsoleNode(t *testing.T, tune func(*config.Config)) *nodeBundle {
 
 // startRunFromConsole presses "sync now" (or "dry run now") on the tenant
 // page and waits for the run to finish; it returns the run's page path.
-func startRunFromConsole(t *testing.T, nb *nodeBundle, b *uiBrowser, dry bool) string {
+func startRunFromConsole(t *testing.T, nb *nodeBundle, b *uiBrowser, mode string, dry bool) string {
 	t.Helper()
 	page := "/ui/tenants/" + nb.tenant
-	resp, body := b.post(page+"/sync", url.Values{"csrf": {b.csrf(page)}, "dry_run": {map[bool]string{true: "true", false: "false"}[dry]}})
+	resp, body := b.post(page+"/sync", url.Values{"csrf": {b.csrf(page)}, "sync_mode": {mode}, "dry_run": {map[bool]string{true: "true", false: "false"}[dry]}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
 	loc := resp.Header.Get("Location")
 	require.True(t, strings.HasPrefix(loc, "/ui/runs/"), loc)
 	id, err := url.PathUnescape(strings.TrimPrefix(loc, "/ui/runs/"))
 	require.NoError(t, err)
+	var rec worker.RunRecord
 	require.Eventually(t, func() bool {
-		rec, ok, err := nb.n.Engine().Store().Run(context.Background(), id)
+		var ok bool
+		var err error
+		rec, ok, err = nb.n.Engine().Store().Run(context.Background(), id)
 		return err == nil && ok && rec.Report != nil
 	}, 30*time.Second, 50*time.Millisecond, "the run started from the console never finished")
+	require.Equal(t, dry, rec.Inputs.DryRun)
+	if mode != "" {
+		require.Equal(t, mode, rec.Inputs.SyncMode)
+	}
 	return loc
 }
 
@@ -236,7 +244,7 @@ func TestConsoleActionsNeedCSRFAndTheAdminToken(t *testing.T) {
 	require.Equal(t, n0, runsBefore(), "no refused action started a run")
 
 	// The admin's button starts a run through the run API's path.
-	runPage := startRunFromConsole(t, nb, admin, true)
+	runPage := startRunFromConsole(t, nb, admin, "", true)
 	require.Equal(t, n0+1, runsBefore())
 	resp, body = admin.get(runPage)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -279,7 +287,7 @@ func TestConsolePagesShowNoSecret(t *testing.T) {
 	b := newUIBrowser(t, nb.n.BaseURL())
 	resp, _ := b.signIn(testAPIToken)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	runPage := startRunFromConsole(t, nb, b, false)
+	runPage := startRunFromConsole(t, nb, b, "incremental", false)
 
 	rec, ok, err := nb.n.Subscriptions().ByTenant(context.Background(), nb.tenant)
 	require.NoError(t, err)
@@ -321,7 +329,7 @@ func TestConsoleRunPage(t *testing.T) {
 	b := newUIBrowser(t, nb.n.BaseURL())
 	resp, _ := b.signIn(testAPIToken)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	runPage := startRunFromConsole(t, nb, b, false)
+	runPage := startRunFromConsole(t, nb, b, "full", false)
 
 	resp, body := b.get(runPage + "?q=injection")
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -52,6 +52,7 @@ func (n *Node) httpServer() (*http.Server, error) {
 		Metrics:             n.reg,
 		Registerer:          n.reg,
 		MaxBodyBytes:        n.cfg.Server.MaxBodyBytes,
+		TrustedProxies:      n.cfg.Server.TrustedProxies,
 		Logger:              n.log,
 	}
 	if cons != nil {

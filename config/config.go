@@ -54,6 +54,11 @@ type Server struct {
 	Monitoring Monitoring `yaml:"monitoring"`
 	// MaxBodyBytes bounds a notification POST (default 1 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed (the logged client
+	// address, the console's sign-in throttling and Secure cookies); empty
+	// trusts none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Monitoring configures the asynq web UI.
@@ -301,6 +306,11 @@ func (c *Config) Validate() error {
 	if c.Server.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 			add("server.listen", "%q is not HOST:PORT", c.Server.Listen)
+		}
+	}
+	for i, p := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not an IP address or CIDR", p)
 		}
 	}
 	if c.Server.ReadToken != "" && c.Server.ReadToken == c.Server.APIToken {

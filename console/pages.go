@@ -118,7 +118,8 @@ func (c *Console) startRun(w http.ResponseWriter, r *http.Request, s *session, _
 		return
 	}
 	dry := r.PostFormValue("dry_run") == "true"
-	id, err := c.cfg.Runner.StartRun(r.Context(), t.ID, dry)
+	mode := r.PostFormValue("sync_mode")
+	id, err := c.cfg.Runner.StartRun(r.Context(), t.ID, mode, dry)
 	var re *webhook.RequestError
 	if errors.As(err, &re) {
 		c.render(w, r, http.StatusBadRequest, "error", c.page(s, "Run not started", "overview", errorPage{Message: "The run was not started: " + re.Message}))
@@ -128,7 +129,7 @@ func (c *Console) startRun(w http.ResponseWriter, r *http.Request, s *session, _
 		c.fail(w, r, err)
 		return
 	}
-	c.log.WithFields(map[string]any{"tenant": t.ID, "run": id, "dry_run": dry, "role": s.Role}).Info("console: run started")
+	c.log.WithFields(map[string]any{"tenant": t.ID, "run": id, "mode": mode, "dry_run": dry, "role": s.Role}).Info("console: run started")
 	http.Redirect(w, r, "/ui/runs/"+urlPathEscape(id), http.StatusSeeOther)
 }
 
