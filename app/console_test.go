@@ -25,12 +25,12 @@ const testReadToken = "read-only-token-0123456789abcdef"
 // uiBrowser is a cookie-keeping HTTP client that does not follow
 // redirects, so a test sees each answer of the console as a browser gets it.
 type uiBrowser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func newUIBrowser(t *testing.T, base string) *uiBrowser {
+func newUIBrowser(t testing.TB, base string) *uiBrowser {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
