@@ -18,6 +18,7 @@ import (
 
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/mapping"
 	"github.com/psasync/psasync/psa"
 	"github.com/psasync/psasync/psa/quota"
@@ -34,6 +35,7 @@ type App struct {
 	psa     psa.Client
 	tenants *tenantSet
 	engine  *worker.Engine
+	ledger  *ledger.Ledger
 	metrics *worker.Metrics
 	closers []func()
 }
@@ -84,6 +86,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, badConfig(err)
 	}
 	a.tenants = &tenantSet{cfg: cfg, log: a.log, http: hc, metrics: o.Metrics, clients: map[string]*graph.Client{}}
+	a.ledger = newLedger(a.rdb, cfg)
 	store := worker.NewStore(a.rdb, cfg.Redis.Prefix())
 	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,

@@ -44,6 +44,8 @@ func (n *Node) httpServer() (*http.Server, error) {
 		Lookup:              lookupAdapter{subscription.NewCachedLookup(n.subs, 0)},
 		Enqueuer:            newEnqueuer(n),
 		Runs:                &runsAPI{n: n},
+		ChangeLog:           n.app.ledger,
+		Decisions:           n.app.ledger,
 		APIToken:            n.token,
 		ReadToken:           n.cfg.Server.ReadToken,
 		Monitoring:          mon,

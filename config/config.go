@@ -29,6 +29,8 @@ type Config struct {
 	Mapping mapping.Config `yaml:"mapping"`
 	Server  Server         `yaml:"server"`
 	Worker  Worker         `yaml:"worker"`
+	// Ledger tunes the change log and run history.
+	Ledger Ledger `yaml:"ledger"`
 	// Schedule is the default schedule; a tenant may override it.
 	Schedule Schedule `yaml:"schedule"`
 	Tenants  []Tenant `yaml:"tenants"`
@@ -328,6 +330,7 @@ func (c *Config) Validate() error {
 	if c.Worker.CoalesceWindow < 0 || c.Worker.CoalesceWindow > time.Minute {
 		add("worker.coalesce_window", "%s is not between 0 and 1m", c.Worker.CoalesceWindow)
 	}
+	errs = append(errs, c.Ledger.validate()...)
 	checkSchedule := func(key string, s Schedule) {
 		if s.ReconcileAt != "" && s.ReconcileAt != "off" {
 			if _, err := time.Parse("15:04", s.ReconcileAt); err != nil {

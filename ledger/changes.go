@@ -185,6 +185,9 @@ func (l *Ledger) Changes(ctx context.Context, q Query) (Page, error) {
 		q.Limit = DefaultLimit
 	}
 	q.Limit = min(q.Limit, MaxLimit)
+	if floor := l.now().Add(-l.opt.Retention); q.Since.Before(floor) {
+		q.Since = floor // approximate trimming may leave older entries; never show them
+	}
 	var cur *streamID
 	if q.Cursor != "" {
 		id, err := parseStreamID(q.Cursor)

@@ -90,7 +90,7 @@ func (l *Ledger) OpenConflict(ctx context.Context, c Conflict) (Conflict, error)
 		out = c
 		b, err := json.Marshal(c)
 		return b, func(p redis.Pipeliner) {
-			p.SAdd(ctx, l.keys.conflicts(), member(c.Tenant, c.UserID))
+			p.SAdd(ctx, l.keys.conflicts(), userMember(c.Tenant, c.UserID))
 		}, err
 	})
 	if err != nil {

@@ -52,7 +52,10 @@ func (k keys) quarantine(tenant, user string) string {
 func (k keys) quarantined() string { return k.p + "quarantined" }
 
 // member joins a tenant and a second id for the index sets.
-func member(tenant, id string) string { return tenant + "|" + strings.ToLower(id) }
+func member(tenant, id string) string { return tenant + "|" + id }
+
+// userMember is member with the user id in lower case, as the keys have it.
+func userMember(tenant, user string) string { return member(tenant, strings.ToLower(user)) }
 
 // splitMember undoes member.
 func splitMember(m string) (string, string) {
@@ -127,7 +130,9 @@ end
 redis.call('SET', KEYS[2], string.format('%d-%d', lms, lseq))
 local floor = '(' .. string.format('%015d', cutoff)
 for key in pairs(touched) do
-  redis.call('ZREMRANGEBYLEX', key, '-', floor)
+  if #redis.call('ZRANGEBYLEX', key, '-', floor, 'LIMIT', 0, 1) > 0 then
+    redis.call('ZREMRANGEBYLEX', key, '-', floor)
+  end
   redis.call('EXPIRE', key, ttl)
 end
 redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d-0', cutoff))

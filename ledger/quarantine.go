@@ -109,7 +109,7 @@ func (l *Ledger) recordFailure(ctx context.Context, tenant, user string, thresho
 		b, err := json.Marshal(r)
 		return b, func(p redis.Pipeliner) {
 			if r.Active {
-				p.SAdd(ctx, l.keys.quarantined(), member(tenant, user))
+				p.SAdd(ctx, l.keys.quarantined(), userMember(tenant, user))
 			} else {
 				p.Expire(ctx, key, l.opt.Retention) // a count alone fades
 			}
@@ -133,7 +133,7 @@ func subject(tenant, user string) string {
 func (l *Ledger) RecordSuccess(ctx context.Context, tenant, user string) error {
 	_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, l.keys.quarantine(tenant, user))
-		p.SRem(ctx, l.keys.quarantined(), member(tenant, user))
+		p.SRem(ctx, l.keys.quarantined(), userMember(tenant, user))
 		return nil
 	})
 	if err != nil {

@@ -88,8 +88,13 @@ func (s *Server) handleGetRun(c *gin.Context) {
 	}
 }
 
-// handleListRuns serves GET /api/v1/runs?limit=N (default 20, at most 100).
+// handleListRuns serves GET /api/v1/runs?limit=N (default 20, at most 100),
+// from the run history with its filters when Config.RunHistory is set.
 func (s *Server) handleListRuns(c *gin.Context) {
+	if s.cfg.RunHistory != nil {
+		s.listRunHistory(c)
+		return
+	}
 	limit := defaultRunsLimit
 	if v, ok := c.GetQuery("limit"); ok {
 		n, err := strconv.Atoi(v)

@@ -3,7 +3,9 @@
 //	POST /webhook/graph            Graph handshake and change notifications
 //	POST /webhook/graph/lifecycle  Graph handshake and lifecycle notifications
 //	POST /api/v1/sync              start a run (bearer token)
-//	GET  /api/v1/runs[/{id}]       read runs (bearer token)
+//	GET  /api/v1/runs[/{id}]       read runs (bearer token); filtered from the run history when set
+//	GET  /api/v1/changes           the change log, JSON or CSV (bearer token)
+//	GET  /api/v1/conflicts, held, quarantine  what waits for an operator (bearer token)
 //	GET  /healthz, /readyz         liveness, readiness (Redis)
 //	GET  /metrics                  Prometheus
 //	ANY  /monitoring/*any          the asynq UI (bearer token, Basic auth or a console session)
@@ -78,8 +80,18 @@ type Config struct {
 	Lookup SubscriptionLookup
 	// Enqueuer takes accepted notifications and lifecycle events.
 	Enqueuer Enqueuer
-	// Runs serves the sync and runs API; nil leaves /api unmounted (404).
+	// Runs serves the sync and runs API; nil leaves /api unmounted (404)
+	// unless a ledger dependency below is set.
 	Runs Runs
+	// RunHistory, when set, answers GET /api/v1/runs with its filters
+	// (tenant, mode, state, since, until, cursor, limit) instead of
+	// Runs.ListRuns.
+	RunHistory RunHistory
+	// ChangeLog serves GET /api/v1/changes; nil leaves it unmounted.
+	ChangeLog ChangeLog
+	// Decisions serves GET /api/v1/conflicts, /held and /quarantine; nil
+	// leaves them unmounted.
+	Decisions Decisions
 	// APIToken is the bearer token for /api and /monitoring, at least
 	// MinAPITokenLength characters; empty disables /api (404) and leaves
 	// /monitoring reachable only through MonitoringBasicAuth.
@@ -268,14 +280,17 @@ func (s *Server) buildEngine() error {
 	}
 
 	switch {
-	case s.cfg.Runs == nil:
+	case s.cfg.Runs == nil && !s.cfg.hasLedgerAPI():
 	case s.tokenHash == nil:
 		s.log.Warn("webhook: APIToken is empty, so /api/v1 is disabled (404)")
 	default:
 		api := e.Group("/api/v1", s.requireBearer)
-		api.POST("/sync", s.handleStartSync)
-		api.GET("/runs", s.handleListRuns)
-		api.GET("/runs/:id", s.handleGetRun)
+		if s.cfg.Runs != nil {
+			api.POST("/sync", s.handleStartSync)
+			api.GET("/runs", s.handleListRuns)
+			api.GET("/runs/:id", s.handleGetRun)
+		}
+		s.mountLedgerAPI(api)
 	}
 
 	switch {

@@ -157,6 +157,7 @@ func subscribableConfig(t *testing.T) (string, *simenv.Env) {
 var commands = [][]string{
 	{"sync"}, {"serve"}, {"webhook"}, {"worker"}, {"scheduler"},
 	{"subscriptions", "list"}, {"subscriptions", "ensure"}, {"subscriptions", "delete"},
+	{"changes"}, {"runs"},
 }
 
 // roleArgs are extra flags a command needs to run in a test (a free port).

@@ -78,7 +78,7 @@ PSA was unavailable; 2 bad flags or config (nothing was written).`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(newSyncCmd(), newSubscriptionsCmd(), newVersionCmd())
+	root.AddCommand(newSyncCmd(), newSubscriptionsCmd(), newChangesCmd(), newRunsCmd(), newVersionCmd())
 	for _, r := range []app.Role{app.RoleServe, app.RoleWebhook, app.RoleWorker, app.RoleScheduler} {
 		root.AddCommand(newRoleCmd(r))
 	}
