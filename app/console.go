@@ -27,7 +27,7 @@ func (n *Node) newConsole() (*console.Console, error) {
 	}
 	inspector := asynq.NewInspector(n.asynq)
 	n.closers = append(n.closers, func() { _ = inspector.Close() })
-	led := ledger.New(n.app.rdb, n.cfg.Redis.Prefix(), ledger.Options{})
+	led := n.app.ledger
 	src := &consoleSource{n: n, inspector: inspector, ledger: led}
 	c, err := console.New(console.Config{
 		Source: src, Runner: consoleRunner{&runsAPI{n: n}}, Decisions: led,
