@@ -88,7 +88,8 @@ func (s *consoleSource) Tenants(ctx context.Context) ([]console.TenantStatus, er
 			ts.Subscription.TenantID, ts.Subscription.Health = t.ID, "none"
 		}
 		if r, ok := last[t.ID]; ok {
-			ts.LastRun = &r
+			sum := console.Summarize(r)
+			ts.LastRun = &sum
 		}
 		c := counts[t.ID]
 		ts.Decisions = &c
@@ -166,7 +167,7 @@ func (s *consoleSource) Capacity(ctx context.Context) (console.Capacity, error) 
 }
 
 func (s *consoleSource) TenantRuns(ctx context.Context, tenant string, since time.Time) ([]worker.RunRecord, error) {
-	return s.n.app.engine.Store().TenantRuns(ctx, tenant, since, consoleRunsPerPage)
+	return s.n.app.engine.Store().Runs(ctx, ledger.RunQuery{Tenant: tenant, Since: since}, consoleRunsPerPage)
 }
 
 func (s *consoleSource) Run(ctx context.Context, id string) (worker.RunRecord, bool, error) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -204,7 +205,7 @@ func TestConsoleActionsNeedCSRFAndTheAdminToken(t *testing.T) {
 	nb := startConsoleNode(t, nil)
 	base := nb.n.BaseURL()
 	runsBefore := func() int {
-		recs, err := nb.n.Engine().Store().TenantRuns(context.Background(), nb.tenant, time.Time{}, 0)
+		recs, err := nb.n.Engine().Store().Runs(context.Background(), ledger.RunQuery{Tenant: nb.tenant}, 100)
 		require.NoError(t, err)
 		return len(recs)
 	}

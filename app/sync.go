@@ -25,6 +25,8 @@ type SyncOptions struct {
 	CompanyID                          string
 	Departments, OfficeLocations, UPNs []string
 	IncludeDisabled, NoUpdate, DryRun  bool
+	// ListSkipped lists every skipped user in the report.
+	ListSkipped bool
 	// Progress says when to show the run's progress on Stderr.
 	Progress ProgressMode
 	// Stdout gets the JSON report; Stderr the logs and progress.
@@ -94,6 +96,7 @@ func runInputs(cfg *config.Config, o SyncOptions) (worker.RunInputs, error) {
 	in.CompanyID = o.CompanyID
 	in.DepartmentFilter, in.OfficeLocationFilter, in.UserPrincipalNames = o.Departments, o.OfficeLocations, o.UPNs
 	in.SkipDisabledUsers, in.UpdateExisting, in.DryRun = !o.IncludeDisabled, !o.NoUpdate, o.DryRun
+	in.ListSkipped = o.ListSkipped
 	if err := in.Validate(); err != nil {
 		return worker.RunInputs{}, err
 	}

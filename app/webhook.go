@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/subscription"
 	"github.com/psasync/psasync/webhook"
 	"github.com/psasync/psasync/worker"
@@ -122,7 +123,7 @@ func (r *runsAPI) StartRun(ctx context.Context, req webhook.SyncRequest) (string
 	for _, b := range []struct {
 		given *bool
 		dst   *bool
-	}{{req.SkipDisabledUsers, &in.SkipDisabledUsers}, {req.UpdateExisting, &in.UpdateExisting}, {req.DryRun, &in.DryRun}} {
+	}{{req.SkipDisabledUsers, &in.SkipDisabledUsers}, {req.UpdateExisting, &in.UpdateExisting}, {req.DryRun, &in.DryRun}, {req.ListSkipped, &in.ListSkipped}} {
 		if b.given != nil {
 			*b.dst = *b.given
 		}
@@ -143,7 +144,7 @@ func (r *runsAPI) GetRun(ctx context.Context, id string) (json.RawMessage, bool,
 }
 
 func (r *runsAPI) ListRuns(ctx context.Context, limit int) (json.RawMessage, error) {
-	recs, err := r.n.app.engine.Store().Runs(ctx, limit)
+	recs, err := r.n.app.engine.Store().Runs(ctx, ledger.RunQuery{}, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/subscription"
@@ -136,7 +137,7 @@ func TestSimulatedWeek(t *testing.T) {
 	for _, s := range statuses {
 		require.Equal(t, "healthy", s.Health, "%+v", s)
 	}
-	runs, err := nb.n.Engine().Store().Runs(ctx, 500)
+	runs, err := nb.n.Engine().Store().Runs(ctx, ledger.RunQuery{}, 500)
 	require.NoError(t, err)
 	reconciles := 0
 	for _, r := range runs {

@@ -5,8 +5,6 @@ import (
 	"html/template"
 	"strings"
 	"time"
-
-	"github.com/psasync/psasync/worker"
 )
 
 // chart is a tenant's history drawn as SVG on the server: writes per day
@@ -35,7 +33,7 @@ const (
 
 // runChart sums runs (not dry runs: they write nothing) per UTC day from
 // since over days days.
-func runChart(runs []worker.RunSummary, since time.Time, days int) chart {
+func runChart(runs []RunSummary, since time.Time, days int) chart {
 	c := chart{Days: make([]chartDay, days)}
 	for i := range c.Days {
 		c.Days[i].Day = since.AddDate(0, 0, i)

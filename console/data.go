@@ -44,7 +44,7 @@ type TenantStatus struct {
 	// "none" without one). It carries no clientState.
 	Subscription subscription.Status
 	// LastRun is the tenant's newest run; nil when it has none.
-	LastRun *worker.RunSummary
+	LastRun *RunSummary
 	// Decisions counts what waits for an operator; nil when the source
 	// keeps no decisions.
 	Decisions *DecisionCounts

@@ -104,7 +104,7 @@ func plural(n int, unit string) string {
 }
 
 // runResult says in words how a run ended.
-func runResult(s worker.RunSummary) string {
+func runResult(s RunSummary) string {
 	switch {
 	case s.State == worker.RunFailed:
 		return "failed"
@@ -116,7 +116,7 @@ func runResult(s worker.RunSummary) string {
 	return "finished with errors"
 }
 
-func runClass(s worker.RunSummary) string {
+func runClass(s RunSummary) string {
 	switch runResult(s) {
 	case "succeeded":
 		return "ok"

@@ -58,13 +58,13 @@ func needsAttention(t TenantStatus, now time.Time) bool {
 	return d != nil && d.OpenConflicts+d.HeldDeactivations+d.Quarantined > 0
 }
 
-func runFailed(s worker.RunSummary) bool {
+func runFailed(s RunSummary) bool {
 	return s.State == worker.RunFailed || (s.Report && !s.Success)
 }
 
 type tenantPage struct {
 	Tenant TenantStatus
-	Runs   []worker.RunSummary
+	Runs   []RunSummary
 	Chart  chart
 	// Started is the run just started from this page (from the redirect).
 	Notice string
@@ -100,7 +100,7 @@ func (c *Console) tenant(w http.ResponseWriter, r *http.Request, s *session, _ s
 	}
 	p := tenantPage{Tenant: t}
 	for _, rec := range recs {
-		p.Runs = append(p.Runs, rec.Summary())
+		p.Runs = append(p.Runs, Summarize(rec))
 	}
 	p.Chart = runChart(p.Runs, since, historyDays)
 	if len(p.Runs) > 20 {

@@ -49,7 +49,7 @@ func (f runFilter) codeOK(code string) bool { return f.Code == "" || strings.Equ
 // runView is a run's report cut by the filter.
 type runView struct {
 	Record      worker.RunRecord
-	Summary     worker.RunSummary
+	Summary     RunSummary
 	Filter      runFilter
 	Sections    []string
 	Created     []worker.ContactResult
@@ -63,7 +63,7 @@ type runView struct {
 }
 
 func buildRunView(rec worker.RunRecord, f runFilter) runView {
-	v := runView{Record: rec, Summary: rec.Summary(), Filter: f, Sections: runSections}
+	v := runView{Record: rec, Summary: Summarize(rec), Filter: f, Sections: runSections}
 	rep := rec.Report
 	if rep == nil {
 		return v

@@ -12,10 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// benchEntry is a typical update: three field changes of a run.
-func benchEntry(i int) Entry {
+// benchEntry is a typical update: three field changes of a run, for one
+// of contacts contacts.
+func benchEntry(i, contacts int) Entry {
 	return Entry{Tenant: "contoso.onmicrosoft.com", CompanyID: "250", UserID: fmt.Sprintf("6f1c2c1e-0000-4000-8000-%012d", i),
-		UPN: fmt.Sprintf("user%d@contoso.com", i), ContactID: strconv.Itoa(100000 + i%10000), Action: "updated",
+		UPN: fmt.Sprintf("user%d@contoso.com", i), ContactID: strconv.Itoa(100000 + i%contacts), Action: "updated",
 		Changes: []FieldChange{{"job_title", "Engineer", "Senior Engineer"}, {"department", "R&D", "Platform"},
 			{"phone", "+1 555 0100", "+1 555 0199"}},
 		Trigger: Trigger{Kind: TriggerRun, RunID: "run-20261204-full", Mode: "full"}, Result: ResultWritten,
@@ -39,7 +40,7 @@ func BenchmarkAppend(b *testing.B) {
 	const users, batch = 10_000, 500
 	entries := make([]Entry, users)
 	for i := range entries {
-		entries[i] = benchEntry(i)
+		entries[i] = benchEntry(i, 10_000)
 	}
 	round := 0
 	for b.Loop() {
@@ -60,11 +61,12 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// BenchmarkChangesByContact reads the newest page of one contact's entries
-// in a log of LEDGER_BENCH_ENTRIES entries (default 1,000,000) over 10,000
-// contacts.
+// BenchmarkChangesByContact reads the newest page (100 entries) of one
+// contact's history in a log of LEDGER_BENCH_ENTRIES entries, 100 per
+// contact. The default 300,000 builds in about 25 s; 1,000,000 (about 75 s
+// to build here) gave the same ~1.2 ms per page.
 func BenchmarkChangesByContact(b *testing.B) {
-	n := 1_000_000
+	n := 300_000
 	if s := os.Getenv("LEDGER_BENCH_ENTRIES"); s != "" {
 		var err error
 		n, err = strconv.Atoi(s)
@@ -77,7 +79,7 @@ func BenchmarkChangesByContact(b *testing.B) {
 	entries := make([]Entry, batch)
 	for i := 0; i < n; i += batch {
 		for j := range entries {
-			entries[j] = benchEntry(i + j)
+			entries[j] = benchEntry(i+j, n/100)
 		}
 		require.NoError(b, l.Append(ctx, entries[:min(batch, n-i)]...))
 	}
@@ -86,11 +88,11 @@ func BenchmarkChangesByContact(b *testing.B) {
 	k := 0
 	for b.Loop() {
 		k++
-		p, err := l.Changes(ctx, Query{ContactID: strconv.Itoa(100000 + k%10000), Limit: 100})
+		p, err := l.Changes(ctx, Query{ContactID: strconv.Itoa(100000 + k%(n/100)), Limit: 100})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(p.Entries) != min(100, n/10000) {
+		if len(p.Entries) != 100 {
 			b.Fatalf("got %d entries", len(p.Entries))
 		}
 	}

@@ -99,15 +99,13 @@ func (l *Ledger) OpenConflict(ctx context.Context, c Conflict) (Conflict, error)
 	return out, nil
 }
 
+// decodeConflict decodes a stored conflict; nil when absent.
 func decodeConflict(b []byte) (*Conflict, error) {
 	if b == nil {
 		return nil, nil
 	}
-	var c Conflict
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("decode conflict: %w", err)
-	}
-	return &c, nil
+	c, err := decodeJSON[Conflict](b)
+	return &c, err
 }
 
 // Conflict returns the tenant's conflict of a user, named by object id or
@@ -233,30 +231,11 @@ func (l *Ledger) Conflicts(ctx context.Context, tenant, status string) ([]Confli
 	default:
 		return nil, &ParamError{"status", fmt.Sprintf("%q is not one of open, resolved, ignored, closed, all", status)}
 	}
-	ms, err := l.rdb.SMembers(ctx, l.keys.conflicts()).Result()
-	if err != nil {
-		return nil, fmt.Errorf("list conflicts: %w", err)
-	}
-	var ks []string
-	for _, m := range ms {
-		t, u := splitMember(m)
-		if tenant == "" || t == tenant {
-			ks = append(ks, l.keys.conflict(t, u))
-		}
-	}
-	out := []Conflict{}
-	err = l.mgetJSON(ctx, ks, func(b []byte) error {
-		c, err := decodeConflict(b)
-		if err != nil {
-			return err
-		}
-		if status == "all" || c.Status == status {
-			out = append(out, *c)
-		}
-		return nil
+	out, err := listIndexed(ctx, l, l.keys.conflicts(), tenant, l.keys.conflict, func(c Conflict) bool {
+		return status == "all" || c.Status == status
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read conflicts: %w", err)
+		return nil, fmt.Errorf("list conflicts: %w", err)
 	}
 	slices.SortFunc(out, func(a, b Conflict) int {
 		if c := a.FirstSeen.Compare(b.FirstSeen); c != 0 {

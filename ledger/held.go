@@ -64,17 +64,6 @@ type decision struct {
 	Reason string `json:"reason"`
 }
 
-func decodeHeld(b []byte) (heldRecord, error) {
-	var r heldRecord
-	if b == nil {
-		return r, nil
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, fmt.Errorf("decode held batch: %w", err)
-	}
-	return r, nil
-}
-
 // fingerprint identifies a set of held contacts with their reasons.
 func fingerprint(cs []HeldContact) string {
 	parts := make([]string, len(cs))
@@ -100,7 +89,7 @@ func (l *Ledger) Hold(ctx context.Context, tenant, company string, contacts []He
 	)
 	key := l.keys.held(tenant, company)
 	err := l.update(ctx, key, 0, func(old []byte) ([]byte, func(redis.Pipeliner), error) {
-		rec, err := decodeHeld(old)
+		rec, err := decodeJSON[heldRecord](old)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -168,8 +157,7 @@ func (l *Ledger) heldKeyOf(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read held batch %s: %w", id, err)
 	}
-	t, c, _ := strings.Cut(m, "|")
-	return l.keys.held(t, c), nil
+	return l.keys.held(splitMember(m)), nil
 }
 
 // HeldBatch returns a batch by id: the company's current batch when the id
@@ -192,27 +180,14 @@ func (l *Ledger) HeldBatch(ctx context.Context, id string) (HeldBatch, bool, err
 
 // HeldBatches lists the pending batches of a tenant ("" = every tenant).
 func (l *Ledger) HeldBatches(ctx context.Context, tenant string) ([]HeldBatch, error) {
-	ms, err := l.rdb.SMembers(ctx, l.keys.helds()).Result()
+	recs, err := listIndexed(ctx, l, l.keys.helds(), tenant, l.keys.held,
+		func(r heldRecord) bool { return r.Batch.Status == HeldPending })
 	if err != nil {
 		return nil, fmt.Errorf("list held batches: %w", err)
 	}
-	var ks []string
-	for _, m := range ms {
-		t, c, _ := strings.Cut(m, "|")
-		if tenant == "" || t == tenant {
-			ks = append(ks, l.keys.held(t, c))
-		}
-	}
-	out := []HeldBatch{}
-	err = l.mgetJSON(ctx, ks, func(b []byte) error {
-		rec, err := decodeHeld(b)
-		if err == nil && rec.Batch.Status == HeldPending {
-			out = append(out, rec.Batch)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read held batches: %w", err)
+	out := make([]HeldBatch, len(recs))
+	for i, r := range recs {
+		out[i] = r.Batch
 	}
 	slices.SortFunc(out, func(a, b HeldBatch) int { return a.Created.Compare(b.Created) })
 	return out, nil
@@ -262,7 +237,7 @@ func (l *Ledger) decideHeld(ctx context.Context, id string, contactIDs []string,
 		decided []HeldContact
 	)
 	err = l.update(ctx, key, 0, func(old []byte) ([]byte, func(redis.Pipeliner), error) {
-		rec, err := decodeHeld(old)
+		rec, err := decodeJSON[heldRecord](old)
 		if err != nil {
 			return nil, nil, err
 		}

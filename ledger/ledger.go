@@ -153,27 +153,57 @@ func (l *Ledger) getJSON(ctx context.Context, key string, v any) (bool, error) {
 	return true, nil
 }
 
-// mgetJSON reads the JSON values of keys (absent ones skipped) and decodes
-// each with dec.
-func (l *Ledger) mgetJSON(ctx context.Context, keys []string, dec func([]byte) error) error {
-	for len(keys) > 0 {
-		n := min(len(keys), 500)
-		vals, err := l.rdb.MGet(ctx, keys[:n]...).Result()
+// decodeJSON decodes a stored record; nil (an absent key) gives the zero
+// value.
+func decodeJSON[T any](b []byte) (T, error) {
+	var v T
+	if b == nil {
+		return v, nil
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("decode %T: %w", v, err)
+	}
+	return v, nil
+}
+
+// listIndexed reads the records an index set names ("<tenant>|<id>"
+// members; tenant "" = every tenant), each stored as JSON at keyOf(tenant,
+// id), and returns those keep accepts. Members whose record is gone are
+// skipped.
+func listIndexed[T any](ctx context.Context, l *Ledger, set, tenant string, keyOf func(string, string) string, keep func(T) bool) ([]T, error) {
+	ms, err := l.rdb.SMembers(ctx, set).Result()
+	if err != nil {
+		return nil, err
+	}
+	var ks []string
+	for _, m := range ms {
+		if t, id := splitMember(m); tenant == "" || t == tenant {
+			ks = append(ks, keyOf(t, id))
+		}
+	}
+	out := []T{}
+	for len(ks) > 0 {
+		n := min(len(ks), 500)
+		vals, err := l.rdb.MGet(ctx, ks[:n]...).Result()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, v := range vals {
 			s, ok := v.(string)
 			if !ok {
 				continue
 			}
-			if err := dec([]byte(s)); err != nil {
-				return err
+			rec, err := decodeJSON[T]([]byte(s))
+			if err != nil {
+				return nil, err
+			}
+			if keep(rec) {
+				out = append(out, rec)
 			}
 		}
-		keys = keys[n:]
+		ks = ks[n:]
 	}
-	return nil
+	return out, nil
 }
 
 // newID returns a random id for held batches.

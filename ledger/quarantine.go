@@ -45,17 +45,6 @@ type quarantineRecord struct {
 	Active bool `json:"active"`
 }
 
-func decodeQuarantine(b []byte) (quarantineRecord, error) {
-	var r quarantineRecord
-	if b == nil {
-		return r, nil
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, fmt.Errorf("decode quarantine: %w", err)
-	}
-	return r, nil
-}
-
 // RecordFailure counts a user's permanent failure; the user is quarantined
 // once the consecutive count reaches threshold (0 = the default 3). It
 // returns the record and whether the user is quarantined now.
@@ -94,7 +83,7 @@ func (l *Ledger) recordFailure(ctx context.Context, tenant, user string, thresho
 	var out quarantineRecord
 	key := l.keys.quarantine(tenant, user)
 	err := l.update(ctx, key, 0, func(old []byte) ([]byte, func(redis.Pipeliner), error) {
-		r, err := decodeQuarantine(old)
+		r, err := decodeJSON[quarantineRecord](old)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -183,27 +172,14 @@ func (l *Ledger) ReleaseTenant(ctx context.Context, tenant, actor string) (bool,
 // Quarantined lists the quarantined users and tenants of a tenant ("" =
 // every tenant), tenants first, then by Since.
 func (l *Ledger) Quarantined(ctx context.Context, tenant string) ([]Quarantine, error) {
-	ms, err := l.rdb.SMembers(ctx, l.keys.quarantined()).Result()
+	recs, err := listIndexed(ctx, l, l.keys.quarantined(), tenant, l.keys.quarantine,
+		func(r quarantineRecord) bool { return r.Active })
 	if err != nil {
 		return nil, fmt.Errorf("list quarantine: %w", err)
 	}
-	var ks []string
-	for _, m := range ms {
-		t, u := splitMember(m)
-		if tenant == "" || t == tenant {
-			ks = append(ks, l.keys.quarantine(t, u))
-		}
-	}
-	out := []Quarantine{}
-	err = l.mgetJSON(ctx, ks, func(b []byte) error {
-		r, err := decodeQuarantine(b)
-		if err == nil && r.Active {
-			out = append(out, r.Quarantine)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read quarantine: %w", err)
+	out := make([]Quarantine, len(recs))
+	for i, r := range recs {
+		out[i] = r.Quarantine
 	}
 	slices.SortFunc(out, func(a, b Quarantine) int {
 		if (a.UserID == "") != (b.UserID == "") {

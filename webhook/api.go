@@ -170,6 +170,8 @@ func decodeSyncRequest(body []byte) (SyncRequest, error) {
 			err = decodeField(k, "a boolean", raw, &req.UpdateExisting)
 		case "dry_run":
 			err = decodeField(k, "a boolean", raw, &req.DryRun)
+		case "list_skipped":
+			err = decodeField(k, "a boolean", raw, &req.ListSkipped)
 		default:
 			err = &RequestError{Message: fmt.Sprintf("unknown field %q", clip(k, maxFieldNameEcho))}
 		}

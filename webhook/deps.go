@@ -93,6 +93,8 @@ type SyncRequest struct {
 	SkipDisabledUsers *bool `json:"skip_disabled_users"`
 	UpdateExisting    *bool `json:"update_existing"`
 	DryRun            *bool `json:"dry_run"`
+	// ListSkipped is psasync's list_skipped input (nil when absent).
+	ListSkipped *bool `json:"list_skipped"`
 }
 
 // Runs starts and reads sync runs for the API.

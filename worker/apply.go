@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/psa"
 )
 
@@ -26,7 +27,10 @@ type applyResult struct {
 // its first attempt made. When the PSA refuses a create as a duplicate,
 // write reads the company by email once and carries out what follows from
 // that (an update of the contact found, or nothing); it never loops.
-func (e *Engine) write(ctx context.Context, w *waiter, tenant string, p *userPlan, dryRun bool) applyResult {
+//
+// Every write, and every failed attempt, goes to the change log with trig,
+// what made psasync write.
+func (e *Engine) write(ctx context.Context, w *waiter, tenant string, p *userPlan, dryRun bool, trig ledger.Trigger) applyResult {
 	if dryRun || (p.kind != actCreate && p.kind != actUpdate) {
 		return applyResult{plan: p, written: p.contact}
 	}
@@ -36,6 +40,9 @@ func (e *Engine) write(ctx context.Context, w *waiter, tenant string, p *userPla
 	}
 	if res.err == nil {
 		e.storeLink(ctx, tenant, res.plan)
+	}
+	if res.plan.kind == actCreate || res.plan.kind == actUpdate {
+		e.logWrite(ctx, tenant, res, trig)
 	}
 	return res
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/graph/directory"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/mapping"
 	"github.com/psasync/psasync/psa"
 )
@@ -91,6 +92,13 @@ type Config struct {
 	Now func() time.Time
 	// Progress, when set, sees each run's progress (the CLI shows it).
 	Progress ProgressFunc
+	// Ledger is the change log, run history and operator decisions
+	// (default: the store's, with default options).
+	Ledger *ledger.Ledger
+	// QuarantineThreshold is how many permanent failures in a row
+	// quarantine a user, and failed runs (consent, permission) a tenant
+	// (default 3).
+	QuarantineThreshold int
 }
 
 func (c Config) withDefaults() Config {
@@ -118,6 +126,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.QuarantineThreshold <= 0 {
+		c.QuarantineThreshold = ledger.DefaultQuarantineThreshold
+	}
 	return c
 }
 
@@ -130,6 +141,7 @@ type Engine struct {
 	tenants Tenants
 	cfg     Config
 	log     logrus.FieldLogger
+	ledger  *ledger.Ledger
 }
 
 // NewEngine wires an engine; log may be nil.
@@ -139,8 +151,15 @@ func NewEngine(client psa.Client, mapper *mapping.Mapper, store *Store, tenants 
 		l.Out = io.Discard
 		log = l
 	}
-	return &Engine{psa: client, mapper: mapper, store: store, tenants: tenants, cfg: cfg.withDefaults(), log: log}
+	cfg = cfg.withDefaults()
+	if cfg.Ledger != nil {
+		store.ledger = cfg.Ledger // one ledger for the runs and the change log
+	}
+	return &Engine{psa: client, mapper: mapper, store: store, tenants: tenants, cfg: cfg, log: log, ledger: store.ledger}
 }
+
+// Ledger returns the engine's change log, run history and decisions.
+func (e *Engine) Ledger() *ledger.Ledger { return e.ledger }
 
 // supported drops the fields the PSA cannot store, so they never show as
 // changed and never cost a write.

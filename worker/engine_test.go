@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,11 +156,17 @@ func TestContactLinkedToAnotherUserIsDuplicate(t *testing.T) {
 	require.Len(t, w.withEmail(jane.Mail), 1)
 	require.Equal(t, userID(99), w.contact(t, other).ExternalID)
 
+	// The run opened a conflict: a job for the user now skips it quietly
+	// (no retry, no error) until an operator decides.
 	out, err := w.engine.SyncUser(context.Background(), tenantID, jane.ID)
-	var perm *worker.PermanentError
-	require.ErrorAs(t, err, &perm, "not retried")
-	require.Equal(t, worker.CodeDuplicateContact, out.Code)
+	require.NoError(t, err)
+	require.Equal(t, worker.OutcomeSkipped, out.Action)
+	require.Contains(t, out.Reason, "open conflict")
 	require.Zero(t, w.writes())
+	open, err := w.engine.Ledger().Conflicts(context.Background(), tenantID, "")
+	require.NoError(t, err)
+	require.Len(t, open, 1)
+	require.Equal(t, strconv.Itoa(other), open[0].Candidates[0].ContactID)
 }
 
 func TestTwoUsersWithOneEmailCreateOneContact(t *testing.T) {

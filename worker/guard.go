@@ -1,30 +1,98 @@
 package worker
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+
+	"github.com/psasync/psasync/ledger"
+)
 
 // guard is step 4 of a run: it vetoes a company's deactivations when they
 // exceed the configured share of its linked contacts, so a scope mistake
-// cannot deactivate a company's contacts wholesale.
-func (r *run) guard(src contactSource, links map[string]Link, plans []*userPlan) {
+// cannot deactivate a company's contacts wholesale. The contacts it holds
+// back wait in the ledger as one batch per company for an operator to
+// approve or reject (held.go); the warning is given once per batch, not on
+// every run while it waits.
+func (r *run) guard(ctx context.Context, src contactSource, links map[string]Link, plans []*userPlan) {
 	cfg := r.e.cfg
-	planned := map[string]int{}
+	planned := map[string][]*userPlan{}
 	for _, p := range plans {
 		if p.kind == actUpdate && p.deactivation {
-			planned[p.contact.CompanyID]++
+			planned[p.contact.CompanyID] = append(planned[p.contact.CompanyID], p)
 		}
 	}
-	for company, n := range planned {
+	for company, ps := range planned {
+		if !r.in.DryRun {
+			ps = r.dropRejected(ctx, company, ps)
+		}
 		linked := linkedContacts(src, links, company)
 		allowed := max(int(cfg.DeactivationGuard*float64(linked)), cfg.DeactivationGuardMin)
-		if n <= allowed {
+		if len(ps) <= allowed {
 			continue
 		}
-		r.warn(WarnDeactivationGuard, fmt.Sprintf("run would deactivate %d of %d linked contacts in company %s (more than %.0f%%); deactivated none. Check the tenant's scope settings, then run again with a higher deactivation guard if this is intended", n, linked, company, cfg.DeactivationGuard*100))
-		for _, p := range plans {
-			if p.kind == actUpdate && p.deactivation && p.contact.CompanyID == company {
-				p.kind, p.reason = actSkip, "deactivation guard"
-			}
+		msg := fmt.Sprintf("run would deactivate %d of %d linked contacts in company %s (more than %.0f%%); deactivated none", len(ps), linked, company, cfg.DeactivationGuard*100)
+		if r.in.DryRun {
+			r.warn(WarnDeactivationGuard, msg+". Check the tenant's scope settings; a real run holds them for an operator to approve")
+			skipAll(ps, "deactivation guard")
+			continue
 		}
+		r.hold(ctx, company, ps, msg)
+	}
+}
+
+// hold keeps a company's vetoed deactivations as a pending batch.
+func (r *run) hold(ctx context.Context, company string, ps []*userPlan, msg string) {
+	held := make([]ledger.HeldContact, 0, len(ps))
+	for _, p := range ps {
+		held = append(held, ledger.HeldContact{ContactID: p.contact.ID, UserID: p.user.ID, UPN: p.upn, Reason: p.reason})
+	}
+	b, fresh, err := r.e.ledger.Hold(ctx, r.t.ID, company, held)
+	if err != nil {
+		r.warn(WarnDeactivationGuard, msg+". They could not be held for approval ("+err.Error()+"); check the tenant's scope settings, then run again with a higher deactivation guard if this is intended")
+		skipAll(ps, "deactivation guard")
+		return
+	}
+	if fresh {
+		r.warn(WarnDeactivationGuard, fmt.Sprintf("%s. They are held for approval as batch %s: psasync held list --tenant %s, then psasync held approve %s (or reject)", msg, b.ID, r.t.ID, b.ID))
+	}
+	pending := map[string]bool{}
+	for _, c := range b.Contacts {
+		if c.Status == ledger.HeldPending {
+			pending[c.ContactID] = true
+		}
+	}
+	for _, p := range ps {
+		if pending[p.contact.ID] {
+			p.kind, p.reason = actSkip, "deactivation held for approval (batch "+b.ID+")"
+		} else {
+			p.kind, p.reason = actSkip, "deactivation rejected by an operator"
+		}
+	}
+}
+
+// dropRejected skips the deactivations an operator rejected (for the same
+// reason) and returns the rest.
+func (r *run) dropRejected(ctx context.Context, company string, ps []*userPlan) []*userPlan {
+	rejected, err := r.e.ledger.Rejected(ctx, r.t.ID, company)
+	if err != nil {
+		r.log.WithError(err).Warn("could not read rejected deactivations; holding every deactivation of the company")
+		skipAll(ps, "deactivation guard")
+		return nil
+	}
+	keep := ps[:0:0]
+	for _, p := range ps {
+		if reason, ok := rejected[p.contact.ID]; ok && reason == p.reason {
+			p.kind, p.reason = actSkip, "deactivation rejected by an operator"
+			continue
+		}
+		keep = append(keep, p)
+	}
+	return keep
+}
+
+func skipAll(ps []*userPlan, reason string) {
+	for _, p := range ps {
+		p.kind, p.reason = actSkip, reason
 	}
 }
 

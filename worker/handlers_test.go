@@ -14,6 +14,7 @@ import (
 
 	"github.com/psasync/psasync/graph/directory"
 	"github.com/psasync/psasync/graph/graphsim"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/psa"
 	"github.com/psasync/psasync/psa/connectwise/cwsim"
 	"github.com/psasync/psasync/worker"
@@ -358,7 +359,7 @@ func TestTenantSyncHandler(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, worker.RunSucceeded, rec.State)
 	require.Equal(t, in, rec.Inputs)
-	runs, err := b.store.Runs(ctx, 10)
+	runs, err := b.store.Runs(ctx, ledger.RunQuery{}, 10)
 	require.NoError(t, err)
 	require.Len(t, runs, 2)
 }

@@ -24,6 +24,10 @@ type RunInputs struct {
 	SkipDisabledUsers    bool     `json:"skip_disabled_users"`
 	UpdateExisting       bool     `json:"update_existing"`
 	DryRun               bool     `json:"dry_run"`
+	// ListSkipped lists every skipped user in the report; without it users
+	// skipped as unchanged or out of scope are only counted, so a run that
+	// changed nothing stays small.
+	ListSkipped bool `json:"list_skipped,omitempty"`
 }
 
 // DefaultRunInputs returns the workflow's defaults: incremental, skip

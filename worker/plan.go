@@ -26,10 +26,11 @@ type userPlan struct {
 	user    directory.User
 	upn     string
 	kind    actionKind
-	contact psa.Contact // create: the new contact; update: current with the changes applied
-	fields  []psa.Field // update: what to write
-	action  string      // report action: an Action* value
-	reason  string      // skip reason
+	contact psa.Contact   // create: the new contact; update: current with the changes applied
+	fields  []psa.Field   // update: what to write
+	changes []FieldChange // create/update: each written field's old and new value
+	action  string        // report action: an Action* value
+	reason  string        // skip reason
 	errCode string
 	errMsg  string
 	cause   error // the PSA or Graph error behind errCode, when there was one
@@ -43,6 +44,9 @@ type userPlan struct {
 	deactivation bool
 	// orphan marks a plan for a contact whose user no longer exists.
 	orphan bool
+	// candidates are the contacts a DuplicateContact failure could not
+	// choose between: the conflict an operator resolves.
+	candidates []psa.Contact
 }
 
 // runFilterReasons are Decide's reasons that come from the run's own inputs:
@@ -62,6 +66,8 @@ type planner struct {
 	claims map[string]string // company|email -> upn of the user that claimed it in this run
 	// matched maps a contact id to the upn of the user it was matched to in this run.
 	matched map[string]string
+	// trace, when set, records each decision (sync-user only).
+	trace *Trace
 }
 
 func (e *Engine) newPlanner(t Tenant, in RunInputs, src contactSource, links func(context.Context, string) (Link, bool, error)) *planner {
@@ -75,17 +81,23 @@ func (e *Engine) newPlanner(t Tenant, in RunInputs, src contactSource, links fun
 // company resolves the PSA company of a user: run input, domain map,
 // tenant default.
 func (p *planner) company(u directory.User, email string) string {
+	c, _ := p.companyRule(u, email)
+	return c
+}
+
+// companyRule is company with the rule that chose it.
+func (p *planner) companyRule(u directory.User, email string) (string, string) {
 	if p.in.CompanyID != "" {
-		return p.in.CompanyID
+		return p.in.CompanyID, "the run's company_id"
 	}
 	for _, addr := range []string{email, u.Mail, u.UserPrincipalName} {
 		if i := strings.LastIndexByte(addr, '@'); i >= 0 {
 			if c, ok := p.t.DomainCompanies[strings.ToLower(addr[i+1:])]; ok {
-				return c
+				return c, "domain " + strings.ToLower(addr[i+1:]) + " is mapped to it"
 			}
 		}
 	}
-	return p.t.DefaultCompanyID
+	return p.t.DefaultCompanyID, "the tenant's psa_default_company_id"
 }
 
 func (p *planner) fail(plan *userPlan, code, msg string) *userPlan {
@@ -114,7 +126,14 @@ func (p *planner) linked(ctx context.Context, u directory.User, company string) 
 			return psa.Contact{}, nil, false, err
 		}
 		if found {
+			if p.trace != nil {
+				p.step(TraceStep{Step: StepMatch, Decision: "contact " + c.ID, Rule: "stored link",
+					Candidates: candidates([]psa.Contact{c}, func(psa.Contact) string { return "linked to this user by psasync" })})
+			}
 			return c, &l, true, nil
+		}
+		if p.trace != nil {
+			p.step(TraceStep{Step: StepMatch, Decision: "no match", Rule: "stored link", Detail: "the linked contact " + l.ContactID + " no longer exists"})
 		}
 	}
 	if company == "" {
@@ -131,7 +150,14 @@ func (p *planner) linked(ctx context.Context, u directory.User, company string) 
 				c = x
 			}
 		}
+		if p.trace != nil {
+			p.step(TraceStep{Step: StepMatch, Decision: "contact " + c.ID, Rule: "object id on the contact",
+				Candidates: candidates(cs, func(x psa.Contact) string { return pick(x.ID == c.ID, "taken", "another contact with this object id") })})
+		}
 		return c, &Link{ContactID: c.ID, CompanyID: c.CompanyID}, true, nil
+	}
+	if p.trace != nil {
+		p.step(TraceStep{Step: StepMatch, Decision: "no match", Rule: "object id on the contact", Detail: "no contact in company " + company + " has object id " + u.ID})
 	}
 	return psa.Contact{}, nil, false, nil
 }
@@ -141,16 +167,22 @@ func (p *planner) linked(ctx context.Context, u directory.User, company string) 
 func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
 	plan := &userPlan{user: u, upn: u.UserPrincipalName, updateExisting: p.in.UpdateExisting}
 	if u.Deleted() {
+		if p.trace != nil {
+			p.step(TraceStep{Step: StepScope, Decision: "out of scope", Rule: "deleted in Microsoft 365"})
+		}
 		return p.planRemoval(ctx, plan, "deleted in Microsoft 365")
 	}
 	d := p.e.mapper.Decide(u, p.mt, p.scope)
+	if p.trace != nil {
+		p.step(TraceStep{Step: StepScope, Decision: pick(d.InScope, "in scope", "out of scope"), Rule: pick(d.InScope, "the tenant's scope and filters", d.Reason), Detail: d.Detail})
+	}
 	if !d.InScope {
 		if runFilterReasons[d.Reason] {
 			plan.kind = actIgnore
 			return plan
 		}
 		if !d.Deactivate() {
-			plan.kind, plan.reason = actSkip, "out of scope: "+d.Reason
+			plan.kind, plan.reason = actSkip, skipOutOfScope+d.Reason
 			return plan
 		}
 		return p.planRemoval(ctx, plan, d.Reason)
@@ -166,7 +198,10 @@ func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
 	if plan.kind == actError {
 		return plan
 	}
-	company := p.company(u, desired.Email)
+	company, rule := p.companyRule(u, desired.Email)
+	if p.trace != nil {
+		p.step(TraceStep{Step: StepCompany, Decision: pick(company != "", "company "+company, "no company"), Rule: rule})
+	}
 	if company == "" {
 		return p.fail(plan, CodeMissingCompanyID, fmt.Sprintf("no PSA company for %s: the run has no company_id, no domain of the user is mapped, and the tenant has no psa_default_company_id", u.UserPrincipalName))
 	}
@@ -201,6 +236,10 @@ func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
 		}
 		p.claims[key] = u.UserPrincipalName
 		plan.kind, plan.contact, plan.action = actCreate, desired, ActionCreated
+		plan.changes = createdChanges(desired)
+		if p.trace != nil {
+			p.step(TraceStep{Step: StepDiff, Decision: "create", Changes: plan.changes})
+		}
 		return plan
 	}
 	return p.planUpdate(plan, current, desired, link)
@@ -221,31 +260,60 @@ func (p *planner) matchByEmail(ctx context.Context, plan *userPlan, u directory.
 			p.failErr(plan, errorCode(err, CodePSAConnectionError), err)
 			return psa.Contact{}, false, true
 		}
-		var free []psa.Contact
-		for _, c := range cs {
-			if c.ExternalID != "" && !strings.EqualFold(c.ExternalID, u.ID) {
-				p.fail(plan, CodeDuplicateContact, fmt.Sprintf("contact %s with email %s is linked to another Microsoft 365 user (%s)", c.ID, addr, c.ExternalID))
-				return psa.Contact{}, false, true
+		rule := pick(addr == desired.Email, "email", "alias "+addr)
+		if len(cs) == 0 {
+			if p.trace != nil {
+				p.step(TraceStep{Step: StepMatch, Decision: "no match", Rule: rule, Detail: "no contact in company " + desired.CompanyID + " has " + addr})
 			}
-			if other, ok := p.matched[c.ID]; ok && other != u.UserPrincipalName {
-				p.fail(plan, CodeDuplicateContact, fmt.Sprintf("contact %s with email %s is already matched to %s in this run", c.ID, addr, other))
-				return psa.Contact{}, false, true
-			}
-			free = append(free, c)
+			continue
 		}
-		switch {
-		case len(free) > 1:
-			ids := make([]string, len(free))
-			for i, c := range free {
-				ids[i] = c.ID
-			}
-			p.fail(plan, CodeDuplicateContact, fmt.Sprintf("%d contacts in company %s have email %s (ids %s); resolve the duplicates in the PSA", len(free), desired.CompanyID, addr, strings.Join(ids, ", ")))
+		c, taken, msg := p.pickByEmail(u, addr, cs)
+		if p.trace != nil {
+			p.step(TraceStep{Step: StepMatch, Decision: pick(taken, "contact "+c.ID, "conflict"), Rule: rule, Detail: msg,
+				Candidates: candidates(cs, func(x psa.Contact) string { return p.verdict(u, x, len(cs)) })})
+		}
+		if !taken {
+			p.fail(plan, CodeDuplicateContact, msg)
+			plan.candidates = cs
 			return psa.Contact{}, false, true
-		case len(free) == 1:
-			return free[0], true, false
 		}
+		return c, true, false
 	}
 	return psa.Contact{}, false, false
+}
+
+// pickByEmail takes the one contact with the user's address, or says why
+// it cannot: the address is on a contact of another user, or on several.
+func (p *planner) pickByEmail(u directory.User, addr string, cs []psa.Contact) (psa.Contact, bool, string) {
+	for _, c := range cs {
+		if c.ExternalID != "" && !strings.EqualFold(c.ExternalID, u.ID) {
+			return psa.Contact{}, false, fmt.Sprintf("contact %s with email %s is linked to another Microsoft 365 user (%s)", c.ID, addr, c.ExternalID)
+		}
+		if other, ok := p.matched[c.ID]; ok && other != u.UserPrincipalName {
+			return psa.Contact{}, false, fmt.Sprintf("contact %s with email %s is already matched to %s in this run", c.ID, addr, other)
+		}
+	}
+	if len(cs) > 1 {
+		ids := make([]string, len(cs))
+		for i, c := range cs {
+			ids[i] = c.ID
+		}
+		return psa.Contact{}, false, fmt.Sprintf("%d contacts in company %s have email %s (ids %s); resolve the duplicates in the PSA", len(cs), cs[0].CompanyID, addr, strings.Join(ids, ", "))
+	}
+	return cs[0], true, ""
+}
+
+// verdict says why a contact with the user's address was or was not taken.
+func (p *planner) verdict(u directory.User, c psa.Contact, n int) string {
+	switch {
+	case c.ExternalID != "" && !strings.EqualFold(c.ExternalID, u.ID):
+		return "linked to another Microsoft 365 user"
+	case p.matched[c.ID] != "" && p.matched[c.ID] != u.UserPrincipalName:
+		return "matched to another user in this run"
+	case n > 1:
+		return "one of several contacts with this email"
+	}
+	return "taken"
 }
 
 // planUpdate compares the current contact with the desired one.
@@ -265,18 +333,29 @@ func (p *planner) planUpdate(plan *userPlan, current, desired psa.Contact, link 
 	plan.link = link
 	plan.contact = current // what a skip checked; replaced below for an update
 	if len(fields) == 0 {
-		plan.kind, plan.reason = actSkip, "unchanged"
-		return plan
-	}
-	if !p.in.UpdateExisting {
-		plan.kind, plan.reason = actSkip, "update_existing is false"
+		plan.kind, plan.reason = actSkip, SkipUnchanged
+		if p.trace != nil {
+			p.step(TraceStep{Step: StepDiff, Decision: "unchanged", Detail: "the contact already holds what the user maps to"})
+		}
 		return plan
 	}
 	next := current
 	for _, f := range fields {
 		next.Set(f, desired.Get(f))
 	}
+	changes := fieldChanges(current, next, fields)
+	if !p.in.UpdateExisting {
+		plan.kind, plan.reason = actSkip, "update_existing is false"
+		if p.trace != nil {
+			p.step(TraceStep{Step: StepDiff, Decision: "not updated", Rule: "update_existing is false", Changes: changes})
+		}
+		return plan
+	}
 	plan.kind, plan.contact, plan.fields = actUpdate, next, fields
+	plan.changes = changes
+	if p.trace != nil {
+		p.step(TraceStep{Step: StepDiff, Decision: plan.action, Changes: changes})
+	}
 	return plan
 }
 
@@ -291,16 +370,24 @@ func (p *planner) planRemoval(ctx context.Context, plan *userPlan, why string) *
 		plan.upn = current.Email
 	}
 	if !found || current.Inactive {
-		plan.kind, plan.reason = actSkip, "out of scope: "+why
-		return plan
-	}
-	if !p.in.UpdateExisting {
-		plan.kind, plan.reason = actSkip, "update_existing is false"
+		plan.kind, plan.reason = actSkip, skipOutOfScope+why
+		if p.trace != nil {
+			p.step(TraceStep{Step: StepDiff, Decision: "nothing to deactivate", Detail: pick(found, "the linked contact is inactive already", "psasync linked no contact to this user")})
+		}
 		return plan
 	}
 	next := current
 	next.Inactive = true
-	plan.kind, plan.contact, plan.fields, plan.action = actUpdate, next, []psa.Field{psa.FieldInactive}, ActionDeactivated
+	fields := []psa.Field{psa.FieldInactive}
+	if !p.in.UpdateExisting {
+		plan.kind, plan.reason = actSkip, "update_existing is false"
+		return plan
+	}
+	plan.kind, plan.contact, plan.fields, plan.action = actUpdate, next, fields, ActionDeactivated
+	plan.changes = fieldChanges(current, next, plan.fields)
+	if p.trace != nil {
+		p.step(TraceStep{Step: StepDiff, Decision: ActionDeactivated, Rule: why, Changes: plan.changes})
+	}
 	plan.link, plan.deactivation = link, true
 	plan.reason = why
 	return plan
@@ -314,4 +401,12 @@ func (p *planner) companyForRemoval(u directory.User) string {
 		return p.t.DefaultCompanyID
 	}
 	return p.company(u, u.Mail)
+}
+
+// pick is a if cond, else b.
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
 }

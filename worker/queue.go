@@ -70,7 +70,7 @@ func (q *Queue) EnqueueRun(ctx context.Context, id string, in RunInputs, opts ..
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
 			return id, err
 		}
-		store.deleteRun(context.WithoutCancel(ctx), in.Tenant, id)
+		store.deleteRun(context.WithoutCancel(ctx), id)
 		return "", fmt.Errorf("enqueue run %s: %w", id, err)
 	}
 	return id, nil

@@ -30,7 +30,7 @@ func (r *run) record(ctx context.Context, results []applyResult, links map[strin
 			rep.Errors = append(rep.Errors, ErrorItem{UserPrincipalName: p.upn, Code: p.errCode, Message: p.errMsg, Timestamp: r.e.cfg.Now().UTC(), PSAError: psaErrorText(p.cause)})
 		case p.kind == actCreate:
 			rep.Statistics.ContactsCreated++
-			rep.CreatedContacts = append(rep.CreatedContacts, contactResult(p.user, p.upn, res.written, nil, p.action))
+			rep.CreatedContacts = append(rep.CreatedContacts, contactResult(p.user, p.upn, res.written, nil, p.action, p.changes))
 		case p.kind == actUpdate:
 			rep.Statistics.ContactsUpdated++
 			switch p.action {
@@ -39,12 +39,24 @@ func (r *run) record(ctx context.Context, results []applyResult, links map[strin
 			case ActionReactivated:
 				rep.Statistics.ContactsReactivated++
 			}
-			rep.UpdatedContacts = append(rep.UpdatedContacts, contactResult(p.user, p.upn, res.written, p.fields, p.action))
+			rep.UpdatedContacts = append(rep.UpdatedContacts, contactResult(p.user, p.upn, res.written, p.fields, p.action, p.changes))
 		default:
 			rep.Statistics.ContactsSkipped++
-			rep.SkippedContacts = append(rep.SkippedContacts, SkipItem{UserPrincipalName: p.upn, Reason: p.reason})
+			if rep.Statistics.SkippedByReason == nil {
+				rep.Statistics.SkippedByReason = map[string]int{}
+			}
+			rep.Statistics.SkippedByReason[p.reason]++
+			if r.in.ListSkipped || !quietSkip(p.reason) {
+				rep.SkippedContacts = append(rep.SkippedContacts, SkipItem{UserPrincipalName: p.upn, Reason: p.reason})
+			}
 		}
 	}
+}
+
+// quietSkip reports whether a skip reason needs no one's attention: such
+// users are counted per reason, and listed only when the run asks.
+func quietSkip(reason string) bool {
+	return reason == SkipUnchanged || strings.HasPrefix(reason, skipOutOfScope)
 }
 
 func sortReport(rep *Report) {

@@ -89,6 +89,9 @@ type Statistics struct {
 	// user they are linked to no longer exists in the tenant; they are not
 	// users, so UsersProcessed does not count them.
 	OrphanedContacts int `json:"orphaned_contacts"`
+	// SkippedByReason counts the skipped users per reason; the report lists
+	// them one by one only for reasons that need attention.
+	SkippedByReason map[string]int `json:"skipped_by_reason,omitempty"`
 }
 
 // Status values of a created or updated item (the workflow's contract).
@@ -122,6 +125,9 @@ type ContactResult struct {
 	ChangedFields []string `json:"changed_fields,omitempty"`
 	// Action is one of the Action* constants.
 	Action string `json:"action"`
+	// Changes gives each written field's old and new value (planned, in a
+	// dry run), as the change log records them.
+	Changes []FieldChange `json:"changes,omitempty"`
 }
 
 // ErrorItem is one failure, in the report's error shape.
@@ -141,6 +147,14 @@ type WarningItem struct {
 	Timestamp         time.Time `json:"timestamp"`
 }
 
+// Skip reasons the report counts without listing (unless list_skipped).
+const (
+	// SkipUnchanged: the contact already holds what the user maps to.
+	SkipUnchanged = "unchanged"
+	// skipOutOfScope prefixes the reasons of users the sync does not cover.
+	skipOutOfScope = "out of scope: "
+)
+
 // SkipItem says why a processed user caused no write.
 type SkipItem struct {
 	UserPrincipalName string `json:"user_principal_name"`
@@ -156,10 +170,10 @@ type Throttling struct {
 // contactResult builds a report item for the contact c written (or, in a
 // dry run, planned) for user u. upn is the plan's user principal name: for
 // an orphan, whose user is gone, it is the contact's email.
-func contactResult(u directory.User, upn string, c psa.Contact, changed []psa.Field, action string) ContactResult {
+func contactResult(u directory.User, upn string, c psa.Contact, changed []psa.Field, action string, changes []FieldChange) ContactResult {
 	r := ContactResult{
 		Office365ID: u.ID, UserPrincipalName: upn, DisplayName: u.DisplayName,
-		PSAContactID: c.ID, PSACompanyID: c.CompanyID, Status: StatusUpdated, Action: action,
+		PSAContactID: c.ID, PSACompanyID: c.CompanyID, Status: StatusUpdated, Action: action, Changes: changes,
 	}
 	if action == ActionCreated {
 		r.Status = StatusCreated

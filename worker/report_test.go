@@ -110,8 +110,8 @@ func TestReportJSONShape(t *testing.T) {
 	rep := &Report{
 		Success: false, SyncMode: ModeFull, SyncTimestamp: ts,
 		Statistics:      Statistics{TotalOffice365Users: 3, UsersProcessed: 3, ContactsCreated: 1, ContactsUpdated: 1, ContactsSkipped: 0, Errors: 1},
-		CreatedContacts: []ContactResult{contactResult(directory.User{ID: "u1", UserPrincipalName: "a@x.example", DisplayName: "A X"}, "a@x.example", psa.Contact{ID: "1", CompanyID: "250", FirstName: "A", Email: "a@x.example"}, nil, "created")},
-		UpdatedContacts: []ContactResult{contactResult(directory.User{ID: "u2", UserPrincipalName: "b@x.example"}, "b@x.example", psa.Contact{ID: "2", CompanyID: "250"}, []psa.Field{psa.FieldJobTitle, psa.FieldPhone}, "updated")},
+		CreatedContacts: []ContactResult{contactResult(directory.User{ID: "u1", UserPrincipalName: "a@x.example", DisplayName: "A X"}, "a@x.example", psa.Contact{ID: "1", CompanyID: "250", FirstName: "A", Email: "a@x.example"}, nil, "created", nil)},
+		UpdatedContacts: []ContactResult{contactResult(directory.User{ID: "u2", UserPrincipalName: "b@x.example"}, "b@x.example", psa.Contact{ID: "2", CompanyID: "250"}, []psa.Field{psa.FieldJobTitle, psa.FieldPhone}, "updated", nil)},
 		Errors:          []ErrorItem{{UserPrincipalName: "c@x.example", Code: CodeDuplicateContact, Message: "dup", Timestamp: ts, PSAError: "ObjectExists: dup"}},
 		Warnings:        []WarningItem{{UserPrincipalName: "a@x.example", Code: WarnMissingPhoneNumber, Message: "no phone", Timestamp: ts}},
 		SkippedContacts: []SkipItem{},

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/graph/directory"
+	"github.com/psasync/psasync/ledger"
 )
 
 // Run performs a full or incremental run and returns its report. The error
@@ -31,6 +32,9 @@ func (e *Engine) Run(ctx context.Context, runID string, in RunInputs) (*Report, 
 	if !t.SyncEnabled {
 		return nil, fmt.Errorf("tenant %s: %w", in.Tenant, ErrTenantDisabled)
 	}
+	if err := e.runQuarantine(ctx, t.ID); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", t.ID, err)
+	}
 	// One writer per tenant: a second run, and user jobs, wait for this one.
 	lock, err := e.store.lockTenant(ctx, t.ID, time.Minute)
 	if err != nil {
@@ -42,20 +46,31 @@ func (e *Engine) Run(ctx context.Context, runID string, in RunInputs) (*Report, 
 	users, deltaLink, err := r.enumerate(ctx)
 	if err != nil {
 		r.fail(errorCode(err, CodeGraphError), err)
-		return r.finish(), nil
+		return r.end(ctx), nil
 	}
 	links := r.links(ctx)
 	src, err := r.contacts(ctx, users, links)
 	if err != nil {
 		r.fail(errorCode(err, CodePSAConnectionError), err)
-		return r.finish(), nil
+		return r.end(ctx), nil
 	}
 	plans := r.plan(ctx, src, users, links)
-	r.guard(src, links, plans)
+	r.settleConflicts(ctx, plans)
+	r.guard(ctx, src, links, plans)
 	results := r.write(ctx, plans)
 	r.record(ctx, results, links)
 	r.keepDeltaLink(ctx, deltaLink)
-	return r.finish(), nil
+	return r.end(ctx), nil
+}
+
+// end finishes the report and, for a real run, tells the tenant's
+// quarantine how it went.
+func (r *run) end(ctx context.Context) *Report {
+	rep := r.finish()
+	if !r.in.DryRun {
+		r.e.noteRunResult(ctx, r.t.ID, rep)
+	}
+	return rep
 }
 
 // run is one run in progress: its inputs, its report as it fills, and how
@@ -323,6 +338,21 @@ func (r *run) plan(ctx context.Context, src contactSource, users []directory.Use
 	return plans
 }
 
+// settleConflicts is step 3b: the plans meet the operator's decisions on
+// conflicts (a dry run honours them but records nothing).
+func (r *run) settleConflicts(ctx context.Context, plans []*userPlan) {
+	book := r.e.loadConflicts(ctx, r.t.ID)
+	for _, p := range plans {
+		if r.in.DryRun {
+			if book.ignored[p.user.ID] {
+				p.kind, p.reason = actSkip, skipIgnoredConflict
+			}
+			continue
+		}
+		r.e.settleConflict(ctx, r.t.ID, p, book.open[p.user.ID], book.ignored[p.user.ID])
+	}
+}
+
 // write is step 5: carry out the plans, a few at a time, each under its
 // user's lock.
 func (r *run) write(ctx context.Context, plans []*userPlan) []applyResult {
@@ -360,7 +390,7 @@ func (r *run) write(ctx context.Context, plans []*userPlan) []applyResult {
 // skipped (the next run sees the result).
 func (r *run) writeLocked(ctx context.Context, p *userPlan) applyResult {
 	if r.in.DryRun || p.user.ID == "" {
-		return r.e.write(ctx, r.w, r.t.ID, p, r.in.DryRun)
+		return r.e.write(ctx, r.w, r.t.ID, p, r.in.DryRun, r.trigger())
 	}
 	lock, err := r.e.store.lockUser(ctx, r.t.ID, p.user.ID, 30*time.Second, 2*time.Minute)
 	if err != nil {
@@ -371,8 +401,11 @@ func (r *run) writeLocked(ctx context.Context, p *userPlan) applyResult {
 		p.kind, p.reason = actSkip, "synced by a per-user job during the run"
 		return applyResult{plan: p}
 	}
-	return r.e.write(ctx, r.w, r.t.ID, p, false)
+	return r.e.write(ctx, r.w, r.t.ID, p, false, r.trigger())
 }
+
+// trigger is what the change log says made the run's writes.
+func (r *run) trigger() ledger.Trigger { return RunTrigger(r.rep.RunID, r.rep.SyncMode) }
 
 // keepDeltaLink stores the new delta link when the run saw the whole tenant
 // and everything went through, so the next incremental run starts there.

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/psasync/psasync/internal/redislock"
+	"github.com/psasync/psasync/ledger"
 )
 
 // Store keeps the worker's state in Redis and owns every worker key. Redis
@@ -21,11 +22,10 @@ import (
 //
 //	P link:{tenant}              hash   user id -> JSON link {contact_id, company_id}
 //	P delta:{tenant}             string the tenant's Graph delta link
-//	P run:{run id}               string JSON RunRecord, expires after RunTTL
-//	P runs                       zset   run ids scored by creation time (unix ms)
-//	P runs:tenant:{tenant}       zset   the tenant's run ids scored likewise (runindex.go)
-//	P runs:last                  hash   tenant -> JSON RunSummary of its newest run (runindex.go)
 //	P outcome:{tenant}:{user}    string JSON UserOutcome of the user's last job, expires after RunTTL
+//
+// Run records live in the ledger (runs.go), which keeps the newest ones of
+// each tenant.
 //	P lock:user:{tenant}:{user}  string per-user lock token (internal/redislock)
 //	P lock:tenant:{tenant}       string per-tenant run lock token, renewed while a run runs
 //	P coalesce:{tenant}:{user}   string start (unix ms) of the user's open coalescing window; expires with it
@@ -37,19 +37,21 @@ import (
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
-	// RunTTL is how long run reports and job outcomes are kept.
+	// RunTTL is how long job outcomes are kept.
 	RunTTL time.Duration
+	// ledger keeps the run records (and, for the engine, the change log).
+	ledger *ledger.Ledger
 }
 
 // NewStore wraps a Redis client; every key starts with prefix, as given.
+// Run records go to a ledger with default options until the engine gives
+// the store its own (Config.Ledger).
 func NewStore(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, prefix: prefix, RunTTL: 30 * 24 * time.Hour}
+	return &Store{rdb: rdb, prefix: prefix, RunTTL: 30 * 24 * time.Hour, ledger: ledger.New(rdb, prefix, ledger.Options{})}
 }
 
 func (s *Store) linkKey(tenant string) string  { return s.prefix + "link:" + tenant }
 func (s *Store) deltaKey(tenant string) string { return s.prefix + "delta:" + tenant }
-func (s *Store) runKey(id string) string       { return s.prefix + "run:" + id }
-func (s *Store) runsKey() string               { return s.prefix + "runs" }
 func (s *Store) outcomeKey(tenant, user string) string {
 	return s.prefix + "outcome:" + tenant + ":" + user
 }
@@ -142,80 +144,6 @@ func (s *Store) SetDeltaLink(ctx context.Context, tenant, link string) error {
 	return nil
 }
 
-// Run states.
-const (
-	RunQueued    = "queued"
-	RunRunning   = "running"
-	RunSucceeded = "succeeded"
-	RunFailed    = "failed"
-)
-
-// RunRecord is what the runs API shows: the run's state and, once done, its
-// report.
-type RunRecord struct {
-	ID         string     `json:"id"`
-	State      string     `json:"state"`
-	Inputs     RunInputs  `json:"inputs"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	// Error is set when the run could not produce a report at all.
-	Error  string  `json:"error,omitempty"`
-	Report *Report `json:"report,omitempty"`
-}
-
-// SaveRun writes a run record and indexes it.
-func (s *Store) SaveRun(ctx context.Context, r RunRecord) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode run %s: %w", r.ID, err)
-	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.runKey(r.ID), b, s.RunTTL)
-		p.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID})
-		return s.indexRun(ctx, p, r)
-	})
-	if err != nil {
-		return fmt.Errorf("store run %s: %w", r.ID, err)
-	}
-	return nil
-}
-
-// createRun stores a new run record; false when the id exists already.
-func (s *Store) createRun(ctx context.Context, r RunRecord) (bool, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return false, fmt.Errorf("encode run %s: %w", r.ID, err)
-	}
-	ok, err := s.rdb.SetNX(ctx, s.runKey(r.ID), b, s.RunTTL).Result()
-	if err != nil {
-		return false, fmt.Errorf("store run %s: %w", r.ID, err)
-	}
-	if !ok {
-		return false, nil
-	}
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAdd(ctx, s.runsKey(), redis.Z{Score: float64(r.CreatedAt.UnixMilli()), Member: r.ID})
-		return s.indexRun(ctx, p, r)
-	})
-	if err != nil {
-		return false, fmt.Errorf("index run %s: %w", r.ID, err)
-	}
-	return true, nil
-}
-
-// deleteRun removes a run record that never got its task.
-func (s *Store) deleteRun(ctx context.Context, tenant, id string) {
-	s.rdb.Del(ctx, s.runKey(id))
-	s.rdb.ZRem(ctx, s.runsKey(), id)
-	s.unindexRun(ctx, tenant, id)
-}
-
-// Run reads one run record.
-func (s *Store) Run(ctx context.Context, id string) (RunRecord, bool, error) {
-	return getJSON[RunRecord](ctx, s.rdb, s.runKey(id), "run "+id)
-}
-
 // getJSON reads and decodes the JSON value at key; what names it in errors.
 func getJSON[T any](ctx context.Context, rdb redis.UniversalClient, key, what string) (T, bool, error) {
 	var v T
@@ -232,29 +160,6 @@ func getJSON[T any](ctx context.Context, rdb redis.UniversalClient, key, what st
 	return v, true, nil
 }
 
-// Runs lists the newest runs first, at most limit of them.
-func (s *Store) Runs(ctx context.Context, limit int) ([]RunRecord, error) {
-	if limit <= 0 {
-		limit = 20
-	}
-	ids, err := s.rdb.ZRevRange(ctx, s.runsKey(), 0, int64(limit-1)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	out := make([]RunRecord, 0, len(ids))
-	for _, id := range ids {
-		r, ok, err := s.Run(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if !ok { // expired: drop it from the index
-			s.rdb.ZRem(ctx, s.runsKey(), id)
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
 
 // ErrUserLocked is returned when another job of the same user is running;
 // the job is retried shortly without counting as a failure.

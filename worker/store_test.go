@@ -3,11 +3,13 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -74,10 +76,10 @@ func TestStoreRedisDown(t *testing.T) {
 	require.ErrorContains(t, s.SetLink(ctx, "contoso", "u1", worker.Link{}), "store link of user u1")
 	_, err = s.DeltaLink(ctx, "contoso")
 	require.ErrorContains(t, err, "read delta link of tenant contoso")
-	require.ErrorContains(t, s.SaveRun(ctx, worker.RunRecord{ID: "r1"}), "store run r1")
+	require.ErrorContains(t, s.SaveRun(ctx, worker.RunRecord{ID: "r1", Inputs: worker.DefaultRunInputs("contoso")}), "run r1")
 	_, _, err = s.Run(ctx, "r1")
 	require.ErrorContains(t, err, "read run r1")
-	_, err = s.Runs(ctx, 5)
+	_, err = s.Runs(ctx, ledger.RunQuery{}, 5)
 	require.ErrorContains(t, err, "list runs")
 	_, _, err = s.UserOutcome(ctx, "contoso", "u1")
 	require.ErrorContains(t, err, "read outcome of user u1")
@@ -137,7 +139,7 @@ func TestStoreRuns(t *testing.T) {
 	_, ok, err := s.Run(ctx, "missing")
 	require.NoError(t, err)
 	require.False(t, ok)
-	runs, err := s.Runs(ctx, 10)
+	runs, err := s.Runs(ctx, ledger.RunQuery{}, 10)
 	require.NoError(t, err)
 	require.Empty(t, runs)
 
@@ -170,49 +172,45 @@ func TestStoreRuns(t *testing.T) {
 		}
 		return out
 	}
-	runs, err = s.Runs(ctx, 3)
+	runs, err = s.Runs(ctx, ledger.RunQuery{}, 3)
 	require.NoError(t, err)
 	require.Equal(t, []string{"run-4", "run-3", "run-2"}, ids(runs), "newest first, at most limit")
 	require.Equal(t, worker.RunSucceeded, runs[2].State)
 
-	runs, err = s.Runs(ctx, 0)
+	runs, err = s.Runs(ctx, ledger.RunQuery{}, 0)
 	require.NoError(t, err)
 	require.Equal(t, []string{"run-4", "run-3", "run-2", "run-1", "run-0"}, ids(runs), "limit 0 means the default (20)")
 }
 
-func TestStoreRunsDropExpired(t *testing.T) {
+func TestStoreKeepsTheNewestRunsOfEachTenant(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := newRedis(t)
 	s := worker.NewStore(r.rdb, r.prefix)
+	worker.NewEngine(nil, nil, s, nil, worker.Config{Ledger: ledger.New(r.rdb, r.prefix, ledger.Options{RunsPerTenant: 2})}, nil)
 	base := time.Now().UTC()
-
-	s.RunTTL = 150 * time.Millisecond
-	require.NoError(t, s.SaveRun(ctx, worker.RunRecord{ID: "old", State: worker.RunSucceeded, CreatedAt: base}))
-	s.RunTTL = time.Hour
-	require.NoError(t, s.SaveRun(ctx, worker.RunRecord{ID: "new", State: worker.RunQueued, CreatedAt: base.Add(-time.Minute)}))
-	r.elapse(300 * time.Millisecond)
-
-	_, ok, err := s.Run(ctx, "old")
+	for i, tenant := range []string{"contoso", "contoso", "fabrikam", "contoso"} {
+		in := worker.DefaultRunInputs(tenant)
+		require.NoError(t, s.SaveRun(ctx, worker.RunRecord{ID: fmt.Sprintf("run-%d", i), State: worker.RunSucceeded, Inputs: in, CreatedAt: base.Add(time.Duration(i) * time.Minute)}))
+	}
+	_, ok, err := s.Run(ctx, "run-0")
 	require.NoError(t, err)
-	require.False(t, ok, "the record expired")
-	runs, err := s.Runs(ctx, 10)
+	require.False(t, ok, "the oldest of contoso's three runs is gone")
+	runs, err := s.Runs(ctx, ledger.RunQuery{Tenant: "contoso"}, 10)
 	require.NoError(t, err)
-	require.Len(t, runs, 1)
-	require.Equal(t, "new", runs[0].ID)
-	members, err := r.rdb.ZRange(ctx, r.prefix+"runs", 0, -1).Result()
+	require.Len(t, runs, 2)
+	require.Equal(t, "run-3", runs[0].ID)
+	all, err := s.Runs(ctx, ledger.RunQuery{}, 10)
 	require.NoError(t, err)
-	require.Equal(t, []string{"new"}, members, "an expired run leaves the index when listed")
+	require.Len(t, all, 3, "fabrikam keeps its run")
 }
 
-func TestStoreRunCorrupt(t *testing.T) {
+func TestStoreRefusesARunWithoutTenant(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	r := newRedis(t)
 	s := worker.NewStore(r.rdb, r.prefix)
-	require.NoError(t, r.rdb.Set(ctx, r.prefix+"run:bad", "{", time.Hour).Err())
-	_, _, err := s.Run(ctx, "bad")
-	require.ErrorContains(t, err, "decode run bad")
+	err := s.SaveRun(context.Background(), worker.RunRecord{ID: "x", State: worker.RunQueued, CreatedAt: time.Now()})
+	require.ErrorContains(t, err, "without tenant")
 }
 
 func TestStoreOutcome(t *testing.T) {

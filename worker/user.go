@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/graph/directory"
+	"github.com/psasync/psasync/ledger"
 )
 
 // The per-user path: a change notification becomes a user:sync job
@@ -123,36 +124,147 @@ func (e *PermanentError) Error() string {
 // SyncUser syncs one user now: read the user from Graph, plan against the
 // contact found live in the PSA, write. It does not wait on the PSA's or
 // Graph's rate limits: the error carries the delay for the queue's retry.
+//
+// Its writes are logged as triggered by a notification (the job's task id,
+// when it runs as one).
 func (e *Engine) SyncUser(ctx context.Context, tenantID, userID string) (UserOutcome, error) {
+	trig := ledger.Trigger{Kind: ledger.TriggerNotification}
+	trig.TaskID, _ = asynq.GetTaskID(ctx)
+	return e.jobSync(ctx, tenantID, userID, userSync{trigger: trig})
+}
+
+// userSync is how one user is synced: by a job, or on demand.
+type userSync struct {
+	dryRun bool
+	// trace, when set, records every step (sync on demand).
+	trace *Trace
+	// trigger is what the change log says made the write.
+	trigger ledger.Trigger
+	// quarantine is the user's quarantine, when it has one: an unchanged
+	// user is skipped.
+	quarantine *ledger.Quarantine
+}
+
+// syncUser is SyncUser with its options; it also returns the user as read.
+func (e *Engine) syncUser(ctx context.Context, tenantID, userID string, o userSync) (UserOutcome, directory.User, error) {
 	out := UserOutcome{TenantID: tenantID, UserID: userID, At: e.cfg.Now().UTC()}
 	t, err := e.tenants.Tenant(ctx, tenantID)
 	if err != nil {
 		out.Action, out.Code, out.Message = OutcomeFailed, CodeUnknownTenant, err.Error()
-		return out, &PermanentError{Outcome: out}
+		return out, directory.User{}, &PermanentError{Outcome: out}
 	}
 	if !t.SyncEnabled {
 		out.Action, out.Reason = OutcomeSkipped, "office365_sync_enabled is false"
-		return out, nil
+		return out, directory.User{}, nil
 	}
 	u, err := t.Directory.GetUser(ctx, userID)
 	if errors.Is(err, directory.ErrNotFound) {
 		u = directory.User{ID: userID, Removed: &directory.Removed{Reason: "deleted"}}
 	} else if err != nil {
 		out.Action, out.Code, out.Message = OutcomeFailed, errorCode(err, CodeGraphError), err.Error()
-		return out, fmt.Errorf("read user %s: %w", userID, err)
+		return out, directory.User{}, fmt.Errorf("read user %s: %w", userID, err)
 	}
 	out.UserPrincipalName = u.UserPrincipalName
+	if e.stillQuarantined(ctx, o.quarantine, u) {
+		out.Action, out.Reason = OutcomeSkipped, skipQuarantined
+		return out, u, nil
+	}
+	if o.trace != nil {
+		o.trace.User = traceUser(u)
+		o.trace.Steps = append(o.trace.Steps, TraceStep{Step: StepRead, Decision: pick(u.Deleted(), "not found in Microsoft 365", "read"), Rule: "GET /users/{id}"})
+	}
 
 	w := e.newWaiter(jobWaits(), e.log.WithFields(logrus.Fields{"tenant": tenantID, "user": userID}), nil)
-	pl := e.newPlanner(t, DefaultRunInputs(tenantID), liveSource{e: e, w: w}, func(ctx context.Context, user string) (Link, bool, error) {
+	in := DefaultRunInputs(tenantID)
+	in.DryRun = o.dryRun
+	pl := e.newPlanner(t, in, liveSource{e: e, w: w}, func(ctx context.Context, user string) (Link, bool, error) {
 		return e.store.GetLink(ctx, tenantID, user)
 	})
+	pl.trace = o.trace
+	prior, known, err := e.ledger.Conflict(ctx, tenantID, userID)
+	if err != nil {
+		e.log.WithError(err).WithField("user", userID).Warn("could not read the user's conflict")
+	}
 	p := pl.plan(ctx, u)
-	res := e.write(ctx, w, tenantID, p, false)
-	if res.plan.kind == actSkip && res.plan.link != nil {
+	wasOpen, ignored := known && prior.Status == ledger.ConflictOpen, known && prior.Status == ledger.ConflictIgnored
+	if o.dryRun {
+		if ignored {
+			p.kind, p.reason = actSkip, skipIgnoredConflict
+		}
+	} else {
+		e.settleConflict(ctx, tenantID, p, wasOpen, ignored)
+	}
+	res := e.write(ctx, w, tenantID, p, o.dryRun, o.trigger)
+	if res.plan.kind == actSkip && res.plan.link != nil && !o.dryRun {
 		e.storeLink(ctx, tenantID, res.plan)
 	}
-	return e.userOutcome(out, res)
+	out, err = e.userOutcome(out, res)
+	if o.trace != nil {
+		o.trace.Steps = append(o.trace.Steps, writeStep(res, o.dryRun))
+	}
+	return out, u, err
+}
+
+// writeStep is the trace's last step: the action and the PSA's answer.
+func writeStep(res applyResult, dryRun bool) TraceStep {
+	p := res.plan
+	switch {
+	case res.err != nil:
+		return TraceStep{Step: StepWrite, Decision: "failed", Rule: res.err.Code, Detail: res.err.Message + pick(res.err.PSAError != "", "; the PSA said: "+res.err.PSAError, "")}
+	case p.kind == actError:
+		return TraceStep{Step: StepWrite, Decision: "not written", Rule: p.errCode, Detail: p.errMsg}
+	case p.kind != actCreate && p.kind != actUpdate:
+		return TraceStep{Step: StepWrite, Decision: "nothing written", Rule: p.reason}
+	case dryRun:
+		return TraceStep{Step: StepWrite, Decision: "dry run: " + p.action + " not written", Changes: p.changes}
+	}
+	return TraceStep{Step: StepWrite, Decision: p.action, Detail: "the PSA answered with contact " + res.written.ID + " in company " + res.written.CompanyID, Changes: p.changes}
+}
+
+// ErrUnknownUser is returned by SyncUserTrace for a user Microsoft 365
+// does not have and psasync never linked.
+var ErrUnknownUser = errors.New("unknown user")
+
+// SyncUserTrace syncs one user on demand, under the user's lock like a
+// job, and returns every step. user is an object id or a user principal
+// name. A dry run plans and writes nothing. Writes are logged as the
+// operator actor's.
+func (e *Engine) SyncUserTrace(ctx context.Context, tenantID, user string, dryRun bool, actor string) (*Trace, error) {
+	start := e.cfg.Now()
+	t, err := e.tenants.Tenant(ctx, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", tenantID, err)
+	}
+	u, err := t.Directory.GetUser(ctx, user)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		if _, linked, lerr := e.store.GetLink(ctx, tenantID, user); lerr != nil || !linked {
+			return nil, fmt.Errorf("user %s in tenant %s: %w", user, tenantID, ErrUnknownUser)
+		}
+		u.ID = user // linked, now deleted: the sync deactivates its contact
+	case err != nil:
+		return nil, fmt.Errorf("read user %s: %w", user, err)
+	}
+	if busy, err := e.store.tenantBusy(ctx, tenantID); err != nil {
+		return nil, err
+	} else if busy && !dryRun {
+		return nil, fmt.Errorf("tenant %s: %w", tenantID, ErrTenantBusy)
+	}
+	tr := &Trace{Tenant: tenantID, DryRun: dryRun}
+	if !dryRun {
+		lock, err := e.store.lockUser(ctx, tenantID, u.ID, 30*time.Second, 10*time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("wait for the job of user %s: %w", user, err)
+		}
+		defer lock.Release()
+	}
+	tr.Outcome, _, err = e.syncUser(ctx, tenantID, u.ID, userSync{dryRun: dryRun, trace: tr, trigger: OperatorTrigger(actor)})
+	tr.DurationMS = e.cfg.Now().Sub(start).Milliseconds()
+	var perm *PermanentError
+	if err != nil && !errors.As(err, &perm) {
+		return tr, err
+	}
+	return tr, nil
 }
 
 // userOutcome turns a write's result into the job's outcome and error.

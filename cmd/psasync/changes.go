@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/spf13/cobra"
@@ -29,9 +30,7 @@ var changesFlags = []queryFlag{
 
 // newChangesCmd is `psasync changes`.
 func newChangesCmd() *cobra.Command {
-	o := app.LedgerQueryOptions{}
-	vals := map[string]*string{}
-	cmd := &cobra.Command{
+	return newLedgerQueryCmd(&cobra.Command{
 		Use:   "changes",
 		Short: "Show the change log: every PSA write with old and new values, its trigger and result",
 		Long: `Show one page of the change log, newest first: every write psasync made to
@@ -39,16 +38,25 @@ the PSA (or tried to), per field old -> new, what triggered it and the result.
 Filters combine; the next page's cursor is printed on stderr (table, csv) or
 as "next" (json). --format csv writes one row per field change, for auditors.`,
 		Example: "  psasync changes --config psasync.yaml --user alice@contoso.com\n  psasync changes --tenant T --since 2026-11-01 --format csv > changes.csv",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Params = givenParams(cmd, vals)
-			o.Stdout, o.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			return ran(cmd, app.Changes(cmd.Context(), o))
-		},
+	}, changesFlags, "table, json or csv", app.Changes)
+}
+
+// newLedgerQueryCmd completes a query command of the ledger: the source
+// flags, one flag per query parameter, --format, and a run that hands the
+// given flags to query.
+func newLedgerQueryCmd(cmd *cobra.Command, flags []queryFlag, formats string,
+	query func(context.Context, app.LedgerQueryOptions) error) *cobra.Command {
+	o := app.LedgerQueryOptions{}
+	vals := map[string]*string{}
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		o.Params = givenParams(cmd, vals)
+		o.Stdout, o.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+		return ran(cmd, query(cmd.Context(), o))
 	}
 	sourceFlags(cmd, &o.Source)
-	addQueryFlags(cmd, changesFlags, vals)
-	cmd.Flags().StringVar(&o.Format, "format", app.FormatTable, "table, json or csv")
+	addQueryFlags(cmd, flags, vals)
+	cmd.Flags().StringVar(&o.Format, "format", app.FormatTable, formats)
 	return cmd
 }
 

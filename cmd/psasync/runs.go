@@ -19,23 +19,11 @@ var runsFlags = []queryFlag{
 
 // newRunsCmd is `psasync runs`.
 func newRunsCmd() *cobra.Command {
-	o := app.LedgerQueryOptions{}
-	vals := map[string]*string{}
-	cmd := &cobra.Command{
+	return newLedgerQueryCmd(&cobra.Command{
 		Use:   "runs",
 		Short: "List the run history: the last runs per tenant with their results",
 		Long: `List the run history, newest first: the last runs of each tenant (ledger.runs_per_tenant)
 with their state and counts; --format json prints the full records with their reports.`,
 		Example: "  psasync runs --config psasync.yaml --tenant T --state failed\n  psasync runs --since 24h --format json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Params = givenParams(cmd, vals)
-			o.Stdout, o.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			return ran(cmd, app.Runs(cmd.Context(), o))
-		},
-	}
-	sourceFlags(cmd, &o.Source)
-	addQueryFlags(cmd, runsFlags, vals)
-	cmd.Flags().StringVar(&o.Format, "format", app.FormatTable, "table or json")
-	return cmd
+	}, runsFlags, "table or json", app.Runs)
 }

@@ -43,6 +43,7 @@ success false.`,
 	f.BoolVar(&o.IncludeDisabled, "include-disabled", false, "sync disabled users too (skip_disabled_users=false)")
 	f.BoolVar(&o.NoUpdate, "no-update", false, "create missing contacts but do not update existing ones (update_existing=false)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "plan only: make no PSA write and report what a real run would do")
+	f.BoolVar(&o.ListSkipped, "list-skipped", false, "list every skipped user in the report, not only those that need attention")
 	f.StringVar(&o.Tenant, "tenant", "", "tenant id or name (default: the only tenant; required when the config has several)")
 	f.StringVar(&progress, "progress", string(app.ProgressAuto), "progress on stderr: auto (a live line on a terminal, a log line every few seconds otherwise), always (the live line), never")
 	return cmd

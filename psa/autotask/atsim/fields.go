@@ -167,7 +167,7 @@ func stringValue(raw json.RawMessage) (string, error) {
 
 // checkContactLocked enforces the required fields and the duplicate-email
 // rule on a contact about to be stored. s.mu must be held.
-func (s *Sim) checkContactLocked(c *contact) error {
+func (s *Sim) checkContactLocked(c *contact, oldEmail string) error {
 	if strings.TrimSpace(c.firstName) == "" {
 		return fmt.Errorf("firstName is required.")
 	}
@@ -179,7 +179,10 @@ func (s *Sim) checkContactLocked(c *contact) error {
 			return fmt.Errorf("%s is not a valid email address.", strconv.Quote(e))
 		}
 	}
-	if s.cfg.allowDuplicateEmails || c.email == "" {
+	// Only an address the write gives the contact is checked: a contact
+	// that shares its unchanged address with another (made before the rule,
+	// or by an import) can still be edited.
+	if s.cfg.allowDuplicateEmails || c.email == "" || strings.EqualFold(c.email, oldEmail) {
 		return nil
 	}
 	for _, other := range s.contacts {

@@ -187,7 +187,7 @@ func (s *Sim) createContact(w http.ResponseWriter, parent int64, body []byte) {
 		writeJSON(w, http.StatusInternalServerError, errorsBody(err.Error()))
 		return
 	}
-	if err := s.checkContactLocked(c); err != nil {
+	if err := s.checkContactLocked(c, ""); err != nil {
 		writeJSON(w, http.StatusInternalServerError, errorsBody(err.Error()))
 		return
 	}
@@ -236,7 +236,7 @@ func (s *Sim) patchContact(w http.ResponseWriter, parent int64, body []byte) {
 		writeJSON(w, http.StatusInternalServerError, errorsBody(err.Error()))
 		return
 	}
-	if err := s.checkContactLocked(&c); err != nil {
+	if err := s.checkContactLocked(&c, old.email); err != nil {
 		writeJSON(w, http.StatusInternalServerError, errorsBody(err.Error()))
 		return
 	}

@@ -238,11 +238,10 @@ func (st *store) duplicateEmail(c *contact, old *contact) string {
 	}
 	m := st.emails[c.companyID]
 	for _, e := range st.emailsOf(c) {
-		n := m[e]
-		if own[e] {
-			n--
-		}
-		if n > 0 {
+		// Only an address the write gives the contact is checked: a contact
+		// that shares its unchanged address with another (made with
+		// ignoreDuplicates, or by an import) can still be edited.
+		if !own[e] && m[e] > 0 {
 			return e
 		}
 	}
