@@ -81,7 +81,7 @@ func buildRunView(rec worker.RunRecord, f runFilter) runView {
 		if c.Action == worker.ActionDeactivated {
 			section = "deactivated"
 		}
-		if !f.wants(section) || !codeless || !f.matches(c.UserPrincipalName, c.DisplayName, c.PSAContactID, strings.Join(c.ChangedFields, " ")) {
+		if !f.wants(section) || !codeless || !f.matches(c.UserPrincipalName, c.DisplayName, c.PSAContactID, strings.Join(c.ChangedFields, " "), changeText(c.Changes)) {
 			continue
 		}
 		if section == "deactivated" {
@@ -170,23 +170,29 @@ func (c *Console) runCSV(w http.ResponseWriter, r *http.Request, _ *session, _ s
 		}
 		_ = cw.Write(cells)
 	}
-	row("section", "user_principal_name", "display_name", "office365_id", "psa_contact_id", "psa_company_id", "action", "changed_fields", "code", "message", "timestamp")
+	row("section", "user_principal_name", "display_name", "office365_id", "psa_contact_id", "psa_company_id", "action", "field", "old", "new", "code", "message", "timestamp")
+	// One row per written field, as the change log's CSV has it.
 	item := func(section string, cs []worker.ContactResult) {
 		for _, it := range cs {
-			row(section, it.UserPrincipalName, it.DisplayName, it.Office365ID, it.PSAContactID, it.PSACompanyID, it.Action, strings.Join(it.ChangedFields, " "), "", "", "")
+			if len(it.Changes) == 0 {
+				row(section, it.UserPrincipalName, it.DisplayName, it.Office365ID, it.PSAContactID, it.PSACompanyID, it.Action, strings.Join(it.ChangedFields, " "), "", "", "", "", "")
+			}
+			for _, ch := range it.Changes {
+				row(section, it.UserPrincipalName, it.DisplayName, it.Office365ID, it.PSAContactID, it.PSACompanyID, it.Action, ch.Field, ch.Old, ch.New, "", "", "")
+			}
 		}
 	}
 	item("created", v.Created)
 	item("updated", v.Updated)
 	item("deactivated", v.Deactivated)
 	for _, e := range v.Errors {
-		row("errors", e.UserPrincipalName, "", "", "", "", "", "", e.Code, strings.TrimSpace(e.Message+" "+e.PSAError), e.Timestamp.Format(time.RFC3339))
+		row("errors", e.UserPrincipalName, "", "", "", "", "", "", "", "", e.Code, strings.TrimSpace(e.Message+" "+e.PSAError), e.Timestamp.Format(time.RFC3339))
 	}
 	for _, wi := range v.Warnings {
-		row("warnings", wi.UserPrincipalName, "", "", "", "", "", "", wi.Code, wi.Message, wi.Timestamp.Format(time.RFC3339))
+		row("warnings", wi.UserPrincipalName, "", "", "", "", "", "", "", "", wi.Code, wi.Message, wi.Timestamp.Format(time.RFC3339))
 	}
 	for _, sk := range v.Skipped {
-		row("skipped", sk.UserPrincipalName, "", "", "", "", "", "", "", sk.Reason, "")
+		row("skipped", sk.UserPrincipalName, "", "", "", "", "", "", "", "", "", sk.Reason, "")
 	}
 	cw.Flush()
 }
@@ -206,4 +212,13 @@ func fileSafe(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// changeText is the fields and values of changes, for the text filter.
+func changeText(cs []worker.FieldChange) string {
+	var b strings.Builder
+	for _, c := range cs {
+		b.WriteString(c.Field + " " + c.Old + " " + c.New + " ")
+	}
+	return b.String()
 }
