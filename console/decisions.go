@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,12 +20,27 @@ type Decisions interface {
 }
 
 // Operator carries out an operator's decision through the same path as the
-// operator API. Actor names who decided (the console's role), for the log.
+// operator API and CLI. Actor names who decided, for the change log. Each
+// returns a sentence saying what was done; an error wrapping ErrRefused
+// (a closed conflict, a stale batch, a contact that is no candidate) is
+// shown with its text, and nothing was changed.
 type Operator interface {
-	ResolveConflict(ctx context.Context, tenant, user, contactID, actor string) error
-	IgnoreConflict(ctx context.Context, tenant, user, actor string) error
-	ApproveHeld(ctx context.Context, batchID string, contactIDs []string, actor string) error
-	RejectHeld(ctx context.Context, batchID string, contactIDs []string, actor string) error
+	ResolveConflict(ctx context.Context, tenant, user, contactID, actor string) (string, error)
+	IgnoreConflict(ctx context.Context, tenant, user, actor string) (string, error)
+	ApproveHeld(ctx context.Context, batchID string, contactIDs []string, actor string) (string, error)
+	RejectHeld(ctx context.Context, batchID string, contactIDs []string, actor string) (string, error)
+}
+
+// ErrRefused marks an operator action that could not be carried out as
+// asked; the error's text names why and is safe to show.
+var ErrRefused = errors.New("refused")
+
+// actor names a console user in the change log by the token signed in with.
+func actor(s *session) string {
+	if s.readOnly() {
+		return "console (read-only token)"
+	}
+	return "console (API token)"
 }
 
 // changesPageSize is how many entries one page of the change log shows.
@@ -187,19 +203,27 @@ func (c *Console) quarantine(w http.ResponseWriter, r *http.Request, s *session,
 // ignores the user (action=ignore).
 func (c *Console) resolveConflict(w http.ResponseWriter, r *http.Request, s *session, _ string) {
 	tenant, user := r.PostFormValue("tenant"), r.PostFormValue("user")
-	var err error
+	var (
+		done string
+		err  error
+	)
 	switch r.PostFormValue("action") {
 	case "link":
-		err = c.cfg.Operator.ResolveConflict(r.Context(), tenant, user, r.PostFormValue("contact"), "console:"+s.Role)
+		done, err = c.cfg.Operator.ResolveConflict(r.Context(), tenant, user, r.PostFormValue("contact"), actor(s))
 	case "ignore":
-		err = c.cfg.Operator.IgnoreConflict(r.Context(), tenant, user, "console:"+s.Role)
+		done, err = c.cfg.Operator.IgnoreConflict(r.Context(), tenant, user, actor(s))
 	default:
-		err = &ledger.ParamError{Param: "action", Reason: "is not link or ignore"}
+		err = fmt.Errorf("%w: action must be link or ignore", ErrRefused)
 	}
 	if c.actionFailed(w, r, s, err) {
 		return
 	}
-	http.Redirect(w, r, "/ui/conflicts?tenant="+url.QueryEscape(tenant), http.StatusSeeOther)
+	c.log.WithFields(map[string]any{"tenant": tenant, "user": user, "role": s.Role}).Info("console: " + done)
+	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", "conflicts", donePage{Message: done, Back: "/ui/conflicts?tenant=" + url.QueryEscape(tenant), BackText: "Back to the conflicts"}))
+}
+
+type donePage struct {
+	Message, Back, BackText string
 }
 
 // decideHeld approves or rejects the checked contacts of a batch (all of
@@ -207,19 +231,23 @@ func (c *Console) resolveConflict(w http.ResponseWriter, r *http.Request, s *ses
 func (c *Console) decideHeld(w http.ResponseWriter, r *http.Request, s *session, _ string) {
 	id := r.PostFormValue("batch")
 	ids := r.PostForm["contact"]
-	var err error
+	var (
+		done string
+		err  error
+	)
 	switch r.PostFormValue("action") {
 	case "approve":
-		err = c.cfg.Operator.ApproveHeld(r.Context(), id, ids, "console:"+s.Role)
+		done, err = c.cfg.Operator.ApproveHeld(r.Context(), id, ids, actor(s))
 	case "reject":
-		err = c.cfg.Operator.RejectHeld(r.Context(), id, ids, "console:"+s.Role)
+		done, err = c.cfg.Operator.RejectHeld(r.Context(), id, ids, actor(s))
 	default:
-		err = &ledger.ParamError{Param: "action", Reason: "is not approve or reject"}
+		err = fmt.Errorf("%w: action must be approve or reject", ErrRefused)
 	}
 	if c.actionFailed(w, r, s, err) {
 		return
 	}
-	http.Redirect(w, r, "/ui/held", http.StatusSeeOther)
+	c.log.WithFields(map[string]any{"batch": id, "contacts": len(ids), "role": s.Role}).Info("console: " + done)
+	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", "held", donePage{Message: done, Back: "/ui/held", BackText: "Back to the held deactivations"}))
 }
 
 // actionFailed shows why an operator action was refused (stale batch,
@@ -229,10 +257,8 @@ func (c *Console) actionFailed(w http.ResponseWriter, r *http.Request, s *sessio
 	if err == nil {
 		return false
 	}
-	var pe *ledger.ParamError
-	if errors.As(err, &pe) || errors.Is(err, ledger.ErrNotFound) || errors.Is(err, ledger.ErrNotOpen) || errors.Is(err, ledger.ErrNotCandidate) ||
-		errors.Is(err, ledger.ErrStale) || errors.Is(err, ledger.ErrNotInBatch) {
-		c.render(w, r, http.StatusBadRequest, "error", c.page(s, "Not done", "", errorPage{Message: "Nothing was changed: " + err.Error()}))
+	if errors.Is(err, ErrRefused) {
+		c.render(w, r, http.StatusBadRequest, "error", c.page(s, "Not done", "", errorPage{Message: "Nothing was changed: " + strings.TrimPrefix(err.Error(), ErrRefused.Error()+": ")}))
 		return true
 	}
 	c.fail(w, r, err)
