@@ -30,7 +30,7 @@ func (n *Node) newConsole() (*console.Console, error) {
 	led := n.app.ledger
 	src := &consoleSource{n: n, inspector: inspector, ledger: led}
 	c, err := console.New(console.Config{
-		Source: src, Runner: consoleRunner{&runsAPI{n: n}}, Decisions: led, Operator: consoleOperator{n.app.engine},
+		Source: src, Runner: consoleRunner{&runsAPI{n: n}}, Decisions: led, Operator: consoleOperator{n.app.engine}, UserSyncer: consoleOperator{n.app.engine},
 		AdminToken: n.token, ReadToken: n.cfg.Server.ReadToken,
 		Redis: n.app.rdb, Prefix: n.cfg.Redis.Prefix(),
 		ClientIP: webhook.ClientIP, IsHTTPS: webhook.RequestIsHTTPS,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/ledger"
 )
 
@@ -114,4 +115,44 @@ func TestConsoleDecidesHeldBatch(t *testing.T) {
 	resp, body = decide("approve", held[0].ContactID)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "a decided batch takes no decision: %s", body)
 	require.Contains(t, body, "Nothing was changed")
+}
+
+// TestConsoleSyncsAUser: a dry run shows the trace and writes nothing, the
+// admin's sync creates the contact, the read-only token may dry-run only,
+// and an unknown user is refused by name.
+func TestConsoleSyncsAUser(t *testing.T) {
+	t.Parallel()
+	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}, tune: func(c *config.Config) { c.Server.ReadToken = testReadToken }})
+	u := firstSyncable(t, nb.testBundle)
+	admin := newUIBrowser(t, nb.n.BaseURL())
+	admin.signIn(testAPIToken)
+	form := func(b *uiBrowser, user, dry string) url.Values {
+		return url.Values{"csrf": {b.csrf("/ui/sync-user")}, "tenant": {nb.tenant}, "user": {user}, "dry_run": {dry}}
+	}
+	_, written := nb.writes(func() {
+		resp, body := admin.post("/ui/sync-user", form(admin, u.UserPrincipalName, "true"))
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		require.Contains(t, body, "Trace (dry run)")
+		require.Contains(t, body, "<strong>match</strong>")
+		require.Contains(t, body, "<code>userPrincipalName</code>")
+	})
+	require.Zero(t, written, "the dry run wrote nothing")
+	require.Empty(t, contactsByEmail(nb.env, u.Mail))
+
+	resp, body := admin.post("/ui/sync-user", form(admin, u.UserPrincipalName, "false"))
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Contains(t, body, "Outcome: <strong>created</strong>")
+	require.Len(t, contactsByEmail(nb.env, u.Mail), 1)
+
+	reader := newUIBrowser(t, nb.n.BaseURL())
+	reader.signIn(testReadToken)
+	resp, _ = reader.post("/ui/sync-user", form(reader, u.UserPrincipalName, "true"))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "a dry run changes nothing: read-only may")
+	resp, _ = reader.post("/ui/sync-user", form(reader, u.UserPrincipalName, "false"))
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	resp, body = admin.post("/ui/sync-user", form(admin, "nobody@nowhere.example", "true"))
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+	require.Contains(t, body, "Nothing was changed")
+	require.Contains(t, body, "nobody@nowhere.example")
 }

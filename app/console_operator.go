@@ -75,3 +75,15 @@ func (o consoleOperator) RejectHeld(ctx context.Context, batchID string, contact
 	}
 	return fmt.Sprintf("Rejected: %d contacts of the batch stay active and are not held again while their reason stands.", n), nil
 }
+
+// SyncUser syncs one user now through the engine's sync-user path.
+func (o consoleOperator) SyncUser(ctx context.Context, tenant, user string, dryRun bool, actor string) (*worker.Trace, error) {
+	tr, err := o.e.SyncUserTrace(ctx, tenant, user, dryRun, actor)
+	if errors.Is(err, worker.ErrUnknownUser) || errors.Is(err, worker.ErrTenantBusy) {
+		return nil, fmt.Errorf("%w: %w", console.ErrRefused, err)
+	}
+	if err != nil {
+		return nil, refused(err)
+	}
+	return tr, nil
+}

@@ -48,6 +48,8 @@ type Config struct {
 	// Operator carries out conflict and held-batch decisions; nil renders
 	// those pages read-only.
 	Operator Operator
+	// UserSyncer syncs one user on demand; nil leaves the page out.
+	UserSyncer UserSyncer
 	// AdminToken signs in with every right; ReadToken (optional) signs in
 	// read-only.
 	AdminToken, ReadToken string
@@ -147,6 +149,10 @@ func (c *Console) routes() {
 	if c.cfg.Decisions != nil {
 		c.decisionRoutes(m)
 	}
+	if c.cfg.UserSyncer != nil {
+		m.HandleFunc("GET /ui/sync-user", c.read(c.syncUserForm))
+		m.HandleFunc("POST /ui/sync-user", c.act(c.syncUser, false))
+	}
 	m.HandleFunc("/ui", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusMovedPermanently) })
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { c.notFound(w, r) })
 	c.mux = m
@@ -221,15 +227,17 @@ type view struct {
 	CSRF     string
 	ReadOnly bool
 	SignedIn bool
-	// Decisions is true when the change-log pages exist.
-	Decisions bool
+	// Decisions is true when the change-log pages exist; SyncUser when
+	// the sync-a-user page does.
+	Decisions, SyncUser bool
 	// Refresh reloads the page every that many seconds (0: never).
 	Refresh int
 	Data    any
 }
 
 func (c *Console) page(s *session, title, nav string, data any) view {
-	return view{Title: title, Nav: nav, CSRF: s.CSRF, ReadOnly: s.readOnly(), SignedIn: true, Decisions: c.cfg.Decisions != nil, Data: data}
+	return view{Title: title, Nav: nav, CSRF: s.CSRF, ReadOnly: s.readOnly(), SignedIn: true,
+		Decisions: c.cfg.Decisions != nil, SyncUser: c.cfg.UserSyncer != nil, Data: data}
 }
 
 // render executes the named template; a failure is logged (the header is
