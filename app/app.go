@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,
 		DeactivationGuardMin: cfg.Sync.DeactivationGuardMin, MaxWait: cfg.Sync.MaxWait,
-		Progress: o.Progress,
+		Progress: o.Progress, Ledger: a.ledger, QuarantineThreshold: cfg.Ledger.QuarantineThreshold,
 	}, a.log)
 	return a, nil
 }

@@ -46,6 +46,8 @@ func (n *Node) httpServer() (*http.Server, error) {
 		Runs:                &runsAPI{n: n},
 		ChangeLog:           n.app.ledger,
 		Decisions:           n.app.ledger,
+		RunHistory:          n.app.ledger,
+		Operator:            operator{e: n.app.engine},
 		APIToken:            n.token,
 		ReadToken:           n.cfg.Server.ReadToken,
 		Monitoring:          mon,

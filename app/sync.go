@@ -63,8 +63,12 @@ func Sync(ctx context.Context, o SyncOptions) error {
 	}
 	defer a.Close()
 	runID := fmt.Sprintf("cli-%d-%d", os.Getpid(), time.Now().Unix())
+	started := time.Now().UTC()
 	rep, err := a.engine.Run(ctx, runID, in)
 	prog.Done()
+	if err == nil {
+		keepCLIRun(ctx, a, runID, in, started, rep)
+	}
 	if errors.Is(err, worker.ErrTenantBusy) {
 		return classify(fmt.Errorf("%w; try again when it has finished", err), ErrRunFailed)
 	}
@@ -101,4 +105,19 @@ func runInputs(cfg *config.Config, o SyncOptions) (worker.RunInputs, error) {
 		return worker.RunInputs{}, err
 	}
 	return in, nil
+}
+
+// keepCLIRun files a command-line run in the run history beside the
+// scheduled and API runs; a history that cannot be written costs the
+// record, not the run.
+func keepCLIRun(ctx context.Context, a *App, id string, in worker.RunInputs, started time.Time, rep *worker.Report) {
+	finished := time.Now().UTC()
+	state := worker.RunSucceeded
+	if !rep.Success {
+		state = worker.RunFailed
+	}
+	rec := worker.RunRecord{ID: id, State: state, Inputs: in, CreatedAt: started, StartedAt: &started, FinishedAt: &finished, Report: rep}
+	if err := a.engine.Store().SaveRun(ctx, rec); err != nil {
+		a.log.WithError(err).Warn("could not keep the run in the run history")
+	}
 }

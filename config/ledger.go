@@ -20,6 +20,10 @@ type Ledger struct {
 	MaxEntries int64 `yaml:"max_entries"`
 	// RunsPerTenant is how many runs each tenant's history keeps.
 	RunsPerTenant int `yaml:"runs_per_tenant"`
+	// QuarantineThreshold is how many permanent failures in a row
+	// quarantine a user, and how many runs failing on consent or
+	// permission quarantine a tenant (default 3).
+	QuarantineThreshold int `yaml:"quarantine_threshold"`
 }
 
 // Bounds of the ledger settings.
@@ -27,6 +31,7 @@ const (
 	minLedgerRetention  = time.Hour
 	minLedgerMaxEntries = 1000
 	maxRunsPerTenant    = 10_000
+	maxQuarantineAfter  = 100
 )
 
 // validate names each bad ledger key.
@@ -40,6 +45,9 @@ func (l Ledger) validate() []error {
 	}
 	if l.RunsPerTenant < 0 || l.RunsPerTenant > maxRunsPerTenant {
 		errs = append(errs, fmt.Errorf("ledger.runs_per_tenant: %d is not between 1 and %d", l.RunsPerTenant, maxRunsPerTenant))
+	}
+	if l.QuarantineThreshold < 0 || l.QuarantineThreshold > maxQuarantineAfter {
+		errs = append(errs, fmt.Errorf("ledger.quarantine_threshold: %d is not between 1 and %d", l.QuarantineThreshold, maxQuarantineAfter))
 	}
 	return errs
 }
@@ -60,8 +68,10 @@ func (l *Ledger) UnmarshalYAML(n *yaml.Node) error {
 			err = v.Decode(&l.MaxEntries)
 		case "runs_per_tenant":
 			err = v.Decode(&l.RunsPerTenant)
+		case "quarantine_threshold":
+			err = v.Decode(&l.QuarantineThreshold)
 		default:
-			return fmt.Errorf("ledger: line %d: unknown key %q (known: retention, max_entries, runs_per_tenant)", v.Line, k)
+			return fmt.Errorf("ledger: line %d: unknown key %q (known: retention, max_entries, runs_per_tenant, quarantine_threshold)", v.Line, k)
 		}
 		if err != nil {
 			return fmt.Errorf("ledger.%s: line %d: %q is not valid: %w", k, v.Line, v.Value, err)

@@ -27,6 +27,8 @@ func TestLedgerSettings(t *testing.T) {
 			wantErr: []string{"ledger.max_entries: 10 is less than 1000", "ledger.runs_per_tenant: -1 is not between 1 and 10000"}},
 		{name: "too many runs", yaml: "ledger: {runs_per_tenant: 20000}", wantErr: []string{"ledger.runs_per_tenant"}},
 		{name: "unknown key", yaml: "ledger: {retension: 1h}", wantErr: []string{"retension"}},
+		{name: "quarantine threshold", yaml: "ledger: {quarantine_threshold: 5}", want: Ledger{QuarantineThreshold: 5}},
+		{name: "quarantine threshold out of range", yaml: "ledger: {quarantine_threshold: 1000}", wantErr: []string{"ledger.quarantine_threshold: 1000 is not between 1 and 100"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

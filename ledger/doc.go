@@ -18,7 +18,8 @@
 //     Options.MaxEntries); the per-user and per-contact indexes are trimmed
 //     to the same window and expire with it.
 //
-// Replicas never double an entry: an entry with an idempotency key (Entry.Key)
+// A run hands its entries to a Recorder (background batches of Append); a
+// per-user job calls Append directly. Replicas never double an entry: an entry with an idempotency key (Entry.Key)
 // is written at most once within the retention window, checked in the same
 // script that adds it. The package imports go-redis and the standard library
 // only; callers give it a redis.UniversalClient and the key prefix.

@@ -106,3 +106,23 @@ func TestQuarantineBadInput(t *testing.T) {
 	require.False(t, on, "threshold 0 means the default 3")
 	require.Equal(t, 1, q.Failures)
 }
+
+func TestConcurrentFailuresAreAllCounted(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, Options{}, func(t *testing.T, b bundle) {
+		const n = 16
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				_, _, err := b.l.RecordFailure(b.ctx, "A", "U1", "a@x", "X", "", "", 100)
+				errs <- err
+			}()
+		}
+		for range n {
+			require.NoError(t, <-errs)
+		}
+		q, _, err := b.l.RecordFailure(b.ctx, "A", "U1", "a@x", "X", "", "", 100)
+		require.NoError(t, err)
+		require.Equal(t, n+1, q.Failures, "optimistic transactions retry; no count is lost")
+	})
+}

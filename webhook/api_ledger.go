@@ -56,7 +56,7 @@ func (s *Server) mountLedgerAPI(api *gin.RouterGroup) {
 
 // hasLedgerAPI reports whether any ledger route is configured.
 func (c Config) hasLedgerAPI() bool {
-	return c.ChangeLog != nil || c.Decisions != nil || c.RunHistory != nil
+	return c.ChangeLog != nil || c.Decisions != nil || c.RunHistory != nil || c.Operator != nil
 }
 
 // paramError turns the ledger's *ParamError into a 400 naming the parameter.

@@ -35,6 +35,30 @@ func BadRequest(format string, args ...any) error {
 	return &RequestError{Message: fmt.Sprintf(format, args...)}
 }
 
+// StatusError is a refusal whose status (404, 409) and Message the caller
+// sees verbatim: an operator's action on something unknown or stale. Build
+// it with NotFound or Conflict.
+type StatusError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+// Error returns the client-safe message.
+func (e *StatusError) Error() string { return e.Message }
+
+// NotFound is a 404 naming what does not exist (a tenant, user, conflict,
+// batch or contact).
+func NotFound(format string, args ...any) error {
+	return &StatusError{Status: http.StatusNotFound, Code: codeNotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+// Conflict is a 409 naming why the action no longer applies (a conflict
+// already resolved, a batch replaced, a run in progress).
+func Conflict(format string, args ...any) error {
+	return &StatusError{Status: http.StatusConflict, Code: codeConflict, Message: fmt.Sprintf(format, args...)}
+}
+
 // Error classes internal to the server; writeError maps each to a status.
 var (
 	errUnauthorized         = errors.New("authentication required")
@@ -57,6 +81,7 @@ const (
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeUnavailable      = "unavailable"
 	codeInternal         = "internal"
+	codeConflict         = "conflict"
 )
 
 // errorEnvelope is the one shape every error answer has:
@@ -91,10 +116,13 @@ var fixedAnswers = []struct {
 // internal details (Redis addresses, wrapped causes) stay in the logs.
 func classify(err error) (int, errorBody) {
 	var (
-		reqErr *RequestError
-		depErr *dependencyError
+		reqErr    *RequestError
+		depErr    *dependencyError
+		statusErr *StatusError
 	)
 	switch {
+	case errors.As(err, &statusErr):
+		return statusErr.Status, errorBody{statusErr.Code, statusErr.Message}
 	case errors.As(err, &depErr):
 		msg := depErr.public
 		if msg == "" {

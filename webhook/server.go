@@ -6,6 +6,9 @@
 //	GET  /api/v1/runs[/{id}]       read runs (bearer token); filtered from the run history when set
 //	GET  /api/v1/changes           the change log, JSON or CSV (bearer token)
 //	GET  /api/v1/conflicts, held, quarantine  what waits for an operator (bearer token)
+//	POST /api/v1/conflicts/{tenant}/{user}/resolve|ignore, /held/{batch}/approve|reject,
+//	     /quarantine/{tenant}[/users/{user}]/release, /tenants/{tenant}/users/{user}/sync
+//	                               an operator's actions (bearer token)
 //	GET  /healthz, /readyz         liveness, readiness (Redis)
 //	GET  /metrics                  Prometheus
 //	ANY  /monitoring/*any          the asynq UI (bearer token, Basic auth or a console session)
@@ -92,6 +95,10 @@ type Config struct {
 	// Decisions serves GET /api/v1/conflicts, /held and /quarantine; nil
 	// leaves them unmounted.
 	Decisions Decisions
+	// Operator serves the operator's actions (resolve or ignore a conflict,
+	// approve or reject held deactivations, release from quarantine, sync a
+	// user on demand); nil leaves them unmounted.
+	Operator Operator
 	// APIToken is the bearer token for /api and /monitoring, at least
 	// MinAPITokenLength characters; empty disables /api (404) and leaves
 	// /monitoring reachable only through MonitoringBasicAuth.
@@ -291,6 +298,7 @@ func (s *Server) buildEngine() error {
 			api.GET("/runs/:id", s.handleGetRun)
 		}
 		s.mountLedgerAPI(api)
+		s.mountOperatorAPI(api)
 	}
 
 	switch {
