@@ -8,24 +8,25 @@ import (
 
 	"github.com/psasync/psasync/console"
 	"github.com/psasync/psasync/ledger"
+	"github.com/psasync/psasync/webhook"
 	"github.com/psasync/psasync/worker"
 )
 
 // consoleOperator carries out the console's decisions through the
-// engine's operator actions, the path the CLI and the API take.
+// engine's operator actions, the path the API and the CLI take (operator),
+// and classes refusals as the API does (refusal).
 type consoleOperator struct{ e *worker.Engine }
 
-// refused marks the errors that mean "not done as asked" for the console.
+// refused marks what the API answers 4xx as a refusal the console shows.
 func refused(err error) error {
-	for _, target := range []error{ledger.ErrNotFound, ledger.ErrNotOpen, ledger.ErrNotCandidate, ledger.ErrStale,
-		ledger.ErrNotInBatch, worker.ErrContactGone, worker.ErrUnknownTenant} {
-		if errors.Is(err, target) {
-			return fmt.Errorf("%w: %w", console.ErrRefused, err)
-		}
-	}
-	var pe *ledger.ParamError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%w: %w", console.ErrRefused, err)
+	err = refusal(err)
+	var se *webhook.StatusError
+	var re *webhook.RequestError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("%w: %s", console.ErrRefused, se.Message)
+	case errors.As(err, &re):
+		return fmt.Errorf("%w: %s", console.ErrRefused, re.Message)
 	}
 	return err
 }
@@ -79,9 +80,6 @@ func (o consoleOperator) RejectHeld(ctx context.Context, batchID string, contact
 // SyncUser syncs one user now through the engine's sync-user path.
 func (o consoleOperator) SyncUser(ctx context.Context, tenant, user string, dryRun bool, actor string) (*worker.Trace, error) {
 	tr, err := o.e.SyncUserTrace(ctx, tenant, user, dryRun, actor)
-	if errors.Is(err, worker.ErrUnknownUser) || errors.Is(err, worker.ErrTenantBusy) {
-		return nil, fmt.Errorf("%w: %w", console.ErrRefused, err)
-	}
 	if err != nil {
 		return nil, refused(err)
 	}
