@@ -156,3 +156,33 @@ func TestConsoleSyncsAUser(t *testing.T) {
 	require.Contains(t, body, "Nothing was changed")
 	require.Contains(t, body, "nobody@nowhere.example")
 }
+
+// TestConsoleReleasesQuarantine: a quarantined user is listed with what to
+// do, and released from the console once.
+func TestConsoleReleasesQuarantine(t *testing.T) {
+	t.Parallel()
+	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise}})
+	ctx := context.Background()
+	u := firstSyncable(t, nb.testBundle)
+	for range 3 {
+		_, _, err := nb.n.App().Ledger().RecordFailure(ctx, nb.tenant, u.ID, u.UserPrincipalName, "UserDataIncomplete", "no mail", "fp", 3)
+		require.NoError(t, err)
+	}
+	admin := newUIBrowser(t, nb.n.BaseURL())
+	admin.signIn(testAPIToken)
+	resp, body := admin.get("/ui/quarantine")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, body, u.UserPrincipalName)
+	require.Contains(t, body, "Fill it in Microsoft 365", "the remedy for the code")
+	release := func() (*http.Response, string) {
+		return admin.post("/ui/quarantine/release", url.Values{"csrf": {admin.csrf("/ui/quarantine")}, "tenant": {nb.tenant}, "user": {u.ID}})
+	}
+	resp, body = release()
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Contains(t, body, "Released user")
+	_, body = admin.get("/ui/quarantine")
+	require.Contains(t, body, "Nobody is quarantined.")
+	resp, body = release()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Contains(t, body, "is not quarantined")
+}

@@ -85,3 +85,24 @@ func (o consoleOperator) SyncUser(ctx context.Context, tenant, user string, dryR
 	}
 	return tr, nil
 }
+
+func (o consoleOperator) Release(ctx context.Context, tenant, user, actor string) (string, error) {
+	var (
+		ok  bool
+		err error
+	)
+	what := "user " + user
+	if user == "" {
+		what = "tenant " + tenant
+		ok, err = o.e.ReleaseTenant(ctx, tenant, actor)
+	} else {
+		ok, err = o.e.ReleaseUser(ctx, tenant, user, actor)
+	}
+	if err != nil {
+		return "", refused(err)
+	}
+	if !ok {
+		return "", fmt.Errorf("%w: %s is not quarantined", console.ErrRefused, what)
+	}
+	return fmt.Sprintf("Released %s: its jobs run again.", what), nil
+}

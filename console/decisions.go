@@ -29,6 +29,8 @@ type Operator interface {
 	IgnoreConflict(ctx context.Context, tenant, user, actor string) (string, error)
 	ApproveHeld(ctx context.Context, batchID string, contactIDs []string, actor string) (string, error)
 	RejectHeld(ctx context.Context, batchID string, contactIDs []string, actor string) (string, error)
+	// Release ends a quarantine: the user's, or the tenant's when user is "".
+	Release(ctx context.Context, tenant, user, actor string) (string, error)
 }
 
 // ErrRefused marks an operator action that could not be carried out as
@@ -55,6 +57,7 @@ func (c *Console) decisionRoutes(m *http.ServeMux) {
 	if c.cfg.Operator != nil {
 		m.HandleFunc("POST /ui/conflicts/resolve", c.act(c.resolveConflict, true))
 		m.HandleFunc("POST /ui/held/decide", c.act(c.decideHeld, true))
+		m.HandleFunc("POST /ui/quarantine/release", c.act(c.release, true))
 	}
 }
 
@@ -186,10 +189,11 @@ func (c *Console) held(w http.ResponseWriter, r *http.Request, s *session, _ str
 type quarantinePage struct {
 	Tenant string
 	Items  []ledger.Quarantine
+	CanAct bool
 }
 
 func (c *Console) quarantine(w http.ResponseWriter, r *http.Request, s *session, _ string) {
-	p := quarantinePage{Tenant: r.URL.Query().Get("tenant")}
+	p := quarantinePage{Tenant: r.URL.Query().Get("tenant"), CanAct: c.cfg.Operator != nil}
 	qs, err := c.cfg.Decisions.Quarantined(r.Context(), p.Tenant)
 	if err != nil {
 		c.fail(w, r, err)
@@ -248,6 +252,17 @@ func (c *Console) decideHeld(w http.ResponseWriter, r *http.Request, s *session,
 	}
 	c.log.WithFields(map[string]any{"batch": id, "contacts": len(ids), "role": s.Role}).Info("console: " + done)
 	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", "held", donePage{Message: done, Back: "/ui/held", BackText: "Back to the held deactivations"}))
+}
+
+// release ends the quarantine of a user (or, without one, of the tenant).
+func (c *Console) release(w http.ResponseWriter, r *http.Request, s *session, _ string) {
+	tenant, user := r.PostFormValue("tenant"), r.PostFormValue("user")
+	done, err := c.cfg.Operator.Release(r.Context(), tenant, user, actor(s))
+	if c.actionFailed(w, r, s, err) {
+		return
+	}
+	c.log.WithFields(map[string]any{"tenant": tenant, "user": user, "role": s.Role}).Info("console: " + done)
+	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", "quarantine", donePage{Message: done, Back: "/ui/quarantine", BackText: "Back to the quarantine"}))
 }
 
 // actionFailed shows why an operator action was refused (stale batch,
