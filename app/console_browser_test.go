@@ -16,7 +16,8 @@ import (
 // TestConsoleInChromium drives the console in headless Chromium through
 // the DevTools protocol, keyboard only: it signs in, reads the overview,
 // tabs to "Dry run now" on the tenant page and presses Enter, reads the
-// run's page, then opens the queues UI with the same session. Each page's
+// run's page, opens the changes and the conflicts (the seeded duplicates),
+// then the queues UI with the same session. Each page's
 // screenshot goes to $PSASYNC_SCREENSHOTS (default: the test's temp dir).
 // Without Chromium it skips on a laptop and fails in CI (CI=true).
 func TestConsoleInChromium(t *testing.T) {
@@ -123,6 +124,9 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Navigate(base+"/ui/changes"),
 		chromedp.WaitVisible(chromedp.Search(`//h1[.="Changes"]`)),
 		shot("changes"),
+		chromedp.Navigate(base+"/ui/conflicts"),
+		chromedp.WaitVisible(chromedp.Search(`//button[.="Link to this contact"]`)),
+		shot("conflicts"),
 		chromedp.Navigate(base+"/monitoring/"),
 		chromedp.WaitVisible(chromedp.Search(`//a[contains(@href, "/monitoring/queues/")]`)),
 		shot("jobs"),

@@ -80,6 +80,8 @@ func (c chart) draw() template.HTML {
 		if c.MaxDuration > 0 && d.Runs > 0 {
 			y := chartH - chartPad - plotH*float64(d.Longest)/float64(c.MaxDuration)
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x+slot/2, y))
+			fmt.Fprintf(&b, `<circle class="point" cx="%.1f" cy="%.1f" r="3"><title>%s: longest run %s</title></circle>`,
+				x+slot/2, y, d.Day.Format("2006-01-02"), d.Longest.Round(time.Millisecond))
 		}
 		if i%7 == 0 {
 			fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%.1f">%s</text>`, x, chartH-chartPad/3, d.Day.Format("Jan 2"))
