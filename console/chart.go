@@ -39,8 +39,11 @@ func runChart(runs []RunSummary, since time.Time, days int) chart {
 		c.Days[i].Day = since.AddDate(0, 0, i)
 	}
 	for _, r := range runs {
-		i := int(r.CreatedAt.Sub(since).Hours() / 24)
-		if i < 0 || i >= days || !r.Report {
+		if r.CreatedAt.Before(since) || !r.Report {
+			continue
+		}
+		i := int(r.CreatedAt.Sub(since) / (24 * time.Hour))
+		if i >= days {
 			continue
 		}
 		d := &c.Days[i]
