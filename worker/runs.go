@@ -109,7 +109,6 @@ func (s *Store) Runs(ctx context.Context, q ledger.RunQuery, limit int) ([]RunRe
 	}
 }
 
-
 // LastRuns returns each tenant's newest run record; a tenant without a run
 // is absent.
 func (s *Store) LastRuns(ctx context.Context, tenants []string) (map[string]RunRecord, error) {
