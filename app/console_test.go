@@ -354,6 +354,11 @@ func TestConsoleRunPage(t *testing.T) {
 	require.Contains(t, body, `"created_contacts"`)
 	require.Contains(t, body, `\u003cscript\u003e`, "the JSON carries the name, escaped")
 
+	// The tenant page lists the newest changes, the new contact's among them.
+	_, body = b.get("/ui/tenants/" + nb.tenant)
+	require.Contains(t, body, `id="changes"`)
+	require.Regexp(t, `href="/ui/changes\?contact=\d+"`, body)
+
 	// An update shows each field's old and new value.
 	_, err = nb.env.Graph.UpdateUser(nb.tenant, u.ID, map[string]any{"jobTitle": "Chief <b>Tester</b>"})
 	require.NoError(t, err)

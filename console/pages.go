@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/webhook"
 	"github.com/psasync/psasync/worker"
 )
@@ -66,6 +67,9 @@ type tenantPage struct {
 	Tenant TenantStatus
 	Runs   []RunSummary
 	Chart  chart
+	// Changes are the tenant's newest change-log entries (none without
+	// the change log).
+	Changes []ledger.Entry
 	// Started is the run just started from this page (from the redirect).
 	Notice string
 }
@@ -103,6 +107,14 @@ func (c *Console) tenant(w http.ResponseWriter, r *http.Request, s *session, _ s
 		p.Runs = append(p.Runs, Summarize(rec))
 	}
 	p.Chart = runChart(p.Runs, since, historyDays)
+	if c.cfg.Decisions != nil {
+		page, err := c.cfg.Decisions.Changes(r.Context(), ledger.Query{Tenant: t.ID, Limit: 10})
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		p.Changes = page.Entries
+	}
 	if len(p.Runs) > 20 {
 		p.Runs = p.Runs[:20]
 	}
