@@ -45,8 +45,10 @@ func (n *Node) newConsole() (*console.Console, error) {
 // consoleRunner starts the console's runs through the run API's path.
 type consoleRunner struct{ api *runsAPI }
 
-func (r consoleRunner) StartRun(ctx context.Context, tenant, mode string, dryRun bool) (string, error) {
-	return r.api.StartRun(ctx, webhook.SyncRequest{Tenant: tenant, SyncMode: mode, DryRun: &dryRun})
+func (r consoleRunner) StartRun(ctx context.Context, in worker.RunInputs) (string, error) {
+	return r.api.StartRun(ctx, webhook.SyncRequest{Tenant: in.Tenant, SyncMode: in.SyncMode, CompanyID: in.CompanyID,
+		DepartmentFilter: in.DepartmentFilter, OfficeLocationFilter: in.OfficeLocationFilter, UserPrincipalNames: in.UserPrincipalNames,
+		SkipDisabledUsers: &in.SkipDisabledUsers, UpdateExisting: &in.UpdateExisting, DryRun: &in.DryRun})
 }
 
 // consoleSource reads what the console shows from the stores: the config's

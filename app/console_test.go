@@ -114,8 +114,20 @@ func startRunFromConsole(t *testing.T, nb *nodeBundle, b *uiBrowser, mode string
 	resp, body := b.post(page+"/sync", url.Values{"csrf": {b.csrf(page)}, "sync_mode": {mode}, "dry_run": {map[bool]string{true: "true", false: "false"}[dry]}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
 	loc := resp.Header.Get("Location")
+	rec := waitConsoleRun(t, nb, loc)
+	require.Equal(t, dry, rec.Inputs.DryRun)
+	if mode != "" {
+		require.Equal(t, mode, rec.Inputs.SyncMode)
+	}
+	return loc
+}
+
+// waitConsoleRun waits until the run whose page is loc has its report.
+func waitConsoleRun(t *testing.T, nb *nodeBundle, loc string) worker.RunRecord {
+	t.Helper()
 	require.True(t, strings.HasPrefix(loc, "/ui/runs/"), loc)
-	id, err := url.PathUnescape(strings.TrimPrefix(loc, "/ui/runs/"))
+	path, _, _ := strings.Cut(loc, "?")
+	id, err := url.PathUnescape(strings.TrimPrefix(path, "/ui/runs/"))
 	require.NoError(t, err)
 	var rec worker.RunRecord
 	require.Eventually(t, func() bool {
@@ -124,11 +136,7 @@ func startRunFromConsole(t *testing.T, nb *nodeBundle, b *uiBrowser, mode string
 		rec, ok, err = nb.n.Engine().Store().Run(context.Background(), id)
 		return err == nil && ok && rec.Report != nil
 	}, 30*time.Second, 50*time.Millisecond, "the run started from the console never finished")
-	require.Equal(t, dry, rec.Inputs.DryRun)
-	if mode != "" {
-		require.Equal(t, mode, rec.Inputs.SyncMode)
-	}
-	return loc
+	return rec
 }
 
 func TestConsoleSignIn(t *testing.T) {
@@ -368,4 +376,43 @@ func TestConsoleRunPage(t *testing.T) {
 	_, body = b.get(runPage + "/report.csv?show=updated&q=injection")
 	require.Contains(t, body, ",job_title,")
 	require.Contains(t, body, ",Chief <b>Tester</b>,")
+}
+
+// TestConsoleAppliesAPlan: "Apply this plan" on a dry run runs its inputs
+// for real; the run's page says it wrote exactly the plan, or, when the
+// data changed in between, what differs.
+func TestConsoleAppliesAPlan(t *testing.T) {
+	t.Parallel()
+	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise, seedPSA: true}})
+	b := newUIBrowser(t, nb.n.BaseURL())
+	b.signIn(testAPIToken)
+	apply := func(dryPage string) string {
+		resp, body := b.post(dryPage+"/apply", url.Values{"csrf": {b.csrf(dryPage)}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
+		loc := resp.Header.Get("Location")
+		rec := waitConsoleRun(t, nb, loc)
+		require.False(t, rec.Inputs.DryRun)
+		require.Equal(t, worker.ModeFull, rec.Inputs.SyncMode, "the plan's inputs")
+		return loc
+	}
+
+	dry := startRunFromConsole(t, nb, b, "full", true)
+	_, body := b.get(dry)
+	require.Contains(t, body, "Apply this plan")
+	_, body = b.get(apply(dry))
+	require.Contains(t, body, "it wrote exactly what the preview planned")
+	_, body = b.get(apply(dry))
+	require.Contains(t, body, "The data changed since dry run", "the plan was applied already: nothing is left to write")
+
+	dry = startRunFromConsole(t, nb, b, "full", true)
+	u := firstSyncable(t, nb.testBundle)
+	_, err := nb.env.Graph.UpdateUser(nb.tenant, u.ID, map[string]any{"jobTitle": "Changed after the preview"})
+	require.NoError(t, err)
+	_, body = b.get(apply(dry))
+	require.Contains(t, body, "The data changed since dry run")
+	require.Contains(t, body, "Changed after the preview", "the write the preview did not plan")
+
+	real, _, _ := strings.Cut(apply(dry), "?")
+	resp, _ := b.post(real+"/apply", url.Values{"csrf": {b.csrf(dry)}})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "a real run is no plan")
 }

@@ -145,6 +145,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /ui/runs/{id}", c.read(c.run))
 	m.HandleFunc("GET /ui/runs/{id}/report.json", c.read(c.runJSON))
 	m.HandleFunc("GET /ui/runs/{id}/report.csv", c.read(c.runCSV))
+	m.HandleFunc("POST /ui/runs/{id}/apply", c.act(c.applyPlan, true))
 	m.HandleFunc("GET /ui/jobs", c.read(c.jobs))
 	if c.cfg.Decisions != nil {
 		c.decisionRoutes(m)

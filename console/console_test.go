@@ -89,3 +89,20 @@ func TestRunFilter(t *testing.T) {
 	require.Len(t, v.Warnings, 1)
 	require.Empty(t, v.Errors)
 }
+
+func TestComparePlan(t *testing.T) {
+	t.Parallel()
+	item := func(upn, old, new string) worker.ContactResult {
+		return worker.ContactResult{UserPrincipalName: upn, Action: worker.ActionUpdated,
+			Changes: []worker.FieldChange{{Field: "job_title", Old: old, New: new}}}
+	}
+	plan := &worker.Report{UpdatedContacts: []worker.ContactResult{item("a@x", "1", "2"), item("b@x", "1", "2")}}
+	same := comparePlan("p", plan, &worker.Report{UpdatedContacts: []worker.ContactResult{item("b@x", "1", "2"), item("a@x", "1", "2")}})
+	require.True(t, same.Ready)
+	require.True(t, same.Same(), "order does not matter")
+	diff := comparePlan("p", plan, &worker.Report{UpdatedContacts: []worker.ContactResult{item("a@x", "1", "3")}})
+	require.False(t, diff.Same())
+	require.Equal(t, []string{"a@x: updated job_title 1 → 2", "b@x: updated job_title 1 → 2"}, diff.Missing)
+	require.Equal(t, []string{"a@x: updated job_title 1 → 3"}, diff.Extra)
+	require.False(t, comparePlan("p", plan, nil).Ready, "the run has no report yet")
+}

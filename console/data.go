@@ -28,10 +28,9 @@ type Source interface {
 
 // Runner starts runs through the same path as POST /api/v1/sync.
 type Runner interface {
-	// StartRun enqueues a run of tenant in mode ("" for the API's
-	// default) and returns its id; a *webhook.RequestError is shown to the
-	// operator as given.
-	StartRun(ctx context.Context, tenant, mode string, dryRun bool) (runID string, err error)
+	// StartRun enqueues a run with these inputs and returns its id; a
+	// *webhook.RequestError is shown to the operator as given.
+	StartRun(ctx context.Context, in worker.RunInputs) (runID string, err error)
 }
 
 // TenantStatus is one row of the overview.

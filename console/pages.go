@@ -129,9 +129,17 @@ func (c *Console) startRun(w http.ResponseWriter, r *http.Request, s *session, _
 	if !ok {
 		return
 	}
-	dry := r.PostFormValue("dry_run") == "true"
-	mode := r.PostFormValue("sync_mode")
-	id, err := c.cfg.Runner.StartRun(r.Context(), t.ID, mode, dry)
+	in := worker.DefaultRunInputs(t.ID)
+	if mode := r.PostFormValue("sync_mode"); mode != "" {
+		in.SyncMode = mode
+	}
+	in.DryRun = r.PostFormValue("dry_run") == "true"
+	c.launch(w, r, s, in, "")
+}
+
+// launch starts a run and shows it; plan is the dry run it applies, if any.
+func (c *Console) launch(w http.ResponseWriter, r *http.Request, s *session, in worker.RunInputs, plan string) {
+	id, err := c.cfg.Runner.StartRun(r.Context(), in)
 	var re *webhook.RequestError
 	if errors.As(err, &re) {
 		c.render(w, r, http.StatusBadRequest, "error", c.page(s, "Run not started", "overview", errorPage{Message: "The run was not started: " + re.Message}))
@@ -141,8 +149,12 @@ func (c *Console) startRun(w http.ResponseWriter, r *http.Request, s *session, _
 		c.fail(w, r, err)
 		return
 	}
-	c.log.WithFields(map[string]any{"tenant": t.ID, "run": id, "mode": mode, "dry_run": dry, "role": s.Role}).Info("console: run started")
-	http.Redirect(w, r, "/ui/runs/"+urlPathEscape(id), http.StatusSeeOther)
+	c.log.WithFields(map[string]any{"tenant": in.Tenant, "run": id, "mode": in.SyncMode, "dry_run": in.DryRun, "plan": plan, "role": s.Role}).Info("console: run started")
+	target := "/ui/runs/" + urlPathEscape(id)
+	if plan != "" {
+		target += "?plan=" + urlQueryEscape(plan)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 func (c *Console) jobs(w http.ResponseWriter, r *http.Request, s *session, _ string) {

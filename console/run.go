@@ -60,6 +60,8 @@ type runView struct {
 	Skipped     []worker.SkipItem
 	// Codes lists the error codes present, for the filter.
 	Codes []string
+	// Plan compares the run with the dry run it applied (nil otherwise).
+	Plan *planCheck
 }
 
 func buildRunView(rec worker.RunRecord, f runFilter) runView {
@@ -132,7 +134,19 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, s *session, _ stri
 	if !ok {
 		return
 	}
-	v := c.page(s, "Run "+rec.ID, "overview", buildRunView(rec, parseRunFilter(r)))
+	rv := buildRunView(rec, parseRunFilter(r))
+	if planID := r.URL.Query().Get("plan"); planID != "" {
+		plan, ok, err := c.cfg.Source.Run(r.Context(), planID)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		if ok && plan.Inputs.Tenant == rec.Inputs.Tenant {
+			pc := comparePlan(planID, plan.Report, rec.Report)
+			rv.Plan = &pc
+		}
+	}
+	v := c.page(s, "Run "+rec.ID, "overview", rv)
 	if rec.State == worker.RunQueued || rec.State == worker.RunRunning {
 		v.Refresh = 3 // no JavaScript: the page reloads itself until the run is done
 	}
