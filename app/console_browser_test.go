@@ -16,8 +16,8 @@ import (
 // TestConsoleInChromium drives the console in headless Chromium through
 // the DevTools protocol, keyboard only: it signs in, reads the overview,
 // tabs to "Dry run now" on the tenant page and presses Enter, reads the
-// run's page, opens the changes and the conflicts (the seeded duplicates),
-// then the queues UI with the same session. Each page's
+// run's page and applies its plan, opens the changes, links a conflict
+// (the seeded duplicates), then opens the queues UI with the same session. Each page's
 // screenshot goes to $PSASYNC_SCREENSHOTS (default: the test's temp dir).
 // Without Chromium it skips on a laptop and fails in CI (CI=true).
 func TestConsoleInChromium(t *testing.T) {
@@ -120,6 +120,14 @@ func TestConsoleInChromium(t *testing.T) {
 	require.Contains(t, runText, "dry run: nothing was written")
 	require.NotContains(t, runText, testAPIToken)
 
+	run("apply the plan by keyboard",
+		tabTo("apply-plan"),
+		enter,
+		chromedp.WaitVisible(chromedp.Search(`//*[@role="status" and (contains(., "exactly what the preview planned") or contains(., "The data changed since"))]`)),
+		shot("applied"),
+	)
+	require.Contains(t, get(chromedp.Location()), "?plan=")
+
 	run("changes and the queues UI",
 		chromedp.Navigate(base+"/ui/changes"),
 		chromedp.WaitVisible(chromedp.Search(`//h1[.="Changes"]`)),
@@ -127,6 +135,10 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Navigate(base+"/ui/conflicts"),
 		chromedp.WaitVisible(chromedp.Search(`//button[.="Link to this contact"]`)),
 		shot("conflicts"),
+		// Resolve the first conflict: focus its first link button, press Enter.
+		chromedp.Focus(chromedp.CSS(`form[action="/ui/conflicts/resolve"] button`)),
+		enter,
+		chromedp.WaitVisible(chromedp.Search(`//p[@role="status" and contains(., "is linked to contact")]`)),
 		chromedp.Navigate(base+"/monitoring/"),
 		chromedp.WaitVisible(chromedp.Search(`//a[contains(@href, "/monitoring/queues/")]`)),
 		shot("jobs"),
