@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
@@ -22,22 +23,27 @@ import (
 	"github.com/psasync/psasync/mapping"
 	"github.com/psasync/psasync/psa"
 	"github.com/psasync/psasync/psa/quota"
+	"github.com/psasync/psasync/subscription"
 	"github.com/psasync/psasync/worker"
 )
 
 // App is what every role needs, built from one config: Redis, the PSA
 // client, the tenants' Graph clients and the sync engine.
 type App struct {
-	cfg     *config.Config
-	log     *logrus.Logger
-	rdb     redis.UniversalClient
-	redisOp redis.UniversalOptions
-	psa     psa.Client
-	tenants *tenantSet
-	engine  *worker.Engine
-	ledger  *ledger.Ledger
-	metrics *worker.Metrics
-	closers []func()
+	cfg *config.Config
+	log *logrus.Logger
+	rdb redis.UniversalClient
+	// asynqOpt reaches the same Redis as rdb, for asynq's clients,
+	// servers, inspectors and asynqmon.
+	asynqOpt asynq.RedisConnOpt
+	// redisWatch notes Redis failures, for the jobs' retry delay.
+	redisWatch redisWatch
+	psa        psa.Client
+	tenants    *tenantSet
+	engine     *worker.Engine
+	ledger     *ledger.Ledger
+	metrics    *worker.Metrics
+	closers    []func()
 }
 
 // Options are New's optional dependencies.
@@ -51,6 +57,9 @@ type Options struct {
 	Metrics *worker.Metrics
 	// Progress, when set, sees each run's progress (psasync sync shows it).
 	Progress worker.ProgressFunc
+	// TuneEngine, when set, changes the engine's config from the file's
+	// (benchmarks compare settings in one run).
+	TuneEngine func(*worker.Config)
 }
 
 // New connects to Redis (or starts an embedded one when redis.addr is
@@ -88,11 +97,23 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.tenants = &tenantSet{cfg: cfg, log: a.log, http: hc, metrics: o.Metrics, clients: map[string]*graph.Client{}}
 	a.ledger = newLedger(a.rdb, cfg)
 	store := worker.NewStore(a.rdb, cfg.Redis.Prefix())
-	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, worker.Config{
+	ec := worker.Config{
 		Concurrency: cfg.Sync.Concurrency, DeactivationGuard: cfg.Sync.DeactivationGuard,
 		DeactivationGuardMin: cfg.Sync.DeactivationGuardMin, MaxWait: cfg.Sync.MaxWait,
 		Progress: o.Progress, Ledger: a.ledger, QuarantineThreshold: cfg.Ledger.QuarantineThreshold,
-	}, a.log)
+	}
+	subs := subscription.NewStore(a.rdb, cfg.Redis.Prefix())
+	ec.SubscriptionOf = func(ctx context.Context, tenant string) string {
+		rec, ok, err := subs.ByTenant(ctx, tenant)
+		if err != nil || !ok {
+			return ""
+		}
+		return rec.ID
+	}
+	if o.TuneEngine != nil {
+		o.TuneEngine(&ec)
+	}
+	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, ec, a.log)
 	return a, nil
 }
 

@@ -57,6 +57,7 @@ func (n *Node) registerNodeMetrics() error {
 	cs := []prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		subscription.NewCollector(n.subs, subscription.CollectorConfig{Logger: n.log.WithField("component", "metrics")}),
+		newLedgerCollector(n.app.ledger, n.log.WithField("component", "metrics")),
 	}
 	if q := n.cfg.EffectiveQuota(); q.Requests > 0 {
 		cs = append(cs, quota.NewBudgetCollector(n.cfg.PSA.Type, q))

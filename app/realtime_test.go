@@ -15,6 +15,7 @@ import (
 
 	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/simkit/simenv"
 	"github.com/psasync/psasync/worker"
 	"github.com/psasync/psasync/worker/reporttest"
@@ -57,6 +58,16 @@ func TestNotificationLeadsToExactlyOneUpdate(t *testing.T) {
 			require.True(t, ok, "the job's outcome is recorded")
 			require.Equal(t, "updated", out.Action)
 			require.Equal(t, []string{"job_title"}, out.ChangedFields)
+			// On the record: the notification, with its subscription.
+			page, err := nb.n.App().Ledger().Changes(context.Background(), ledger.Query{Tenant: nb.tenant, User: u.ID, Limit: 1})
+			require.NoError(t, err)
+			require.Len(t, page.Entries, 1)
+			rec, _, err := nb.n.Subscriptions().ByTenant(context.Background(), nb.tenant)
+			require.NoError(t, err)
+			require.Equal(t, ledger.TriggerNotification, page.Entries[0].Trigger.Kind)
+			require.Equal(t, rec.ID, page.Entries[0].Trigger.SubscriptionID)
+			require.NotEmpty(t, page.Entries[0].Trigger.TaskID)
+			require.Equal(t, "Head of Notifications", page.Entries[0].Changes[0].New)
 		})
 	}
 }

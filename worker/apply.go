@@ -7,7 +7,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/psa"
 )
 
@@ -28,9 +27,9 @@ type applyResult struct {
 // write reads the company by email once and carries out what follows from
 // that (an update of the contact found, or nothing); it never loops.
 //
-// Every write, and every failed attempt, goes to the change log with trig,
+// Every write, and every failed attempt, goes to the change log cl, with
 // what made psasync write.
-func (e *Engine) write(ctx context.Context, w *waiter, tenant string, p *userPlan, dryRun bool, trig ledger.Trigger) applyResult {
+func (e *Engine) write(ctx context.Context, w *waiter, tenant string, p *userPlan, dryRun bool, cl changeLog) applyResult {
 	if dryRun || (p.kind != actCreate && p.kind != actUpdate) {
 		return applyResult{plan: p, written: p.contact}
 	}
@@ -42,7 +41,7 @@ func (e *Engine) write(ctx context.Context, w *waiter, tenant string, p *userPla
 		e.storeLink(ctx, tenant, res.plan)
 	}
 	if res.plan.kind == actCreate || res.plan.kind == actUpdate {
-		e.logWrite(ctx, tenant, res, trig)
+		e.logWrite(ctx, tenant, res, cl)
 	}
 	return res
 }

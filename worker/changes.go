@@ -48,10 +48,23 @@ func OperatorTrigger(actor string) ledger.Trigger {
 	return ledger.Trigger{Kind: ledger.TriggerOperator, Actor: actor}
 }
 
+// changeLog is where a write's entry goes: what triggered it and, for a
+// run, the recorder that appends its entries in batches beside the writes.
+type changeLog struct {
+	trigger ledger.Trigger
+	// rec is nil for a job or an operator's action: their entry is
+	// appended at once.
+	rec *ledger.Recorder
+}
+
 // logWrite appends a write (or failed attempt) to the change log. The PSA
 // has already answered, so a change log that cannot be reached costs the
 // entry and a warning, never the write.
-func (e *Engine) logWrite(ctx context.Context, tenant string, res applyResult, trig ledger.Trigger) {
+func (e *Engine) logWrite(ctx context.Context, tenant string, res applyResult, cl changeLog) {
+	if e.cfg.ChangeLogOff {
+		return
+	}
+	trig := cl.trigger
 	p := res.plan
 	ent := ledger.Entry{
 		Time: e.cfg.Now().UTC(), Tenant: tenant, UserID: p.user.ID, UPN: p.upn,
@@ -71,6 +84,10 @@ func (e *Engine) logWrite(ctx context.Context, tenant string, res applyResult, t
 		}
 	}
 	ent.Key = entryKey(ctx, trig, ent)
+	if cl.rec != nil {
+		cl.rec.Add(ent)
+		return
+	}
 	if err := e.ledger.Append(ctx, ent); err != nil {
 		e.log.WithError(err).WithFields(logrus.Fields{"tenant": tenant, "user": p.user.ID, "contact": ent.ContactID}).
 			Warn("could not append the write to the change log")

@@ -25,7 +25,11 @@ func TestReportShowsOldAndNewValues(t *testing.T) {
 	same := member(3, "same", "Sam", "E")
 	off := member(4, "off", "Off", "Line")
 	off.AccountEnabled = graphsim.Bool(false)
-	w := newWorld(t, worldOpts{users: []graphsim.User{newcomer, promoted, same, off}})
+	quiet := member(5, "quiet", "Qui", "Et") // no phone: a warning on every run
+	quiet.BusinessPhones = nil
+	w := newWorld(t, worldOpts{users: []graphsim.User{newcomer, promoted, same, off, quiet}})
+	w.seed(contactView{FirstName: "Qui", LastName: "Et", Email: quiet.Mail, Title: quiet.JobTitle, Department: quiet.Department,
+		OfficeLocation: quiet.OfficeLocation, CType: "End User", ExternalID: quiet.ID})
 	old := promoted
 	old.JobTitle = "Engineer"
 	w.seedCurrent(old, true)
@@ -45,13 +49,18 @@ func TestReportShowsOldAndNewValues(t *testing.T) {
 		}
 		require.Equal(t, "new@"+domain, created["email"].New)
 		require.Equal(t, newcomer.ID, created["m365_object_id"].New)
-		require.Equal(t, map[string]int{"unchanged": 1, "out of scope: disabled": 1}, rep.Statistics.SkippedByReason)
+		require.Equal(t, map[string]int{"unchanged": 2, "out of scope: disabled": 1}, rep.Statistics.SkippedByReason)
 		require.Empty(t, rep.SkippedContacts, "unchanged and out-of-scope users are only counted")
+		require.Equal(t, map[string]int{worker.WarnMissingPhoneNumber: 1}, rep.Statistics.QuietWarnings)
+		for _, wi := range rep.Warnings {
+			require.NotEqual(t, quiet.UserPrincipalName, wi.UserPrincipalName, "an unchanged user's warning is counted, not listed")
+		}
 	}
 
 	listed := w.run(t, worker.ModeFull, func(in *worker.RunInputs) { in.ListSkipped = true })
-	require.Equal(t, 4, listed.Statistics.ContactsSkipped)
-	require.Len(t, listed.SkippedContacts, 4, "list_skipped lists every skip: %+v", listed.SkippedContacts)
+	require.Equal(t, 5, listed.Statistics.ContactsSkipped)
+	require.Len(t, listed.SkippedContacts, 5, "list_skipped lists every skip: %+v", listed.SkippedContacts)
+	require.Equal(t, worker.WarnMissingPhoneNumber, listed.Warnings[0].Code, "and every warning")
 }
 
 // TestEveryWriteIsInTheChangeLog: a run's writes and a job's are logged

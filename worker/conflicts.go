@@ -79,7 +79,7 @@ func (e *Engine) settleConflict(ctx context.Context, tenant string, p *userPlan,
 		if !c.FirstSeen.Equal(c.LastSeen) {
 			p.kind, p.reason = actSkip, skipOpenConflict
 		} else {
-			p.errMsg += fmt.Sprintf("; resolve it with: psasync conflicts resolve --tenant %s --user %s --contact <id>", tenant, p.user.ID)
+			p.errMsg += fmt.Sprintf("; or link the user to one of them: psasync conflicts resolve --tenant %s --user %s --contact <id>", tenant, p.user.ID)
 		}
 	case ledger.ConflictIgnored:
 		p.kind, p.reason = actSkip, skipIgnoredConflict

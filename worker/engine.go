@@ -99,6 +99,12 @@ type Config struct {
 	// quarantine a user, and failed runs (consent, permission) a tenant
 	// (default 3).
 	QuarantineThreshold int
+	// SubscriptionOf, when set, names the tenant's Graph subscription, for
+	// the change log's notification triggers ("" when it has none).
+	SubscriptionOf func(ctx context.Context, tenant string) string
+	// ChangeLogOff records no change-log entry: only for benchmarks that
+	// measure what recording costs against a run without it.
+	ChangeLogOff bool
 }
 
 func (c Config) withDefaults() Config {

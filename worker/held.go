@@ -71,7 +71,7 @@ func (e *Engine) ApproveHeld(ctx context.Context, batchID string, contactIDs []s
 		p := &userPlan{user: directory.User{ID: hc.UserID}, upn: hc.UPN, kind: actUpdate, contact: next,
 			fields: []psa.Field{psa.FieldInactive}, action: ActionDeactivated, reason: hc.Reason, deactivation: true}
 		p.changes = fieldChanges(current, next, p.fields)
-		out := e.write(ctx, w, b.Tenant, p, false, OperatorTrigger(actor))
+		out := e.write(ctx, w, b.Tenant, p, false, changeLog{trigger: OperatorTrigger(actor)})
 		if out.err != nil {
 			res.Errors = append(res.Errors, *out.err)
 			continue

@@ -22,7 +22,18 @@ func (r *run) record(ctx context.Context, results []applyResult, links map[strin
 		} else {
 			rep.Statistics.UsersProcessed++
 		}
-		rep.Warnings = append(rep.Warnings, p.warnings...)
+		if p.kind == actSkip && quietSkip(p.reason) && !r.in.ListSkipped {
+			// A user the run left alone: its warnings (a missing phone) come
+			// back every run, so they are counted, not listed.
+			for _, w := range p.warnings {
+				if rep.Statistics.QuietWarnings == nil {
+					rep.Statistics.QuietWarnings = map[string]int{}
+				}
+				rep.Statistics.QuietWarnings[w.Code]++
+			}
+		} else {
+			rep.Warnings = append(rep.Warnings, p.warnings...)
+		}
 		switch {
 		case res.err != nil:
 			rep.Errors = append(rep.Errors, *res.err)

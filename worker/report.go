@@ -45,6 +45,9 @@ const (
 	// WarnUserCountUnavailable: Graph could not count the tenant's enabled
 	// users, so total_office365_users is 0.
 	WarnUserCountUnavailable = "UserCountUnavailable"
+	// WarnChangeLogIncomplete: the change log could not take some of the
+	// run's entries (the writes went through).
+	WarnChangeLogIncomplete = "ChangeLogIncomplete"
 )
 
 // Report is a run's Returned Data, field for field as the workflow defines
@@ -92,6 +95,10 @@ type Statistics struct {
 	// SkippedByReason counts the skipped users per reason; the report lists
 	// them one by one only for reasons that need attention.
 	SkippedByReason map[string]int `json:"skipped_by_reason,omitempty"`
+	// QuietWarnings counts, per code, the warnings about users skipped as
+	// unchanged or out of scope; they are listed in Warnings only with
+	// list_skipped, as they come back on every run.
+	QuietWarnings map[string]int `json:"warnings_of_skipped_users,omitempty"`
 }
 
 // Status values of a created or updated item (the workflow's contract).

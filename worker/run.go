@@ -11,7 +11,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/graph/directory"
-	"github.com/psasync/psasync/ledger"
 )
 
 // Run performs a full or incremental run and returns its report. The error
@@ -57,7 +56,9 @@ func (e *Engine) Run(ctx context.Context, runID string, in RunInputs) (*Report, 
 	plans := r.plan(ctx, src, users, links)
 	r.settleConflicts(ctx, plans)
 	r.guard(ctx, src, links, plans)
+	r.changes = changeLog{trigger: RunTrigger(r.rep.RunID, r.rep.SyncMode), rec: e.ledger.NewRecorder(context.WithoutCancel(ctx), 0, recorderFlush)}
 	results := r.write(ctx, plans)
+	r.closeRecorder()
 	r.record(ctx, results, links)
 	r.keepDeltaLink(ctx, deltaLink)
 	return r.end(ctx), nil
@@ -89,6 +90,9 @@ type run struct {
 
 	mu       sync.Mutex
 	progress Progress
+	// changes is where the run's writes are logged: a recorder appending
+	// them in batches while the run writes.
+	changes changeLog
 }
 
 func (e *Engine) newRun(runID string, t Tenant, in RunInputs) *run {
@@ -390,7 +394,7 @@ func (r *run) write(ctx context.Context, plans []*userPlan) []applyResult {
 // skipped (the next run sees the result).
 func (r *run) writeLocked(ctx context.Context, p *userPlan) applyResult {
 	if r.in.DryRun || p.user.ID == "" {
-		return r.e.write(ctx, r.w, r.t.ID, p, r.in.DryRun, r.trigger())
+		return r.e.write(ctx, r.w, r.t.ID, p, r.in.DryRun, r.changes)
 	}
 	lock, err := r.e.store.lockUser(ctx, r.t.ID, p.user.ID, 30*time.Second, 2*time.Minute)
 	if err != nil {
@@ -401,11 +405,20 @@ func (r *run) writeLocked(ctx context.Context, p *userPlan) applyResult {
 		p.kind, p.reason = actSkip, "synced by a per-user job during the run"
 		return applyResult{plan: p}
 	}
-	return r.e.write(ctx, r.w, r.t.ID, p, false, r.trigger())
+	return r.e.write(ctx, r.w, r.t.ID, p, false, r.changes)
 }
 
-// trigger is what the change log says made the run's writes.
-func (r *run) trigger() ledger.Trigger { return RunTrigger(r.rep.RunID, r.rep.SyncMode) }
+// recorderFlush bounds how long a run's change-log entry waits for its
+// batch: what a crash of the process can cost the log.
+const recorderFlush = 100 * time.Millisecond
+
+// closeRecorder appends the run's last entries; entries the log could not
+// take are a warning of the run (the writes themselves went through).
+func (r *run) closeRecorder() {
+	if err := r.changes.rec.Close(); err != nil {
+		r.warn(WarnChangeLogIncomplete, "some writes of this run are missing from the change log: "+err.Error())
+	}
+}
 
 // keepDeltaLink stores the new delta link when the run saw the whole tenant
 // and everything went through, so the next incremental run starts there.

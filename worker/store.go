@@ -26,6 +26,7 @@ import (
 //
 // Run records live in the ledger (runs.go), which keeps the newest ones of
 // each tenant.
+//
 //	P lock:user:{tenant}:{user}  string per-user lock token (internal/redislock)
 //	P lock:tenant:{tenant}       string per-tenant run lock token, renewed while a run runs
 //	P coalesce:{tenant}:{user}   string start (unix ms) of the user's open coalescing window; expires with it
@@ -159,7 +160,6 @@ func getJSON[T any](ctx context.Context, rdb redis.UniversalClient, key, what st
 	}
 	return v, true, nil
 }
-
 
 // ErrUserLocked is returned when another job of the same user is running;
 // the job is retried shortly without counting as a failure.

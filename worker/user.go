@@ -130,6 +130,9 @@ func (e *PermanentError) Error() string {
 func (e *Engine) SyncUser(ctx context.Context, tenantID, userID string) (UserOutcome, error) {
 	trig := ledger.Trigger{Kind: ledger.TriggerNotification}
 	trig.TaskID, _ = asynq.GetTaskID(ctx)
+	if e.cfg.SubscriptionOf != nil {
+		trig.SubscriptionID = e.cfg.SubscriptionOf(ctx, tenantID)
+	}
 	return e.jobSync(ctx, tenantID, userID, userSync{trigger: trig})
 }
 
@@ -194,7 +197,7 @@ func (e *Engine) syncUser(ctx context.Context, tenantID, userID string, o userSy
 	} else {
 		e.settleConflict(ctx, tenantID, p, wasOpen, ignored)
 	}
-	res := e.write(ctx, w, tenantID, p, o.dryRun, o.trigger)
+	res := e.write(ctx, w, tenantID, p, o.dryRun, changeLog{trigger: o.trigger})
 	if res.plan.kind == actSkip && res.plan.link != nil && !o.dryRun {
 		e.storeLink(ctx, tenantID, res.plan)
 	}

@@ -158,13 +158,24 @@ var commands = [][]string{
 	{"sync"}, {"serve"}, {"webhook"}, {"worker"}, {"scheduler"},
 	{"subscriptions", "list"}, {"subscriptions", "ensure"}, {"subscriptions", "delete"},
 	{"changes"}, {"runs"},
+	{"conflicts", "list"}, {"conflicts", "resolve"}, {"conflicts", "ignore"},
+	{"held", "list"}, {"held", "approve"}, {"held", "reject"},
+	{"quarantine", "list"}, {"quarantine", "release"}, {"sync-user"},
 }
 
 // roleArgs are extra flags a command needs to run in a test (a free port).
 func roleArgs(cmd []string) []string {
-	switch cmd[0] {
+	switch strings.Join(cmd, " ") {
 	case "serve", "webhook":
 		return []string{"--listen", "127.0.0.1:0"}
+	case "conflicts resolve":
+		return []string{"--user", "u1", "--contact", "1"}
+	case "conflicts ignore":
+		return []string{"--user", "u1"}
+	case "held approve", "held reject":
+		return []string{"batch-1"}
+	case "sync-user":
+		return []string{"--upn", "alice@contoso.example"}
 	}
 	return nil
 }

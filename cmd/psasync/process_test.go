@@ -120,9 +120,16 @@ type redisServer struct {
 	t    *testing.T
 	port int
 	cmd  *exec.Cmd
+	// aof, when set, is the directory of an append-only file fsynced on
+	// every write, as production runs Redis: a restart keeps every key.
+	aof string
 }
 
-func startRedisServer(t *testing.T) *redisServer {
+func startRedisServer(t *testing.T) *redisServer { return startRedis(t, "") }
+
+// startRedis is startRedisServer with an append-only file in aof ("" =
+// none).
+func startRedis(t *testing.T, aof string) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -134,7 +141,7 @@ func startRedisServer(t *testing.T) *redisServer {
 	require.NoError(t, err)
 	port := ln.Addr().(*net.TCPAddr).Port
 	require.NoError(t, ln.Close())
-	r := &redisServer{t: t, port: port}
+	r := &redisServer{t: t, port: port, aof: aof}
 	r.start()
 	t.Cleanup(func() { r.kill() })
 	return r
@@ -144,7 +151,11 @@ func (r *redisServer) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port)
 
 func (r *redisServer) start() {
 	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	args := []string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	if r.aof != "" {
+		args = []string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", r.aof}
+	}
+	r.cmd = exec.Command("redis-server", args...)
 	require.NoError(r.t, r.cmd.Start())
 	require.Eventually(r.t, func() bool {
 		c, err := net.Dial("tcp", r.addr())
