@@ -323,3 +323,47 @@ func TestConsolePagesShowNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleCookieIsSecureBehindATLSProxy: behind a trusted proxy that
+// says X-Forwarded-Proto: https, the session cookie is Secure; the same
+// header from an untrusted peer changes nothing (TestConsoleSignIn).
+func TestConsoleCookieIsSecureBehindATLSProxy(t *testing.T) {
+	t.Parallel()
+	nb := startNode(t, nodeOpts{setupOpts: setupOpts{psa: config.PSAConnectWise},
+		tune: func(c *config.Config) { c.Server.TrustedProxies = []string{"127.0.0.1/32"} }})
+	b := newUIBrowser(t, nb.n.BaseURL())
+	req, err := http.NewRequest(http.MethodGet, nb.n.BaseURL()+"/ui/signin", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, body := b.do(req)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	m := csrfField.FindStringSubmatch(body)
+	require.NotNil(t, m)
+	var signin *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "psasync_signin" {
+			signin = c
+		}
+	}
+	require.NotNil(t, signin)
+	require.True(t, signin.Secure, "the sign-in form's cookie too")
+
+	form := url.Values{"csrf": {m[1]}, "token": {testAPIToken}}
+	req, err = http.NewRequest(http.MethodPost, nb.n.BaseURL()+"/ui/signin", strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.AddCookie(&http.Cookie{Name: signin.Name, Value: signin.Value})
+	resp, body = b.do(req)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
+	var sess *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "psasync_session" {
+			sess = c
+		}
+	}
+	require.NotNil(t, sess)
+	require.True(t, sess.Secure)
+	require.True(t, sess.HttpOnly)
+	require.Equal(t, http.SameSiteStrictMode, sess.SameSite)
+}
