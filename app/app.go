@@ -21,6 +21,7 @@ import (
 	"github.com/psasync/psasync/graph"
 	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/mapping"
+	"github.com/psasync/psasync/onboarding"
 	"github.com/psasync/psasync/psa"
 	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/subscription"
@@ -41,6 +42,7 @@ type App struct {
 	psa        psa.Client
 	tenants    *tenantSet
 	engine     *worker.Engine
+	onboard    *onboarding.Service
 	ledger     *ledger.Ledger
 	metrics    *worker.Metrics
 	closers    []func()
@@ -114,6 +116,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		o.TuneEngine(&ec)
 	}
 	a.engine = worker.NewEngine(a.psa, mapper, store, a.tenants, ec, a.log)
+	a.newOnboarding()
 	return a, nil
 }
 

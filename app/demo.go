@@ -93,11 +93,17 @@ func startValidationHook() *httptest.Server {
 	}))
 }
 
+// DemoCustomers is how many customer tenants the demo's simulated MSP
+// has, to onboard by hand with psasync tenants or /api/v1/tenants.
+const DemoCustomers = 12
+
 // startWorld starts the demo's simulated world: the Graph simulator and a
 // PSA simulator seeded with matching, stale, duplicated and orphaned
-// contacts; its config uses an embedded Redis.
+// contacts, and a simulated MSP of DemoCustomers customers (see
+// simenv.Options.Customers); its config uses an embedded Redis.
 func startWorld(ctx context.Context, psaType string, users int) (*simenv.Env, error) {
-	env, err := simenv.Start(ctx, simenv.Options{PSA: psaType, Users: users, SeedPSA: true})
+	o := simenv.Options{PSA: psaType, Users: users, SeedPSA: true, Customers: DemoCustomers, CustomerUsers: 5}
+	env, err := simenv.Start(ctx, o)
 	if err != nil {
 		return nil, badConfig(fmt.Errorf("demo: %w", err))
 	}

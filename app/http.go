@@ -44,6 +44,7 @@ func (n *Node) httpServer() (*http.Server, error) {
 		Lookup:              lookupAdapter{subscription.NewCachedLookup(n.subs, 0)},
 		Enqueuer:            newEnqueuer(n),
 		Runs:                &runsAPI{n: n},
+		Tenants:             tenantsAPI{tenantOps{a: n.app, queue: n.queue}},
 		ChangeLog:           n.app.ledger,
 		Decisions:           n.app.ledger,
 		RunHistory:          n.app.ledger,
@@ -109,6 +110,9 @@ func (n *Node) Announce(w io.Writer) {
 	fmt.Fprintf(w, "  webhook:     %s/webhook/graph  (Graph posts to <server.public_url>/webhook/graph; public URL: %s)\n", b, firstNonEmpty(n.cfg.Server.PublicURL, "not set"))
 	fmt.Fprintf(w, "  runs API:    %s/api/v1/runs  (header %s)\n", b, auth)
 	fmt.Fprintf(w, "  start a run: curl -X POST -H '%s' -d '{\"sync_mode\":\"full\",\"dry_run\":true}' %s/api/v1/sync\n", auth, b)
+	if n.cfg.Partner.Enabled() {
+		fmt.Fprintf(w, "  onboarding:  curl -X POST -H '%s' %s/api/v1/tenants/discover  (or psasync tenants discover)\n", auth, b)
+	}
 	fmt.Fprintf(w, "  queues UI:   %s/monitoring/  (bearer token, or a browser login with any user name and the token as password%s)\n", b, basicHint(n.cfg))
 	if n.token != "" {
 		signin := "sign in with server.api_token (or server.read_token, read-only)"

@@ -195,7 +195,7 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 5)
+	errc := make(chan error, 8)
 	start := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -224,6 +224,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if roles&RoleScheduler != 0 && !n.opts.NoScheduler {
 		start("scheduler", n.runScheduler)
+	}
+	if roles&RoleScheduler != 0 && !n.opts.NoScheduler && n.cfg.Partner.Enabled() && n.cfg.Partner.EffectiveConsentCheckInterval() > 0 {
+		start("consent checks", n.runConsentChecks)
 	}
 	if n.opts.Demo {
 		start("demo", n.runDemo)

@@ -93,10 +93,10 @@ func (n *Node) workerServerConfig(concurrency int) asynq.Config {
 	return c
 }
 
-// scheduledTenants is the scheduler's view of the config.
-func scheduledTenants(cfg *config.Config) ([]subscription.ScheduledTenant, error) {
+// scheduledTenants is the scheduler's view of the tenants.
+func scheduledTenants(cfg *config.Config, tenants []config.Tenant) ([]subscription.ScheduledTenant, error) {
 	var out []subscription.ScheduledTenant
-	for _, t := range cfg.Tenants {
+	for _, t := range tenants {
 		s := cfg.EffectiveSchedule(t)
 		loc, err := time.LoadLocation(s.TimeZone)
 		if err != nil {
@@ -119,8 +119,14 @@ func (n *Node) NewScheduler(c subscription.SchedulerConfig) (*subscription.Sched
 	if n.manager == nil {
 		jobs = noSubscriptionJobs{}
 	}
-	return subscription.NewScheduler(re, jobs, func(context.Context) ([]subscription.ScheduledTenant, error) {
-		return scheduledTenants(n.cfg)
+	return subscription.NewScheduler(re, jobs, func(ctx context.Context) ([]subscription.ScheduledTenant, error) {
+		// Read on every tick: a tenant accepted since starts on its own
+		// schedule without a restart.
+		live, err := n.app.liveTenants(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return scheduledTenants(n.cfg, live)
 	}, c)
 }
 
@@ -128,18 +134,12 @@ func (n *Node) NewScheduler(c subscription.SchedulerConfig) (*subscription.Sched
 // the scheduled runs and checks until ctx ends.
 func (n *Node) runScheduler(ctx context.Context) error {
 	if n.manager != nil {
-		var tenants []subscription.Tenant
-		for _, t := range n.cfg.Tenants {
-			tenants = append(tenants, subscription.Tenant{ID: t.ID, Enabled: t.SyncEnabled()})
-		}
-		results, err := n.manager.Converge(ctx, tenants)
-		if err != nil {
-			n.log.WithError(err).Warn("could not read stored subscriptions")
-		}
-		for _, r := range results {
-			if r.Err != nil {
-				n.log.WithError(r.Err).WithField("tenant", r.TenantID).Warn("subscription not in place yet; the scheduled checks retry")
-			}
+		if live, err := n.app.liveTenants(ctx); err != nil {
+			// Converging without the accepted tenants would delete their
+			// subscriptions: leave them all to the scheduled checks.
+			n.log.WithError(err).Warn("could not read the accepted tenants; subscriptions are left to the scheduled checks")
+		} else {
+			n.converge(ctx, live)
 		}
 	}
 	s, err := n.NewScheduler(subscription.SchedulerConfig{})
@@ -147,6 +147,23 @@ func (n *Node) runScheduler(ctx context.Context) error {
 		return err
 	}
 	return s.Run(ctx)
+}
+
+// converge brings the subscriptions in line with the live tenants.
+func (n *Node) converge(ctx context.Context, live []config.Tenant) {
+	var tenants []subscription.Tenant
+	for _, t := range live {
+		tenants = append(tenants, subscription.Tenant{ID: t.ID, Enabled: t.SyncEnabled()})
+	}
+	results, err := n.manager.Converge(ctx, tenants)
+	if err != nil {
+		n.log.WithError(err).Warn("could not read stored subscriptions")
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			n.log.WithError(r.Err).WithField("tenant", r.TenantID).Warn("subscription not in place yet; the scheduled checks retry")
+		}
+	}
 }
 
 // runEnqueuer lets the subscription manager and the scheduler start runs.

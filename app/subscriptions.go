@@ -80,6 +80,12 @@ func Subscriptions(ctx context.Context, o SubscriptionsOptions) error {
 		return err
 	}
 	defer a.Close()
+	if o.Tenant == "" {
+		// Every live tenant: the config's and the accepted (onboarded) ones.
+		if only, err = a.liveTenants(ctx); err != nil {
+			return unavailable(err)
+		}
+	}
 	store := subscription.NewStore(a.rdb, cfg.Redis.Prefix())
 	m, err := newManager(a, store, catchUpLater{log}, publicURL, nil)
 	if err != nil {

@@ -46,9 +46,10 @@ func Sync(ctx context.Context, o SyncOptions) error {
 	if env != nil {
 		defer env.Close()
 	}
-	in, err := runInputs(cfg, o)
-	if err != nil {
-		return badConfig(err)
+	in, selErr := runInputs(cfg, o)
+	onboarded := errors.Is(selErr, config.ErrUnknownTenant)
+	if selErr != nil && !onboarded {
+		return badConfig(selErr)
 	}
 	log := NewLogger(cfg.Log, o.Stderr)
 	routeLibraryLogs(log)
@@ -62,6 +63,19 @@ func Sync(ctx context.Context, o SyncOptions) error {
 		return err
 	}
 	defer a.Close()
+	if onboarded {
+		// Not in the config: an accepted (onboarded) tenant, or unknown.
+		p, ok, aerr := a.onboard.Store().Accepted(ctx, o.Tenant)
+		if aerr != nil {
+			return unavailable(aerr)
+		}
+		if !ok {
+			return badConfig(fmt.Errorf("%w, nor an accepted tenant (psasync tenants list)", selErr))
+		}
+		if in, err = runInputs(&config.Config{Tenants: []config.Tenant{acceptedTenant(cfg, p)}}, o); err != nil {
+			return badConfig(err)
+		}
+	}
 	runID := fmt.Sprintf("cli-%d-%d", os.Getpid(), time.Now().Unix())
 	started := time.Now().UTC()
 	rep, err := a.engine.Run(ctx, runID, in)

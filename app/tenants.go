@@ -15,6 +15,7 @@ import (
 
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph"
+	"github.com/psasync/psasync/onboarding"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -25,13 +26,27 @@ type tenantSet struct {
 	log     *logrus.Logger
 	http    *http.Client
 	metrics *worker.Metrics
-	mu      sync.Mutex
-	clients map[string]*graph.Client
+	// accepted holds onboarding's accepted tenants, live beside the
+	// config's (which win).
+	accepted *onboarding.Store
+	mu       sync.Mutex
+	clients  map[string]*graph.Client
 }
 
-// Tenant is the engine's view of a configured tenant.
+// Tenant is the engine's view of a configured or accepted tenant.
 func (s *tenantSet) Tenant(ctx context.Context, id string) (worker.Tenant, error) {
+	owners := s.cfg.CompanyOwners()
 	t, ok := s.cfg.Tenant(id)
+	if !ok && s.accepted != nil {
+		p, found, err := s.accepted.Accepted(ctx, id)
+		if err != nil {
+			return worker.Tenant{}, fmt.Errorf("tenant %s: %w", id, err)
+		}
+		if found {
+			t, ok = acceptedTenant(s.cfg, p), true
+			owners[t.ID] = []string{t.PSADefaultCompanyID}
+		}
+	}
 	if !ok {
 		return worker.Tenant{}, fmt.Errorf("%q: %w", id, worker.ErrUnknownTenant)
 	}
@@ -47,7 +62,7 @@ func (s *tenantSet) Tenant(ctx context.Context, id string) (worker.Tenant, error
 		ID: t.ID, Name: t.Name, DefaultCompanyID: t.PSADefaultCompanyID, ContactType: t.PSAContactType,
 		SyncEnabled: t.SyncEnabled(), SyncFilter: t.Office365SyncFilter, DomainCompanies: domains,
 		VerifiedDomains:    t.VerifiedDomains,
-		ExclusiveCompanies: worker.ExclusiveCompanies(s.cfg.CompanyOwners(), t.ID),
+		ExclusiveCompanies: worker.ExclusiveCompanies(owners, t.ID),
 		Directory:          gc,
 	}, nil
 }

@@ -107,6 +107,12 @@ type runsAPI struct{ n *Node }
 
 func (r *runsAPI) StartRun(ctx context.Context, req webhook.SyncRequest) (string, error) {
 	t, err := r.n.cfg.SelectTenant(req.Tenant)
+	if errors.Is(err, config.ErrUnknownTenant) {
+		// An accepted (onboarded) tenant is a tenant too.
+		if p, ok, aerr := r.n.app.onboard.Store().Accepted(ctx, req.Tenant); aerr == nil && ok {
+			t, err = acceptedTenant(r.n.cfg, p), nil
+		}
+	}
 	if err != nil {
 		if errors.Is(err, config.ErrTenantRequired) {
 			return "", webhook.BadRequest("tenant: %v", err)

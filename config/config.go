@@ -34,6 +34,8 @@ type Config struct {
 	// Schedule is the default schedule; a tenant may override it.
 	Schedule Schedule `yaml:"schedule"`
 	Tenants  []Tenant `yaml:"tenants"`
+	// Partner is the MSP's partner tenant for onboarding (optional).
+	Partner Partner `yaml:"partner"`
 }
 
 // Server is the HTTP side: webhook, API, health, metrics and the UI.
@@ -326,8 +328,9 @@ func (c *Config) Validate() error {
 	if _, err := mapping.New(c.Mapping); err != nil {
 		errs = append(errs, err)
 	}
-	if len(c.Tenants) == 0 {
-		add("tenants", "at least one tenant is required")
+	errs = append(errs, c.validatePartner()...)
+	if len(c.Tenants) == 0 && !c.Partner.Enabled() {
+		add("tenants", "at least one tenant is required (or partner.tenant_id, to onboard discovered tenants)")
 	}
 	seen := map[string]int{}
 	for i, t := range c.Tenants {

@@ -44,6 +44,7 @@ func (c *Config) secretKeys() []secretKey {
 		{"server.api_token", &c.Server.APIToken, &c.Server.APITokenFile},
 		{"server.read_token", &c.Server.ReadToken, &c.Server.ReadTokenFile},
 		{"server.monitoring.basic_auth_password", &c.Server.Monitoring.BasicAuthPassword, &c.Server.Monitoring.BasicAuthPasswordFile},
+		{"partner.client_secret", &c.Partner.ClientSecret, &c.Partner.ClientSecretFile},
 	}
 	for i := range c.Tenants {
 		g := &c.Tenants[i].Graph

@@ -37,3 +37,23 @@ type Contact struct {
 	UDFs     map[string]string
 	Inactive bool
 }
+
+// Company is a PSA company in neutral terms, as onboarding tests, demos and
+// simenv seed it into any PSA simulator and read it back. Each simulator
+// stores it the way its vendor would: the website in the company's web
+// address field, TenantID in the vendor's tenant-id field (a ConnectWise
+// company custom field, an Autotask company UDF, Halo's client Azure tenant
+// field), Inactive as the vendor's inactive or deleted flag.
+type Company struct {
+	// ID is the company id; 0 when seeding picks the next free one.
+	ID      int
+	Name    string
+	Website string
+	// TenantID is the Microsoft 365 tenant id stored on the company, ""
+	// for none.
+	TenantID string
+	Inactive bool
+	// Contacts are seeded into the company with it; their CompanyID is
+	// set to the company's id. Reading a company back leaves them out.
+	Contacts []Contact
+}

@@ -59,6 +59,12 @@ func Conflict(format string, args ...any) error {
 	return &StatusError{Status: http.StatusConflict, Code: codeConflict, Message: fmt.Sprintf(format, args...)}
 }
 
+// FailedDependency is a 424 naming what a vendor refused that the operator
+// must fix (a Graph permission to grant in the partner tenant).
+func FailedDependency(format string, args ...any) error {
+	return &StatusError{Status: http.StatusFailedDependency, Code: codeFailedDependency, Message: fmt.Sprintf(format, args...)}
+}
+
 // Error classes internal to the server; writeError maps each to a status.
 var (
 	errUnauthorized         = errors.New("authentication required")
@@ -82,6 +88,7 @@ const (
 	codeUnavailable      = "unavailable"
 	codeInternal         = "internal"
 	codeConflict         = "conflict"
+	codeFailedDependency = "failed_dependency"
 )
 
 // errorEnvelope is the one shape every error answer has:

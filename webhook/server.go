@@ -9,6 +9,9 @@
 //	POST /api/v1/conflicts/{tenant}/{user}/resolve|ignore, /held/{batch}/approve|reject,
 //	     /quarantine/{tenant}[/users/{user}]/release, /tenants/{tenant}/users/{user}/sync
 //	                               an operator's actions (bearer token)
+//	GET  /api/v1/tenants/discovered, /api/v1/tenants/export;
+//	POST /api/v1/tenants/discover, /api/v1/tenants/{tenant}/accept|reject
+//	                               onboarding (bearer token)
 //	GET  /healthz, /readyz         liveness, readiness (Redis)
 //	GET  /metrics                  Prometheus
 //	ANY  /monitoring/*any          the asynq UI (bearer token, Basic auth or a console session)
@@ -90,6 +93,9 @@ type Config struct {
 	// (tenant, mode, state, since, until, cursor, limit) instead of
 	// Runs.ListRuns.
 	RunHistory RunHistory
+	// Tenants serves the onboarding API under /api/v1/tenants; nil leaves
+	// it unmounted.
+	Tenants Tenants
 	// ChangeLog serves GET /api/v1/changes; nil leaves it unmounted.
 	ChangeLog ChangeLog
 	// Decisions serves GET /api/v1/conflicts, /held and /quarantine; nil
@@ -287,7 +293,7 @@ func (s *Server) buildEngine() error {
 	}
 
 	switch {
-	case s.cfg.Runs == nil && !s.cfg.hasLedgerAPI():
+	case s.cfg.Runs == nil && !s.cfg.hasLedgerAPI() && s.cfg.Tenants == nil:
 	case s.tokenHash == nil:
 		s.log.Warn("webhook: APIToken is empty, so /api/v1 is disabled (404)")
 	default:
@@ -299,6 +305,7 @@ func (s *Server) buildEngine() error {
 		}
 		s.mountLedgerAPI(api)
 		s.mountOperatorAPI(api)
+		s.mountTenants(api)
 	}
 
 	switch {

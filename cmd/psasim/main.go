@@ -35,6 +35,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.PSA, "psa", "connectwise", "PSA to simulate: connectwise, autotask or halopsa")
 	fs.BoolVar(&o.SeedPSA, "seed-psa", true, "seed the PSA with matching, stale, duplicated and orphaned contacts")
 	fs.BoolVar(&o.Unlimited, "unlimited", false, "turn off the simulated vendor quotas")
+	fs.IntVar(&o.Customers, "customers", 0, "simulate an MSP: a partner tenant with N customer tenants and matching PSA companies (0-100000)")
+	fs.IntVar(&o.CustomerUsers, "customer-users", 5, "with --customers: users in each customer tenant")
 	fs.StringVar(&writeConfig, "write-config", "", "write a psasync config that points at these simulators to FILE")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -44,6 +46,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.Users < 1 || o.Users > 100000 {
 		fmt.Fprintf(stderr, "psasim: --users %d is not between 1 and 100000\n", o.Users)
+		return 2
+	}
+	if o.Customers < 0 || o.Customers > 100000 {
+		fmt.Fprintf(stderr, "psasim: --customers %d is not between 0 and 100000\n", o.Customers)
 		return 2
 	}
 	env, err := simenv.Start(ctx, o)
@@ -61,6 +67,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "psasim: Graph simulator at %s (tenants %v)\n", env.Graph.BaseURL(), env.Tenants)
 	fmt.Fprintf(stdout, "psasim: %s simulator at %s (stats: %s/_sim/stats)\n", env.PSA.Name(), env.PSA.BaseURL(), env.PSA.Root())
+	if o.Customers > 0 {
+		m := env.Mix
+		fmt.Fprintf(stdout, "psasim: partner tenant %s with %d customers: by tenant_id %d, domain %d, contact_domain %d, name %d; %d to review; %d without consent\n",
+			simenv.PartnerTenantID, len(env.Customers), m.ByRule["tenant_id"], m.ByRule["domain"], m.ByRule["contact_domain"], m.ByRule["name"], m.NeedsReview, m.NoConsent)
+		fmt.Fprintln(stdout, "psasim: try: psasync tenants discover --config FILE")
+	}
 	fmt.Fprintln(stdout, "psasim: Ctrl-C stops it")
 	<-ctx.Done()
 	return 0

@@ -79,7 +79,7 @@ PSA was unavailable; 2 bad flags or config (nothing was written).`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	root.AddCommand(newSyncCmd(), newSubscriptionsCmd(), newChangesCmd(), newRunsCmd(), newConflictsCmd(), newHeldCmd(),
-		newQuarantineCmd(), newSyncUserCmd(), newVersionCmd())
+		newQuarantineCmd(), newSyncUserCmd(), newTenantsCmd(), newVersionCmd())
 	for _, r := range []app.Role{app.RoleServe, app.RoleWebhook, app.RoleWorker, app.RoleScheduler} {
 		root.AddCommand(newRoleCmd(r))
 	}

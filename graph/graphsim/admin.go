@@ -26,6 +26,7 @@ func (s *Sim) routes() {
 	m.HandleFunc("PATCH /v1.0/subscriptions/{id}", s.handlePatchSubscription)
 	m.HandleFunc("DELETE /v1.0/subscriptions/{id}", s.handleDeleteSubscription)
 	m.HandleFunc("POST /v1.0/subscriptions/{id}/reauthorize", s.handleReauthorizeSubscription)
+	s.partnerRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1.0/") {
 			writeGraphError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+r.URL.Path+"'.")

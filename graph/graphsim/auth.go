@@ -107,6 +107,9 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
 		return
 	}
+	if s.refuseUnconsented(w, tenantID, clientID) {
+		return
+	}
 	token := "graphsim." + strings.ReplaceAll(newGUID(), "-", "")
 	issued := time.Now()
 	s.mu.Lock()

@@ -23,6 +23,9 @@
 //	GET    /v1.0/subscriptions
 //	GET    /v1.0/subscriptions/{id}               PATCH (renew), DELETE
 //	POST   /v1.0/subscriptions/{id}/reauthorize
+//	GET    /v1.0/tenantRelationships/delegatedAdminCustomers   $top (≤300), $select, paged
+//	GET    /v1.0/contracts                        $top (≤999), $select, paged
+//	GET    /v1.0/organization                     the token's tenant (see partner.go)
 //
 // Administration (not Graph; ?tenant= names the tenant when there are
 // several):
@@ -34,6 +37,8 @@
 //	POST   /_sim/faults, DELETE /_sim/faults
 //	GET    /_sim/stats, DELETE /_sim/stats
 //	POST   /_sim/tenants/{tenant}/expire-delta | revoke-consent | grant-consent
+//	POST   /_sim/tenants/{tenant}/revoke-permission?permission= | grant-permission?permission=
+//	GET    /_sim/customers, POST /_sim/customers   a Customer JSON
 //	GET    /_sim/subscriptions, DELETE /_sim/subscriptions/{id}
 //	POST   /_sim/subscriptions/{id}/lifecycle  {"lifecycleEvent": "reauthorizationRequired"}
 //

@@ -36,6 +36,7 @@ type tenant struct {
 	seq          uint64            // change counter for delta tracking
 	epoch        int               // bumped by ExpireDeltaTokens
 	subs         map[string]*subscription
+	org          *orgState // organization, partner and customer state (partner.go)
 }
 
 // userRecord is one user with its change history for /users/delta.
@@ -106,6 +107,9 @@ func (s *Sim) setConsent(tenantID string, ok bool) error {
 		return err
 	}
 	t.consent = ok
+	if ok && t.org != nil {
+		t.org.consentedOnce = true
+	}
 	return nil
 }
 

@@ -57,7 +57,10 @@ import (
 	"github.com/psasync/psasync/psa"
 )
 
-var _ psa.Client = (*Client)(nil)
+var (
+	_ psa.Client           = (*Client)(nil)
+	_ psa.CompanyDirectory = (*Client)(nil)
+)
 
 // Client talks to one Autotask database as one API user. It is safe for
 // concurrent use; Autotask allows 3 concurrent requests per endpoint and

@@ -23,9 +23,11 @@ type Company struct {
 }
 
 type wireCompany struct {
-	ID          int64    `json:"id"`
-	CompanyName string   `json:"companyName"`
-	IsActive    flexBool `json:"isActive"`
+	ID          int64     `json:"id"`
+	CompanyName string    `json:"companyName"`
+	IsActive    flexBool  `json:"isActive"`
+	WebAddress  *string   `json:"webAddress"`
+	UDFs        []wireUDF `json:"userDefinedFields"`
 }
 
 func (w wireCompany) company() Company {

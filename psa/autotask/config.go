@@ -54,6 +54,10 @@ type Config struct {
 	// ContactTypeUDF names the contact UDF that holds the contact type;
 	// empty means it is not synced.
 	ContactTypeUDF string `yaml:"contact_type_udf"`
+	// TenantIDUDF names the company UDF that holds the customer's
+	// Microsoft 365 tenant id, for onboarding to match tenants to companies
+	// and to write a mapping back; empty means none.
+	TenantIDUDF string `yaml:"tenant_id_udf"`
 	// PageSize is the MaxRecords of each query page, 1 to 500; default 500
 	// so that a company of N contacts costs ⌈N/500⌉ reads.
 	PageSize int `yaml:"page_size"`
@@ -62,9 +66,9 @@ type Config struct {
 // String prints the config with the secret hidden, so that %v and %+v are
 // safe in logs (logrus's text formatter prints field values with fmt).
 func (c Config) String() string {
-	return fmt.Sprintf("{ZoneURL:%s Username:%s Secret:%s IntegrationCode:%s ImpersonationResourceID:%s ExternalIDField:%s DepartmentUDF:%q OfficeLocationUDF:%q ContactTypeUDF:%q PageSize:%d}",
+	return fmt.Sprintf("{ZoneURL:%s Username:%s Secret:%s IntegrationCode:%s ImpersonationResourceID:%s ExternalIDField:%s DepartmentUDF:%q OfficeLocationUDF:%q ContactTypeUDF:%q TenantIDUDF:%q PageSize:%d}",
 		c.ZoneURL, c.Username, c.shownSecret(), redactCode(c.IntegrationCode), c.ImpersonationResourceID,
-		c.ExternalIDField, c.DepartmentUDF, c.OfficeLocationUDF, c.ContactTypeUDF, c.PageSize)
+		c.ExternalIDField, c.DepartmentUDF, c.OfficeLocationUDF, c.ContactTypeUDF, c.TenantIDUDF, c.PageSize)
 }
 
 // GoString keeps %#v as safe as %v.
@@ -85,9 +89,10 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		DepartmentUDF           string `json:"department_udf"`
 		OfficeLocationUDF       string `json:"office_location_udf"`
 		ContactTypeUDF          string `json:"contact_type_udf"`
+		TenantIDUDF             string `json:"tenant_id_udf"`
 		PageSize                int    `json:"page_size"`
 	}{c.ZoneURL, c.Username, c.shownSecret(), redactCode(c.IntegrationCode), c.ImpersonationResourceID,
-		c.ExternalIDField, c.DepartmentUDF, c.OfficeLocationUDF, c.ContactTypeUDF, c.PageSize})
+		c.ExternalIDField, c.DepartmentUDF, c.OfficeLocationUDF, c.ContactTypeUDF, c.TenantIDUDF, c.PageSize})
 }
 
 // shownSecret is the secret as String and MarshalJSON show it: redacted when
@@ -172,6 +177,9 @@ func (c Config) Validate() error {
 	claim("department_udf", c.DepartmentUDF)
 	claim("office_location_udf", c.OfficeLocationUDF)
 	claim("contact_type_udf", c.ContactTypeUDF)
+	if c.TenantIDUDF != "" && strings.TrimSpace(c.TenantIDUDF) != c.TenantIDUDF {
+		bad("tenant_id_udf", "must not start or end with spaces")
+	}
 	if c.PageSize < 0 || c.PageSize > MaxPageSize {
 		bad("page_size", "must be between 1 and %d", MaxPageSize)
 	}

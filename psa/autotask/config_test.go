@@ -41,6 +41,7 @@ func TestConfigValidate(t *testing.T) {
 		{"one UDF for two fields", func(c *autotask.Config) { c.DepartmentUDF, c.ContactTypeUDF = "Dept", "dept" }, []string{"contact_type_udf"}},
 		{"external id UDF reused", func(c *autotask.Config) { c.ExternalIDField, c.OfficeLocationUDF = "udf:Office", "Office" }, []string{"office_location_udf"}},
 		{"UDF name with spaces around", func(c *autotask.Config) { c.DepartmentUDF = " Department" }, []string{"department_udf"}},
+		{"tenant UDF with spaces around", func(c *autotask.Config) { c.TenantIDUDF = "M365 Tenant ID " }, []string{"tenant_id_udf"}},
 		{"page size too big", func(c *autotask.Config) { c.PageSize = 501 }, []string{"page_size"}},
 		{"page size negative", func(c *autotask.Config) { c.PageSize = -1 }, []string{"page_size"}},
 	}

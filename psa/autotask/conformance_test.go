@@ -11,6 +11,7 @@ import (
 	"github.com/psasync/psasync/psa/autotask"
 	"github.com/psasync/psasync/psa/autotask/atsim"
 	"github.com/psasync/psasync/psa/psatest"
+	"github.com/psasync/psasync/simkit"
 )
 
 // TestConformance runs the psa.Client conformance suite against atsim.
@@ -60,4 +61,35 @@ func atFault(f psatest.Fault) atsim.Fault {
 		fault.Status, fault.Body = http.StatusInternalServerError, `{"errors":["The value for field title is too long."]}`
 	}
 	return fault
+}
+
+// TestDirectoryConformance runs the psa.CompanyDirectory suite against
+// atsim, with the tenant id in atsim's company UDF.
+func TestDirectoryConformance(t *testing.T) {
+	t.Parallel()
+	const pageSize = 2
+	psatest.RunDirectory(t, psatest.DirectoryHarness{PageSize: pageSize,
+		Setup: func(t *testing.T, front *psatest.Front) (psa.CompanyDirectory, psatest.DirectorySim) {
+			sim := atsim.New()
+			sim.URL = front.Serve(t, sim)
+			cfg := simConfig(sim)
+			cfg.PageSize, cfg.TenantIDUDF = pageSize, atsim.DefaultTenantIDUDF
+			client, err := autotask.New(cfg)
+			require.NoError(t, err)
+			return client, psatest.DirectorySim{
+				SeedCompany: func(c simkit.Company) string { return strconv.Itoa(sim.SeedCompany(c)) },
+				StoredTenantID: func(id string) (string, bool) {
+					n, _ := strconv.Atoi(id)
+					c, ok := sim.Company(n)
+					return c.TenantID, ok
+				},
+				Fail: func(f psatest.Fault) {
+					fault := atFault(f)
+					fault.PathContains = "V1.0/"
+					sim.InjectFault(fault)
+				},
+				Reads:  func() int { return sim.Stats().Reads },
+				Writes: func() int { return sim.Stats().Writes },
+			}
+		}})
 }

@@ -315,6 +315,7 @@ func runContractScenario(t *testing.T) []atsim.Recorded {
 	b := setup(t, nil, func(c *autotask.Config) {
 		withUDFs(c)
 		c.ImpersonationResourceID = "29682885"
+		c.TenantIDUDF = atsim.DefaultTenantIDUDF
 	})
 	for i := range 520 { // two pages
 		b.sim.SeedContact(atsim.SeedContact{CompanyID: 1, FirstName: "U", LastName: fmt.Sprint(i),

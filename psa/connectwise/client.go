@@ -34,7 +34,10 @@ import (
 	"github.com/psasync/psasync/psa"
 )
 
-var _ psa.Client = (*Client)(nil)
+var (
+	_ psa.Client           = (*Client)(nil)
+	_ psa.CompanyDirectory = (*Client)(nil)
+)
 
 // Client talks to one ConnectWise Manage site. It is safe for concurrent
 // use; it caches contact types, departments and communication types.
@@ -46,6 +49,9 @@ type Client struct {
 	maxPages int
 
 	objectField, officeField int
+	// tenantField is the company custom field holding the tenant id; 0
+	// for none.
+	tenantField int
 	// caption is the object-id custom field's caption, learnt from the
 	// contacts read (customFieldConditions name fields by caption). A
 	// pointer, so that a Client value can be copied for printing.
@@ -84,6 +90,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		maxPages:    DefaultMaxPages,
 		objectField: cfg.ObjectIDFieldID,
 		officeField: cfg.OfficeLocationFieldID,
+		tenantField: cfg.TenantIDFieldID,
 		caption:     &atomic.Pointer[string]{},
 		send:        psa.NewSender("connectwise", 60*time.Second),
 		types:       &refTable{path: "/company/contacts/types", what: "contact type"},

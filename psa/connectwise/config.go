@@ -50,6 +50,10 @@ type Config struct {
 	// stored. Manage has no contact field of its own for it: a contact's
 	// site belongs to its company's address book, not to the person.
 	OfficeLocationFieldID int `yaml:"office_location_field_id"`
+	// TenantIDFieldID is the company custom field (a Text field) that holds
+	// the customer's Microsoft 365 tenant id, for onboarding to match
+	// tenants to companies and to write a mapping back; 0 means none.
+	TenantIDFieldID int `yaml:"tenant_id_field"`
 	// PageSize is how many contacts one list read returns, at most
 	// MaxPageSize; default DefaultPageSize.
 	PageSize int `yaml:"page_size"`
@@ -100,6 +104,9 @@ func (c Config) Validate() error {
 	if c.ObjectIDFieldID > 0 && c.ObjectIDFieldID == c.OfficeLocationFieldID {
 		bad("office_location_field_id", "must differ from object_id_field_id")
 	}
+	if c.TenantIDFieldID < 0 {
+		bad("tenant_id_field", "must be a company custom field id, or 0 to keep no tenant id on companies")
+	}
 	if c.PageSize < 0 || c.PageSize > MaxPageSize {
 		bad("page_size", fmt.Sprintf("must be between 1 and %d (0 means %d)", MaxPageSize, DefaultPageSize))
 	}
@@ -146,8 +153,8 @@ func (c Config) shownKey() string {
 // or logging a Config cannot leak it (logrus's text formatter prints field
 // values with fmt).
 func (c Config) String() string {
-	return fmt.Sprintf("connectwise.Config{SiteURL:%q CompanyID:%q PublicKey:%q PrivateKey:%q ClientID:%q APIVersion:%q ObjectIDFieldID:%d OfficeLocationFieldID:%d PageSize:%d}",
-		c.SiteURL, c.CompanyID, c.PublicKey, c.shownKey(), c.ClientID, c.APIVersion, c.ObjectIDFieldID, c.OfficeLocationFieldID, c.PageSize)
+	return fmt.Sprintf("connectwise.Config{SiteURL:%q CompanyID:%q PublicKey:%q PrivateKey:%q ClientID:%q APIVersion:%q ObjectIDFieldID:%d OfficeLocationFieldID:%d TenantIDFieldID:%d PageSize:%d}",
+		c.SiteURL, c.CompanyID, c.PublicKey, c.shownKey(), c.ClientID, c.APIVersion, c.ObjectIDFieldID, c.OfficeLocationFieldID, c.TenantIDFieldID, c.PageSize)
 }
 
 // GoString is String, so %#v redacts too.
@@ -167,7 +174,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		APIVersion            string `json:"api_version"`
 		ObjectIDFieldID       int    `json:"object_id_field_id"`
 		OfficeLocationFieldID int    `json:"office_location_field_id"`
+		TenantIDFieldID       int    `json:"tenant_id_field"`
 		PageSize              int    `json:"page_size"`
 	}{c.SiteURL, c.CompanyID, c.PublicKey, c.shownKey(), c.ClientID, c.APIVersion,
-		c.ObjectIDFieldID, c.OfficeLocationFieldID, c.PageSize})
+		c.ObjectIDFieldID, c.OfficeLocationFieldID, c.TenantIDFieldID, c.PageSize})
 }

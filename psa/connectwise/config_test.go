@@ -46,6 +46,7 @@ func TestConfigValidate(t *testing.T) {
 			wantKeys: []string{"object_id_field_id", "office_location_field_id"}},
 		{name: "same custom field", edit: func(c *connectwise.Config) { c.ObjectIDFieldID, c.OfficeLocationFieldID = 5, 5 },
 			wantKeys: []string{"office_location_field_id"}},
+		{name: "negative tenant field", edit: func(c *connectwise.Config) { c.TenantIDFieldID = -3 }, wantKeys: []string{"tenant_id_field"}},
 		{name: "page size too big", edit: func(c *connectwise.Config) { c.PageSize = 1001 }, wantKeys: []string{"page_size"}},
 	}
 	for _, tc := range tests {

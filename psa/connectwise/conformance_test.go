@@ -11,6 +11,7 @@ import (
 	"github.com/psasync/psasync/psa/connectwise"
 	"github.com/psasync/psasync/psa/connectwise/cwsim"
 	"github.com/psasync/psasync/psa/psatest"
+	"github.com/psasync/psasync/simkit"
 )
 
 // TestConformance runs the psa.Client conformance suite against cwsim.
@@ -60,4 +61,35 @@ func cwFault(f psatest.Fault) cwsim.Fault {
 		fault.Status = http.StatusBadRequest
 	}
 	return fault
+}
+
+// TestDirectoryConformance runs the psa.CompanyDirectory suite against
+// cwsim, with the tenant id in cwsim's company custom field.
+func TestDirectoryConformance(t *testing.T) {
+	t.Parallel()
+	const pageSize = 2
+	psatest.RunDirectory(t, psatest.DirectoryHarness{PageSize: pageSize,
+		Setup: func(t *testing.T, front *psatest.Front) (psa.CompanyDirectory, psatest.DirectorySim) {
+			sim := cwsim.New()
+			sim.URL = front.Serve(t, sim)
+			cfg := simConfig(sim)
+			cfg.PageSize, cfg.TenantIDFieldID = pageSize, cwsim.TenantIDFieldID
+			client, err := connectwise.New(cfg)
+			require.NoError(t, err)
+			return client, psatest.DirectorySim{
+				SeedCompany: func(c simkit.Company) string { return strconv.Itoa(sim.SeedCompany(c)) },
+				StoredTenantID: func(id string) (string, bool) {
+					n, _ := strconv.Atoi(id)
+					c, ok := sim.Company(n)
+					return c.TenantID, ok
+				},
+				Fail: func(f psatest.Fault) {
+					fault := cwFault(f)
+					fault.PathContains = cwsim.APIPath
+					sim.InjectFault(fault)
+				},
+				Reads:  func() int { return sim.Stats().Reads },
+				Writes: func() int { return sim.Stats().Writes },
+			}
+		}})
 }

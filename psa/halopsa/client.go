@@ -45,7 +45,10 @@ import (
 	"github.com/psasync/psasync/psa"
 )
 
-var _ psa.Client = (*Client)(nil)
+var (
+	_ psa.Client           = (*Client)(nil)
+	_ psa.CompanyDirectory = (*Client)(nil)
+)
 
 // Client talks to one Halo instance. It is safe for concurrent use.
 type Client struct {

@@ -49,7 +49,16 @@ type Config struct {
 	// ContactTypeField is the name of a user custom field that holds the
 	// contact type; empty means contact type is not synced.
 	ContactTypeField string `yaml:"contact_type_field"`
+	// TenantIDField is where a client keeps the customer's Microsoft 365
+	// tenant id, for onboarding: "azure_tenants" (the default,
+	// DefaultTenantIDField), the Azure tenants Halo links to the client
+	// (AreaAzureTenant.azure_tenant_id), the field CIPP and Halo's own
+	// Microsoft integrations read. It is the only place supported.
+	TenantIDField string `yaml:"tenant_id_field"`
 }
+
+// DefaultTenantIDField is Halo's native list of a client's Azure tenants.
+const DefaultTenantIDField = "azure_tenants"
 
 // Validate reports every bad key at once, each error naming its YAML key.
 func (c Config) Validate() error {
@@ -88,6 +97,9 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.ContactTypeField) != c.ContactTypeField {
 		bad("contact_type_field", "must not have surrounding spaces")
 	}
+	if c.TenantIDField != "" && c.TenantIDField != DefaultTenantIDField {
+		bad("tenant_id_field", "must be %q (a client's Azure tenants), the only place Halo keeps a tenant id psasync supports; got %q", DefaultTenantIDField, c.TenantIDField)
+	}
 	if c.OfficeLocationField != "" && strings.EqualFold(c.OfficeLocationField, c.ContactTypeField) {
 		bad("contact_type_field", "must differ from office_location_field")
 	}
@@ -104,14 +116,17 @@ func (c Config) withDefaults() Config {
 	if c.PageSize == 0 {
 		c.PageSize = DefaultPageSize
 	}
+	if c.TenantIDField == "" {
+		c.TenantIDField = DefaultTenantIDField
+	}
 	return c
 }
 
 // String hides the client secret, so a Config printed by mistake leaks nothing
 // (logrus's text formatter prints field values with fmt).
 func (c Config) String() string {
-	return fmt.Sprintf("halopsa.Config{instance_url: %q, auth_url: %q, tenant: %q, client_id: %q, client_secret: %s, scope: %q, site_id: %d, page_size: %d, office_location_field: %q, contact_type_field: %q}",
-		c.InstanceURL, c.AuthURL, c.Tenant, c.ClientID, redacted(c.ClientSecret), c.Scope, c.SiteID, c.PageSize, c.OfficeLocationField, c.ContactTypeField)
+	return fmt.Sprintf("halopsa.Config{instance_url: %q, auth_url: %q, tenant: %q, client_id: %q, client_secret: %s, scope: %q, site_id: %d, page_size: %d, office_location_field: %q, contact_type_field: %q, tenant_id_field: %q}",
+		c.InstanceURL, c.AuthURL, c.Tenant, c.ClientID, redacted(c.ClientSecret), c.Scope, c.SiteID, c.PageSize, c.OfficeLocationField, c.ContactTypeField, c.TenantIDField)
 }
 
 // MarshalJSON renders the config under its YAML key names with the client
@@ -133,8 +148,9 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		PageSize            int    `json:"page_size"`
 		OfficeLocationField string `json:"office_location_field"`
 		ContactTypeField    string `json:"contact_type_field"`
+		TenantIDField       string `json:"tenant_id_field"`
 	}{c.InstanceURL, c.AuthURL, c.Tenant, c.ClientID, secret, c.Scope,
-		c.SiteID, c.PageSize, c.OfficeLocationField, c.ContactTypeField})
+		c.SiteID, c.PageSize, c.OfficeLocationField, c.ContactTypeField, c.TenantIDField})
 }
 
 // redacted is the client secret as String shows it.

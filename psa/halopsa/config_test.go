@@ -35,6 +35,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative numbers", change: func(c *Config) { c.SiteID, c.PageSize = -1, -1 }, badKeys: []string{"site_id", "page_size"}},
 		{name: "page too big", change: func(c *Config) { c.PageSize = MaxPageSize + 1 }, badKeys: []string{"page_size"}},
 		{name: "custom fields", change: func(c *Config) { c.OfficeLocationField, c.ContactTypeField = " CF", "cf" }, badKeys: []string{"office_location_field"}},
+		{name: "native tenant field", change: func(c *Config) { c.TenantIDField = DefaultTenantIDField }},
+		{name: "tenant id in a custom field", change: func(c *Config) { c.TenantIDField = "CFTenantID" }, badKeys: []string{"tenant_id_field"}},
 		{name: "same custom field twice", change: func(c *Config) { c.OfficeLocationField, c.ContactTypeField = "CFX", "cfx" }, badKeys: []string{"contact_type_field"}},
 	}
 	for _, tt := range tests {

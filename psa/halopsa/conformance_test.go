@@ -11,6 +11,7 @@ import (
 	"github.com/psasync/psasync/psa/halopsa"
 	"github.com/psasync/psasync/psa/halopsa/halosim"
 	"github.com/psasync/psasync/psa/psatest"
+	"github.com/psasync/psasync/simkit"
 )
 
 // TestConformance runs the psa.Client conformance suite against halosim.
@@ -59,4 +60,35 @@ func haloFault(f psatest.Fault) halosim.Fault {
 		fault.Status, fault.Body = http.StatusBadRequest, "The Job Title field is too long."
 	}
 	return fault
+}
+
+// TestDirectoryConformance runs the psa.CompanyDirectory suite against
+// halosim, with the tenant id in the client's Azure tenants.
+func TestDirectoryConformance(t *testing.T) {
+	t.Parallel()
+	const pageSize = 2
+	psatest.RunDirectory(t, psatest.DirectoryHarness{PageSize: pageSize,
+		Setup: func(t *testing.T, front *psatest.Front) (psa.CompanyDirectory, psatest.DirectorySim) {
+			sim := halosim.New()
+			sim.URL = front.Serve(t, sim)
+			cfg := simConfig(sim)
+			cfg.PageSize = pageSize
+			client, err := halopsa.New(cfg)
+			require.NoError(t, err)
+			return client, psatest.DirectorySim{
+				SeedCompany: func(c simkit.Company) string { return strconv.Itoa(sim.SeedCompany(c)) },
+				StoredTenantID: func(id string) (string, bool) {
+					n, _ := strconv.Atoi(id)
+					c, ok := sim.Company(n)
+					return c.TenantID, ok
+				},
+				Fail: func(f psatest.Fault) {
+					fault := haloFault(f)
+					fault.PathContains = "/api/"
+					sim.InjectFault(fault)
+				},
+				Reads:  func() int { return sim.Stats().Reads },
+				Writes: func() int { return sim.Stats().Writes },
+			}
+		}})
 }

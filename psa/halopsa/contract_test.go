@@ -52,6 +52,7 @@ import (
 	"github.com/psasync/psasync/psa"
 	"github.com/psasync/psasync/psa/halopsa"
 	"github.com/psasync/psasync/psa/halopsa/halosim"
+	"github.com/psasync/psasync/simkit"
 )
 
 // haloSpec loads testdata/halopsa.openapi.json, repairs the one defect that
@@ -156,6 +157,13 @@ func TestRequestsMatchHalosOpenAPIDocument(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c2.CreateContact(context.Background(), psa.Contact{CompanyID: strconv.Itoa(testCompany), FirstName: "Site", Email: "site@contoso.example"})
 	require.NoError(t, err)
+	// The company directory's reads (its POST /Client write is not in the
+	// trimmed document).
+	b.sim.SeedCompany(simkit.Company{Name: "Northwind", Website: "northwind.example", TenantID: "3f2b0000-0000-4000-8000-00000000000a"})
+	_, err = b.client.ListCompanies(context.Background())
+	require.NoError(t, err)
+	_, err = b.client.ContactDomains(context.Background(), []string{strconv.Itoa(testCompany), "1"})
+	require.NoError(t, err)
 
 	ctx := context.Background()
 	seen := map[string]int{}
@@ -172,6 +180,7 @@ func TestRequestsMatchHalosOpenAPIDocument(t *testing.T) {
 	require.Positive(t, seen["GET /Users"], seen)
 	require.Positive(t, seen["GET /Users/{id}"], seen)
 	require.Positive(t, seen["POST /Users"], seen)
+	require.Positive(t, seen["GET /Client"], seen)
 	require.GreaterOrEqual(t, seen["GET /Users"]+seen["GET /Users/{id}"]+seen["POST /Users"], 8, seen)
 
 	checkAnswers(t, doc, router, b.sim.Requests())

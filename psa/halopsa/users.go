@@ -42,15 +42,20 @@ type savedUsers []haloUser
 
 // UnmarshalJSON accepts one user object or an array.
 func (s *savedUsers) UnmarshalJSON(b []byte) error {
-	t := strings.TrimSpace(string(b))
-	if strings.HasPrefix(t, "[") {
-		return json.Unmarshal(b, (*[]haloUser)(s))
+	return oneOrMany(b, (*[]haloUser)(s))
+}
+
+// oneOrMany decodes a Halo save answer, one object or an array of them,
+// into *dst as a slice.
+func oneOrMany[T any](b []byte, dst *[]T) error {
+	if strings.HasPrefix(strings.TrimSpace(string(b)), "[") {
+		return json.Unmarshal(b, dst)
 	}
-	var u haloUser
-	if err := json.Unmarshal(b, &u); err != nil {
+	var one T
+	if err := json.Unmarshal(b, &one); err != nil {
 		return err
 	}
-	*s = savedUsers{u}
+	*dst = []T{one}
 	return nil
 }
 

@@ -16,9 +16,14 @@
 //	contacts-read   ListContacts, FindContactsByEmail,  POST /V1.0/Contacts/query
 //	                FindContactsByExternalID
 //	                GetContact                         GET  /V1.0/Contacts/{id}
+//	                ContactDomains (onboarding)        POST /V1.0/Contacts/query
 //	contacts-write  CreateContact, UpdateContact       POST|PATCH /V1.0/Companies/{id}/Contacts
+//	companies       ListCompanies, SetCompanyTenantID  POST /V1.0/Companies/query, GET|PATCH /V1.0/Companies
 //
-// Autotask counts both groups under its Contacts object endpoint, which is
+// The company directory (psa.CompanyDirectory) is forwarded when the
+// wrapped client has one; directory.go says how each call is charged.
+//
+// Autotask counts both contact groups under its Contacts object endpoint, which is
 // why Defaults caps each group at 1 (see Defaults).
 package quota
 
@@ -253,24 +258,34 @@ func (c *Client) admit(ctx context.Context, op, group string) (func(), error) {
 			s.release(ctx)
 		}
 	}
-	if c.limiter != nil {
-		res, err := c.limiter.Allow(ctx, c.cfg.Key, c.limit)
-		if err != nil {
-			release()
-			return nil, c.storeError(ctx, op, "check the rate budget", err)
-		}
-		if res.Allowed == 0 {
-			release()
-			c.limited.Add(1)
-			wait := max(res.RetryAfter, time.Millisecond)
-			c.log.WithFields(logrus.Fields{"op": op, "retry_after": wait}).Debug("quota: budget spent")
-			return nil, &psa.Error{Op: op, Kind: psa.ErrRateLimited, RetryAfter: wait, Err: psa.ErrOwnQuota,
-				Message: fmt.Sprintf("psasync's own quota for %s is spent (%d requests per %s across all replicas); the next call is allowed in %s",
-					c.name, c.cfg.Requests, c.cfg.Period, wait.Round(time.Millisecond))}
-		}
+	if err := c.spend(ctx, op); err != nil {
+		release()
+		return nil, err
 	}
 	c.calls.Add(1)
 	return release, nil
+}
+
+// spend takes one unit of the rate budget for a request of op, or returns
+// the psa.ErrRateLimited (psa.ErrOwnQuota) error saying when the next one
+// is allowed.
+func (c *Client) spend(ctx context.Context, op string) error {
+	if c.limiter == nil {
+		return nil
+	}
+	res, err := c.limiter.Allow(ctx, c.cfg.Key, c.limit)
+	if err != nil {
+		return c.storeError(ctx, op, "check the rate budget", err)
+	}
+	if res.Allowed == 0 {
+		c.limited.Add(1)
+		wait := max(res.RetryAfter, time.Millisecond)
+		c.log.WithFields(logrus.Fields{"op": op, "retry_after": wait}).Debug("quota: budget spent")
+		return &psa.Error{Op: op, Kind: psa.ErrRateLimited, RetryAfter: wait, Err: psa.ErrOwnQuota,
+			Message: fmt.Sprintf("psasync's own quota for %s is spent (%d requests per %s across all replicas); the next call is allowed in %s",
+				c.name, c.cfg.Requests, c.cfg.Period, wait.Round(time.Millisecond))}
+	}
+	return nil
 }
 
 // storeError turns a Redis failure into the error a call returns: ctx's own

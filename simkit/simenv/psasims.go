@@ -16,6 +16,10 @@ import (
 // the simulated PSA.
 type Contact = simkit.Contact
 
+// Company is a PSA company with its contacts as onboarding demos and tests
+// seed and read it, whatever the simulated PSA.
+type Company = simkit.Company
+
 // Fault is an injected PSA failure, whatever the simulated PSA.
 type Fault = simkit.Fault
 
@@ -34,6 +38,12 @@ type PSASim interface {
 	// BaseURL is what the PSA client's config needs.
 	BaseURL() string
 	AddCompany(id int, name string)
+	// SeedCompany stores a company (website, tenant id in the vendor's
+	// tenant-id field, inactive flag) with its contacts and returns its id;
+	// it is quick enough to seed thousands.
+	SeedCompany(c Company) int
+	// Company reads a company back (without contacts).
+	Company(id int) (Company, bool)
 	Seed(c Contact) int
 	Contacts(companyID int) []Contact
 	Contact(id int) (Contact, bool)
@@ -50,6 +60,8 @@ type kitSim interface {
 	Root() string
 	BaseURL() string
 	AddCompany(id int, name string)
+	SeedCompany(c simkit.Company) int
+	Company(id int) (simkit.Company, bool)
 	SeedContact(c simkit.Contact) int
 	Contacts(companyID int) []simkit.Contact
 	Contact(id int) (simkit.Contact, bool)

@@ -49,6 +49,13 @@ type Options struct {
 	GraphOptions []graphsim.Option
 	// Unlimited turns off the PSA simulator's vendor quotas (benchmarks).
 	Unlimited bool
+	// Customers > 0 makes a simulated MSP: a partner tenant
+	// (PartnerTenantID) with that many customers in the Graph simulator,
+	// matching companies in the PSA simulator in a known mix (see
+	// CustomerKind and Env.Mix), and a partner section in the config.
+	Customers int
+	// CustomerUsers is how many users each customer has (default 0).
+	CustomerUsers int
 	// TimeScale > 1 runs the PSA simulator's quota clock that many times
 	// faster (Autotask's rolling hour, Halo's 5 minutes), so quota
 	// behaviour over an hour can be measured in seconds.
@@ -61,6 +68,10 @@ type Env struct {
 	Graph   *graphsim.Sim
 	PSA     PSASim
 	Tenants []string
+	// Customers are the simulated MSP's customers (Options.Customers), and
+	// Mix what onboarding should make of them.
+	Customers []GeneratedCustomer
+	Mix       Mix
 	// HTTPClient trusts the Graph simulator's certificate.
 	HTTPClient *http.Client
 	psaSrv     *simkit.Server
@@ -164,6 +175,12 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 			seedPSA(env.PSA, company, env.Graph.Users(id))
 		}
 	}
+	if o.Customers > 0 {
+		if err := env.addCustomers(o.Customers, o.CustomerUsers); err != nil {
+			env.Close()
+			return nil, err
+		}
+	}
 	env.vendorQuota = o.PSA != config.PSAConnectWise && !o.Unlimited
 	env.Config = env.buildConfig(o)
 	if err := env.Config.Validate(); err != nil {
@@ -188,14 +205,17 @@ func (e *Env) buildConfig(o Options) *config.Config {
 	case config.PSAConnectWise:
 		c.PSA.ConnectWise.Config = connectwise.Config{SiteURL: psaURL, CompanyID: cwsim.DefaultCompanyID, PublicKey: cwsim.DefaultPublicKey,
 			PrivateKey: cwsim.DefaultPrivateKey, ClientID: cwsim.DefaultClientID, ObjectIDFieldID: cwsim.ExternalIDFieldID,
-			OfficeLocationFieldID: cwsim.OfficeLocationFieldID}
+			OfficeLocationFieldID: cwsim.OfficeLocationFieldID, TenantIDFieldID: cwsim.TenantIDFieldID}
 	case config.PSAAutotask:
 		c.PSA.Autotask.Config = autotask.Config{ZoneURL: vendorSim(e.PSA).(*atsim.Sim).ZoneURL(), Username: atsim.DefaultUsername, Secret: atsim.DefaultSecret,
 			IntegrationCode: atsim.DefaultIntegrationCode, DepartmentUDF: atsim.DefaultDepartmentUDF,
-			OfficeLocationUDF: atsim.DefaultOfficeLocationUDF, ContactTypeUDF: atsim.DefaultContactTypeUDF}
+			OfficeLocationUDF: atsim.DefaultOfficeLocationUDF, ContactTypeUDF: atsim.DefaultContactTypeUDF, TenantIDUDF: atsim.DefaultTenantIDUDF}
 	case config.PSAHaloPSA:
 		c.PSA.HaloPSA.Config = halopsa.Config{InstanceURL: psaURL, ClientID: halosim.DefaultClientID, ClientSecret: halosim.DefaultClientSecret,
 			OfficeLocationField: halosim.CustomFieldOfficeLocation, ContactTypeField: halosim.CustomFieldContactType}
+	}
+	if o.Customers > 0 {
+		c.Partner = config.Partner{TenantID: PartnerTenantID, RedirectURI: PartnerRedirectURI, PSAContactType: "End User"}
 	}
 	for i, id := range e.Tenants {
 		verified, _ := graphsim.Domains(id)

@@ -100,11 +100,14 @@ func (e *Env) comments() map[string]string {
 		"psa.connectwise.company_id":         "The Manage login company; public_key and private_key are an API member's keys.",
 		"psa.connectwise.object_id_field_id": "Contact custom field holding the Microsoft 365 object id psasync links by.",
 		"psa.connectwise.office_location_field_id": "Contact custom field holding the office location.",
+		"psa.connectwise.tenant_id_field":          "Company custom field holding the customer's Microsoft 365 tenant id (onboarding).",
+		"psa.autotask.tenant_id_udf":               "Company UDF holding the customer's Microsoft 365 tenant id (onboarding).",
 		"psa.autotask.zone_url":                    "The simulator serves every zone itself.",
 		"psa.autotask.integration_code":            "The API tracking identifier; Autotask counts its thread limit per code.",
 		"psa.autotask.department_udf":              "Contact UDFs for department, office location and contact type:\nAutotask contacts have no native field for them.",
 		"psa.halopsa.office_location_field":        "User custom fields for office location and contact type:\nHalo users have no native field for them.",
 		"mapping":                                  "Only what differs from the default mapping: every field synced from its\nusual Graph property, guests excluded.",
+		"partner":                                  "The simulated MSP's partner tenant: psasync tenants discover lists its customers.",
 		"tenants":                                  "Each simulated tenant and the PSA company its users' contacts go to.",
 	}
 }

@@ -125,6 +125,12 @@ func (s *Sim) applyFields(c *contact, fields map[string]json.RawMessage, parent 
 }
 
 func (s *Sim) applyUDFs(c *contact, raw json.RawMessage) error {
+	return applyUDFValues(c.udfs, raw, s.udfName, "Contacts")
+}
+
+// applyUDFValues writes a userDefinedFields array onto dst, resolving each
+// name with resolve (the entity's defined UDFs); an empty value clears one.
+func applyUDFValues(dst map[string]string, raw json.RawMessage, resolve func(string) (string, bool), entity string) error {
 	var udfs []map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &udfs); err != nil {
 		return fmt.Errorf("userDefinedFields must be an array of {name, value}.")
@@ -138,18 +144,18 @@ func (s *Sim) applyUDFs(c *contact, raw json.RawMessage) error {
 		if err != nil || name == "" {
 			return fmt.Errorf("Every user-defined field needs a name.")
 		}
-		canon, ok := s.udfName(name)
+		canon, ok := resolve(name)
 		if !ok {
-			return fmt.Errorf("User-defined field %q does not exist for Contacts.", name)
+			return fmt.Errorf("User-defined field %q does not exist for %s.", name, entity)
 		}
 		v, err := stringValue(lower["value"])
 		if err != nil {
 			return fmt.Errorf("The value of user-defined field %q must be a string.", name)
 		}
 		if v == "" {
-			delete(c.udfs, canon)
+			delete(dst, canon)
 		} else {
-			c.udfs[canon] = v
+			dst[canon] = v
 		}
 	}
 	return nil

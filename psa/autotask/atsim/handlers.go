@@ -46,9 +46,9 @@ func (s *Sim) thresholdInformation(w http.ResponseWriter) {
 // (the paging link; POST with the original body, or GET when the link carries
 // search) and .../query/count.
 func (s *Sim) serveQuery(w http.ResponseWriter, r *http.Request, entity string, rest []string, body []byte) {
-	def := contactFields
+	def, udfs := contactFields, s.udfDefs()
 	if entity == "companies" {
-		def = companyFields
+		def, udfs = companyFields, s.cfg.companyUDFs
 	}
 	var paging *pagingState
 	var count bool
@@ -87,7 +87,7 @@ func (s *Sim) serveQuery(w http.ResponseWriter, r *http.Request, entity string, 
 		return
 	}
 
-	q, err := parseQuery(raw, def, s.udfDefs())
+	q, err := parseQuery(raw, def, udfs)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, errorsBody(err.Error()))
 		return

@@ -77,3 +77,13 @@ func WithAllowDuplicateEmails() Option {
 func WithRecordLimit(n int) Option {
 	return func(c *config) { c.recordLimit = max(n, 0) }
 }
+
+// WithTenantIDUDF names the company UDF SeedCompany's TenantID is stored in
+// (default DefaultTenantIDUDF); it is the one company UDF defined.
+func WithTenantIDUDF(name string) Option {
+	return func(c *config) {
+		if name = strings.TrimSpace(name); name != "" {
+			c.companyUDFs = []string{name}
+		}
+	}
+}

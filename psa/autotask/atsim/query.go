@@ -57,6 +57,8 @@ func (r record) value(wire string) any {
 			return 1
 		case "isActive":
 			return r.co.active
+		case "webAddress":
+			return nullable(r.co.webAddress)
 		}
 		return nil
 	}
@@ -84,12 +86,16 @@ func (r record) value(wire string) any {
 	return nil
 }
 
-// udf returns a contact UDF value by name, case-insensitively.
+// udf returns a contact or company UDF value by name, case-insensitively.
 func (r record) udf(name string) any {
-	if r.ct == nil {
-		return nil
+	udfs := map[string]string(nil)
+	switch {
+	case r.ct != nil:
+		udfs = r.ct.udfs
+	case r.co != nil:
+		udfs = r.co.udfs
 	}
-	for k, v := range r.ct.udfs {
+	for k, v := range udfs {
 		if strings.EqualFold(k, name) && v != "" {
 			return v
 		}
@@ -110,7 +116,7 @@ var contactFields = entityDef{name: "Contacts", fields: lowerMap(
 )}
 
 var companyFields = entityDef{name: "Companies", fields: lowerMap(
-	"id", "companyName", "companyType", "isActive",
+	"id", "companyName", "companyType", "isActive", "webAddress",
 )}
 
 func lowerMap(names ...string) map[string]string {
@@ -152,7 +158,7 @@ func parseQuery(raw []byte, def entityDef, udfs []string) (queryModel, error) {
 		if _, ok := def.fields[strings.ToLower(f)]; ok {
 			continue
 		}
-		if def.name == "Contacts" && containsFold(udfs, f) {
+		if containsFold(udfs, f) {
 			continue
 		}
 		return q, fmt.Errorf("IncludeFields: %q is not a field of %s", f, def.name)
@@ -178,7 +184,7 @@ func checkFilter(f *filterExpr, def entityDef, udfs []string) error {
 		return nil
 	}
 	if f.UDF {
-		if def.name != "Contacts" || !containsFold(udfs, f.Field) {
+		if !containsFold(udfs, f.Field) {
 			return fmt.Errorf("%q is not a user-defined field of %s", f.Field, def.name)
 		}
 	} else if _, ok := def.fields[strings.ToLower(f.Field)]; !ok {

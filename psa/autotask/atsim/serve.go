@@ -207,6 +207,12 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, segs []string, body 
 			return
 		}
 		s.getContact(w, segs[1])
+	case entity == "companies" && len(segs) == 1:
+		if r.Method != http.MethodPatch {
+			methodNotAllowed(w, r.Method)
+			return
+		}
+		s.patchCompany(w, body)
 	case entity == "companies" && len(segs) == 2 && isID(segs[1]):
 		if r.Method != http.MethodGet {
 			methodNotAllowed(w, r.Method)

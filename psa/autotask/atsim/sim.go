@@ -11,7 +11,9 @@
 //     /atservicesrest/v1.0/ that clients use for the zone host); it answers the
 //     simulator's own URL as the zone URL.
 //   - Contacts/{id}, Contacts/query, Contacts/query/next, Contacts/query/count
-//   - Companies/{id}, Companies/query, Companies/query/next,
+//   - Companies/{id}, Companies/query, Companies/query/next, PATCH Companies
+//     (the company's id in the body; companyName, webAddress, isActive and
+//     company UDFs),
 //     POST and PATCH Companies/{companyID}/Contacts (the child URL writes go to)
 //   - ThresholdInformation
 //
@@ -70,6 +72,11 @@ const (
 	DefaultContactTypeUDF    = "Contact Type"
 )
 
+// DefaultTenantIDUDF is the company UDF SeedCompany's TenantID is stored in
+// (WithTenantIDUDF changes it): the MSP defines it under Admin > Features &
+// Settings > User-Defined Fields for companies.
+const DefaultTenantIDUDF = "M365 Tenant ID"
+
 // Error texts the simulator answers with. ThreadLimitError is the text
 // Autotask returns (as quoted by several community clients); the others are
 // the simulator's own wording, since Autotask does not publish them.
@@ -114,8 +121,10 @@ type config struct {
 	officeLocationUDF                 string
 	contactTypeUDF                    string
 	extraUDFs                         []string
-	allowDuplicateEmails              bool
-	recordLimit                       int
+	// companyUDFs are the company UDFs defined in this database.
+	companyUDFs          []string
+	allowDuplicateEmails bool
+	recordLimit          int
 }
 
 // New builds an empty simulator; add companies and contacts with AddCompany
@@ -132,6 +141,7 @@ func New(opts ...Option) *Sim {
 		departmentUDF:     DefaultDepartmentUDF,
 		officeLocationUDF: DefaultOfficeLocationUDF,
 		contactTypeUDF:    DefaultContactTypeUDF,
+		companyUDFs:       []string{DefaultTenantIDUDF},
 		recordLimit:       10000,
 	}
 	for _, o := range opts {

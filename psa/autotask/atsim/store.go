@@ -16,9 +16,11 @@ import (
 type SeedContact = simkit.Contact
 
 type company struct {
-	id     int64
-	name   string
-	active bool
+	id         int64
+	name       string
+	active     bool
+	webAddress string
+	udfs       map[string]string // canonical company UDF name -> value
 }
 
 type contact struct {
@@ -37,7 +39,13 @@ type contact struct {
 func (s *Sim) AddCompany(id int, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.companies[int64(id)] = &company{id: int64(id), name: name, active: true}
+	if old := s.companies[int64(id)]; old != nil {
+		c := *old
+		c.name = name
+		s.companies[c.id] = &c
+		return
+	}
+	s.companies[int64(id)] = &company{id: int64(id), name: name, active: true, udfs: map[string]string{}}
 }
 
 // SeedContact stores c as if it had been created in Autotask and returns its
@@ -202,12 +210,17 @@ func (s *Sim) contactWire(c *contact) map[string]any {
 }
 
 func (s *Sim) companyWire(c *company) map[string]any {
+	udfs := make([]map[string]any, 0, len(s.cfg.companyUDFs))
+	for _, name := range s.cfg.companyUDFs {
+		udfs = append(udfs, map[string]any{"name": name, "value": nullable(c.udfs[name])})
+	}
 	return map[string]any{
 		"id":                c.id,
 		"companyName":       c.name,
 		"companyType":       1,
 		"isActive":          c.active,
-		"userDefinedFields": []any{},
+		"webAddress":        nullable(c.webAddress),
+		"userDefinedFields": udfs,
 	}
 }
 

@@ -30,7 +30,7 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, body []byte, version
 	case path == "/company/companies":
 		h = map[string]handler{http.MethodGet: s.listCompanies}
 	case len(seg) == 3 && seg[0] == "company" && seg[1] == "companies":
-		h = map[string]handler{http.MethodGet: s.getCompany}
+		h = map[string]handler{http.MethodGet: s.getCompany, http.MethodPatch: s.patchCompany}
 	case path == "/company/communicationTypes":
 		h = map[string]handler{http.MethodGet: s.listCommTypes}
 	case path == "/system/info":
@@ -77,12 +77,15 @@ type listSpec[T any] struct {
 	// endpoint's records have no custom fields.
 	custom      schema
 	customMatch func(T, []clause) bool
+	// projects is true for endpoints that serve the fields parameter
+	// (their handler applies it with project).
+	projects bool
 }
 
 // list applies conditions, childConditions, customFieldConditions and paging to a list endpoint.
 func list[T any](w http.ResponseWriter, r *http.Request, sp listSpec[T]) ([]T, *apiError) {
 	q := r.URL.Query()
-	if err := unsupportedParams(q); err != nil {
+	if err := unsupportedParams(q, sp.projects); err != nil {
 		return nil, err
 	}
 	p, err := parsePaging(r)
@@ -122,8 +125,8 @@ func list[T any](w http.ResponseWriter, r *http.Request, sp listSpec[T]) ([]T, *
 
 // unsupportedParams refuses query parameters the simulator does not model,
 // rather than silently ignoring them.
-func unsupportedParams(q url.Values) *apiError {
-	if v := q.Get("fields"); v != "" {
+func unsupportedParams(q url.Values, projects bool) *apiError {
+	if v := q.Get("fields"); v != "" && !projects {
 		return badRequest("the fields parameter is not supported by the simulator")
 	}
 	switch strings.ToLower(strings.Join(strings.Fields(q.Get("orderBy")), " ")) {

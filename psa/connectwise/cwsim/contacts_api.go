@@ -136,6 +136,7 @@ func (s *Sim) listContacts(w http.ResponseWriter, r *http.Request, _ []byte) (in
 		conds: contactConditions, field: s.contactField,
 		child: contactChildConditions, childMatch: s.contactChildMatch,
 		custom: customConditions, customMatch: s.contactCustomMatch,
+		projects: true,
 	})
 	if err != nil {
 		return 0, nil, err
@@ -144,7 +145,7 @@ func (s *Sim) listContacts(w http.ResponseWriter, r *http.Request, _ []byte) (in
 	for _, c := range page {
 		out = append(out, s.contactJSONOf(c))
 	}
-	return http.StatusOK, out, nil
+	return project(r, out)
 }
 
 // pathContact is the contact the request's path names, or the vendor's 404.
@@ -459,9 +460,12 @@ func (s *Sim) setCustomFields(c *contact, in []customFieldIn) *apiError {
 
 // sortedFields lists the contact custom field definitions by id. Caller
 // holds mu.
-func (s *Sim) sortedFields() []*customField {
-	out := make([]*customField, 0, len(s.data.fields))
-	for _, f := range s.data.fields {
+func (s *Sim) sortedFields() []*customField { return sortedDefs(s.data.fields) }
+
+// sortedDefs lists custom field definitions by id.
+func sortedDefs(defs map[int]*customField) []*customField {
+	out := make([]*customField, 0, len(defs))
+	for _, f := range defs {
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })

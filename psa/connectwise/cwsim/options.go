@@ -8,6 +8,7 @@ type config struct {
 	apiVersion                                 string
 	latency                                    time.Duration
 	externalIDField, officeField               int
+	tenantField                                int
 	recordLimit                                int
 }
 
@@ -51,4 +52,11 @@ func WithAPIVersion(v string) Option {
 // long-running psasim does not grow without bound; 0 keeps all of them.
 func WithRecordLimit(n int) Option {
 	return func(c *config) { c.recordLimit = n }
+}
+
+// WithTenantIDField sets the company custom field id that SeedCompany and
+// Company use for TenantID (the Microsoft 365 tenant id); the field is
+// defined on the simulated site's companies. Default TenantIDFieldID.
+func WithTenantIDField(id int) Option {
+	return func(c *config) { c.tenantField = id }
 }

@@ -89,7 +89,8 @@ func TestConditionsTheSimulatorDoesNotModel(t *testing.T) {
 	for _, q := range []string{
 		listQuery("customFieldConditions", `caption like "x"`),
 		listQuery("customFieldConditions", `label="x"`),
-		listQuery("fields", "id,firstName"),
+		listQuery("fields", "id,nickName"),
+		"/company/contacts/types?fields=id",
 		listQuery("orderBy", "lastName asc"),
 		listQuery("pageSize", "ten"),
 		listQuery("page", "0"),

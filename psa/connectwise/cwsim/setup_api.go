@@ -1,11 +1,9 @@
 package cwsim
 
 import (
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 )
 
 func (s *Sim) listContactTypes(w http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
@@ -60,41 +58,6 @@ func listTable[T, J any](w http.ResponseWriter, r *http.Request, table map[int]*
 		out = append(out, render(t))
 	}
 	return http.StatusOK, out, nil
-}
-
-func (s *Sim) companyJSONOf(co *company) companyJSON {
-	return companyJSON{ID: co.id, Identifier: co.identifier, Name: co.name,
-		Info: map[string]string{"contacts_href": s.apiURL("/company/contacts?conditions=company/id=" + strconv.Itoa(co.id))}}
-}
-
-func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	return listTable(w, r, s.data.companies, listSpec[*company]{
-		id:    func(co *company) int { return co.id },
-		conds: schema{"id": kindInt, "name": kindString, "identifier": kindString, "deletedflag": kindBool},
-		field: func(co *company, f string) literal {
-			switch f {
-			case "id":
-				return literal{k: kindInt, i: co.id}
-			case "name":
-				return literal{k: kindString, s: co.name}
-			case "identifier":
-				return literal{k: kindString, s: co.identifier}
-			}
-			return literal{k: kindBool}
-		},
-	}, s.companyJSONOf)
-}
-
-func (s *Sim) getCompany(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	id, err := pathID(r, "company")
-	if err != nil {
-		return 0, nil, err
-	}
-	co := s.data.companies[id]
-	if co == nil {
-		return 0, nil, notFound(fmt.Sprintf("Company with id %d was not found.", id))
-	}
-	return http.StatusOK, s.companyJSONOf(co), nil
 }
 
 func (s *Sim) systemInfo(_ http.ResponseWriter, _ *http.Request, _ []byte) (int, any, *apiError) {

@@ -11,7 +11,10 @@
 //   - GET/POST /company/contacts, GET/PUT/PATCH /company/contacts/{id}
 //     (JSON Patch: replace, add, remove), /company/contacts/types,
 //     /company/contacts/departments, /company/communicationTypes,
-//     /company/companies[/{id}] and /system/info.
+//     /company/companies[/{id}] (GET, and PATCH of name, website and
+//     customFields), and /system/info.
+//   - The fields parameter on contact and company lists (fields=id,company/id),
+//     which answers only the named properties.
 //   - The conditions / childConditions forms a sync uses (company/id=N,
 //     inactiveFlag=true|false, id=N, communicationItems/value="x" AND
 //     communicationItems/communicationType="Email", joined with AND);
@@ -69,6 +72,10 @@ const (
 	// that SeedContact.OfficeLocation is stored in unless
 	// WithOfficeLocationField says otherwise.
 	OfficeLocationFieldID = 2
+	// TenantIDFieldID is the company custom field ("M365 Tenant ID") that
+	// SeedCompany's TenantID is stored in unless WithTenantIDField says
+	// otherwise.
+	TenantIDFieldID = 3
 )
 
 // MaxPageSize is the largest pageSize Manage honours; larger values are
@@ -103,6 +110,7 @@ func New(opts ...Option) *Sim {
 		apiVersion:      DefaultAPIVersion,
 		externalIDField: ExternalIDFieldID,
 		officeField:     OfficeLocationFieldID,
+		tenantField:     TenantIDFieldID,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -28,6 +28,9 @@ const (
 type company struct {
 	id               int
 	identifier, name string
+	website          string
+	inactive         bool
+	custom           map[int]any
 }
 
 type contactType struct {
@@ -104,6 +107,8 @@ type store struct {
 	departments map[int]*department
 	commTypes   map[int]*commType
 	fields      map[int]*customField
+	// companyFields are the company custom field definitions.
+	companyFields map[int]*customField
 
 	// emails counts, per company, the contacts holding each lower-cased
 	// email address, so the duplicate check does not scan the company.
@@ -120,6 +125,9 @@ func newStore(cfg config) *store {
 		departments: map[int]*department{},
 		commTypes:   map[int]*commType{},
 		fields:      map[int]*customField{},
+		companyFields: map[int]*customField{
+			cfg.tenantField: {id: cfg.tenantField, caption: "M365 Tenant ID", kind: "Text", entry: "EntryField", cwID: fieldGUID(cfg.tenantField)},
+		},
 		emails:      map[int]map[string]int{},
 		nextContact: 1,
 		nextType:    1,
@@ -174,8 +182,16 @@ func addSetup[T any](table map[int]*T, next *int, name string, nameOf func(*T) s
 	return id
 }
 
-func (st *store) addCompany(id int, name string) {
-	st.companies[id] = &company{id: id, identifier: identifierFor(name, id), name: name}
+// addCompany creates a company or renames an existing one (keeping its
+// other fields).
+func (st *store) addCompany(id int, name string) *company {
+	if co := st.companies[id]; co != nil {
+		co.name, co.identifier = name, identifierFor(name, id)
+		return co
+	}
+	co := &company{id: id, identifier: identifierFor(name, id), name: name, custom: map[int]any{}}
+	st.companies[id] = co
+	return co
 }
 
 // identifierFor derives a company identifier (no spaces, at most 30

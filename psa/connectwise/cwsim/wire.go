@@ -80,11 +80,14 @@ type commTypeJSON struct {
 }
 
 type companyJSON struct {
-	ID          int               `json:"id"`
-	Identifier  string            `json:"identifier"`
-	Name        string            `json:"name"`
-	DeletedFlag bool              `json:"deletedFlag"`
-	Info        map[string]string `json:"_info"`
+	ID           int               `json:"id"`
+	Identifier   string            `json:"identifier"`
+	Name         string            `json:"name"`
+	Status       *refJSON          `json:"status,omitempty"`
+	Website      string            `json:"website,omitempty"`
+	DeletedFlag  bool              `json:"deletedFlag"`
+	CustomFields []customFieldJSON `json:"customFields"`
+	Info         map[string]string `json:"_info"`
 }
 
 type infoJSON struct {

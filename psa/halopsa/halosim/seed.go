@@ -14,6 +14,16 @@ type company struct {
 	name     string
 	inactive bool
 	mainSite int
+	website  string
+	// tenants are the client's Azure tenants (Halo's azure_tenants), by
+	// tenant id in the order they were added.
+	tenants []azureTenant
+}
+
+// azureTenant is one entry of a client's azure_tenants.
+type azureTenant struct {
+	id             int
+	tenantID, name string
 }
 
 // site is a Halo site; every user belongs to one, and through it to a client.

@@ -1,7 +1,8 @@
 // Package halosim is an in-memory HaloPSA instance for tests, demos and
 // benchmarks. It speaks Halo's documented wire format (OAuth2 client
 // credentials on {instance}/auth/token, /api/authinfo discovery, bearer
-// tokens on /api, Users and Client resources with pageinate/page_size/page_no
+// tokens on /api, Users and Client resources (Client with website and
+// azure_tenants, written back by POST /api/Client) with pageinate/page_size/page_no
 // paging and record_count envelopes, create and update through POST of a JSON
 // array) and enforces hosted Halo's rolling request limit. It is written from
 // Halo's API documentation and shares no code or types with package halopsa,
@@ -45,8 +46,10 @@ type Sim struct {
 	users      map[int]*user
 	nextUserID int
 	nextSiteID int
-	tokens     map[string]time.Time
-	window     []time.Time
+	// nextTenantRow numbers azure_tenants entries.
+	nextTenantRow int
+	tokens        map[string]time.Time
+	window        []time.Time
 
 	meter    simkit.Meter
 	recorder *simkit.Recorder
@@ -154,8 +157,10 @@ func (s *Sim) routeAPI(w http.ResponseWriter, r *http.Request, path string, body
 		s.getUser(w, segs[1])
 	case len(segs) == 1 && segs[0] == "client" && r.Method == http.MethodGet:
 		s.listCompanies(w, r)
+	case len(segs) == 1 && segs[0] == "client" && r.Method == http.MethodPost:
+		s.postCompanies(w, body)
 	case len(segs) == 2 && segs[0] == "client" && r.Method == http.MethodGet:
-		s.getCompany(w, segs[1])
+		s.getCompany(w, r, segs[1])
 	default:
 		writeText(w, http.StatusNotFound, "No HTTP resource was found that matches the request URI.")
 	}

@@ -14,6 +14,11 @@
 //     decoder is registered for that media type so that answers in it are
 //     validated (an answer in any other media type still fails).
 //   - The servers entry is replaced by the address under test.
+//   - The trimmed document leaves out PATCH /company/companies/{id}
+//     (patchCompanyCompaniesById), which Manage documents and onboarding
+//     uses to write the tenant id back; it is added in the shape Manage
+//     gives every PATCH, the one the contact PATCH has here: an array of
+//     PatchOperation in, the Company out with 200.
 //
 // Error answers (4xx/5xx) are declared on no operation. ValidateError
 // checks them against the document's own ErrorResponseMessage component
@@ -77,6 +82,9 @@ func Load(ctx context.Context, path, apiBase string) (*Validator, error) {
 			return nil, fmt.Errorf("cwspec: %s.value not found; has the document changed?", name)
 		}
 		s.Value.Properties["value"] = openapi3.NewSchemaRef("", &openapi3.Schema{Nullable: true})
+	}
+	if err := addCompanyPatch(doc); err != nil {
+		return nil, err
 	}
 	errRef := schemas["ErrorResponseMessage"]
 	if errRef == nil {
@@ -181,4 +189,25 @@ func (v *Validator) Validate(ctx context.Context, ex Exchange) error {
 		errs = append(errs, v.ValidateResponse(ctx, ex))
 	}
 	return errors.Join(errs...)
+}
+
+// addCompanyPatch adds PATCH /company/companies/{id} to doc, modelled on
+// the contact PATCH the document has.
+func addCompanyPatch(doc *openapi3.T) error {
+	contact := doc.Paths.Find("/company/contacts/{id}")
+	company := doc.Paths.Find("/company/companies/{id}")
+	if contact == nil || contact.Patch == nil || company == nil || company.Get == nil || company.Patch != nil {
+		return errors.New("cwspec: the contact PATCH or the company GET is missing, or a company PATCH exists; has the document changed?")
+	}
+	op := *contact.Patch
+	op.OperationID = "patchCompanyCompaniesById"
+	op.Tags = []string{"Companies"}
+	op.Summary = "Patch Company"
+	ok := *op.Responses.Value("200").Value
+	ok.Content = company.Get.Responses.Value("200").Value.Content
+	responses := openapi3.NewResponses()
+	responses.Set("200", &openapi3.ResponseRef{Value: &ok})
+	op.Responses = responses
+	company.Patch = &op
+	return nil
 }

@@ -1,0 +1,221 @@
+package cwsim
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/psasync/psasync/simkit"
+)
+
+// Company statuses the simulated site has (Manage's CompanyStatus setup
+// table): a company's status is Active unless it was seeded inactive.
+const (
+	statusActive   = 1
+	statusInactive = 2
+)
+
+// companyConditions are the company fields conditions may name.
+var companyConditions = schema{"id": kindInt, "name": kindString, "identifier": kindString,
+	"website": kindString, "deletedflag": kindBool, "status/id": kindInt, "status/name": kindString}
+
+// companyJSONOf renders a stored company. Caller holds mu.
+func (s *Sim) companyJSONOf(co *company) companyJSON {
+	status := &refJSON{ID: statusActive, Name: "Active"}
+	if co.inactive {
+		status = &refJSON{ID: statusInactive, Name: "Inactive"}
+	}
+	out := companyJSON{ID: co.id, Identifier: co.identifier, Name: co.name, Status: status, Website: co.website,
+		CustomFields: []customFieldJSON{},
+		Info:         map[string]string{"contacts_href": s.apiURL("/company/contacts?conditions=company/id=" + strconv.Itoa(co.id))}}
+	for _, f := range sortedDefs(s.data.companyFields) {
+		out.CustomFields = append(out.CustomFields, customFieldJSON{ID: f.id, Caption: f.caption, Type: f.kind,
+			EntryMethod: f.entry, Value: co.custom[f.id], ConnectWiseID: f.cwID})
+	}
+	return out
+}
+
+// companyField reads one condition field of a company.
+func companyField(co *company, f string) literal {
+	switch f {
+	case "id":
+		return literal{k: kindInt, i: co.id}
+	case "name":
+		return literal{k: kindString, s: co.name}
+	case "identifier":
+		return literal{k: kindString, s: co.identifier}
+	case "website":
+		return literal{k: kindString, s: co.website}
+	case "status/id":
+		if co.inactive {
+			return literal{k: kindInt, i: statusInactive}
+		}
+		return literal{k: kindInt, i: statusActive}
+	case "status/name":
+		if co.inactive {
+			return literal{k: kindString, s: "Inactive"}
+		}
+		return literal{k: kindString, s: "Active"}
+	}
+	return literal{k: kindBool} // deletedflag: the site deletes nothing
+}
+
+func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
+	_, v, err := listTable(w, r, s.data.companies, listSpec[*company]{
+		id: func(co *company) int { return co.id }, conds: companyConditions, field: companyField, projects: true,
+	}, s.companyJSONOf)
+	if err != nil {
+		return 0, nil, err
+	}
+	return project(r, v.([]companyJSON))
+}
+
+func (s *Sim) pathCompany(r *http.Request) (*company, *apiError) {
+	id, err := pathID(r, "company")
+	if err != nil {
+		return nil, err
+	}
+	co := s.data.companies[id]
+	if co == nil {
+		return nil, notFound(fmt.Sprintf("Company with id %d was not found.", id))
+	}
+	return co, nil
+}
+
+func (s *Sim) getCompany(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
+	co, err := s.pathCompany(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s.companyJSONOf(co), nil
+}
+
+// patchCompany answers PATCH /company/companies/{id}: a JSON Patch whose
+// operations replace (or add) name or website, remove website, or replace
+// customFields with [{id, value}] (fields not listed keep their value; a
+// null value clears one). Every operation is checked before any applies.
+func (s *Sim) patchCompany(_ http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError) {
+	co, err := s.pathCompany(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var ops []patchOp
+	if err := decodeBody(body, &ops); err != nil {
+		return 0, nil, err
+	}
+	if len(ops) == 0 {
+		return 0, nil, badRequest("the patch document has no operations")
+	}
+	next := *co
+	next.custom = make(map[int]any, len(co.custom))
+	for k, v := range co.custom {
+		next.custom[k] = v
+	}
+	for i, op := range ops {
+		if err := s.applyCompanyOp(&next, op); err != nil {
+			err.body.Message = fmt.Sprintf("patch operation %d (%s %s): %s", i, op.Op, op.Path, err.body.Message)
+			return 0, nil, err
+		}
+	}
+	*co = next
+	return http.StatusOK, s.companyJSONOf(co), nil
+}
+
+// applyCompanyOp applies one patch operation to co. Caller holds mu.
+func (s *Sim) applyCompanyOp(co *company, op patchOp) *apiError {
+	kind := strings.ToLower(op.Op)
+	path := strings.ToLower(strings.TrimPrefix(op.Path, "/"))
+	switch {
+	case kind != "replace" && kind != "add" && kind != "remove":
+		return badRequest(fmt.Sprintf("op %q is not supported (replace, add or remove)", op.Op))
+	case path == "name" && kind != "remove":
+		var v string
+		if err := decodeValue(op.Value, &v); err != nil {
+			return err
+		}
+		if strings.TrimSpace(v) == "" {
+			return invalidCompany("name", "Company name is required.")
+		}
+		co.name = v
+	case path == "website":
+		var v string
+		if kind != "remove" {
+			if err := decodeValue(op.Value, &v); err != nil {
+				return err
+			}
+		}
+		co.website = v
+	case path == "customfields" && kind != "remove":
+		var in []customFieldIn
+		if err := decodeValue(op.Value, &in); err != nil {
+			return err
+		}
+		for _, f := range in {
+			def := s.data.companyFields[f.ID.n]
+			if !f.ID.set || def == nil {
+				return invalidCompany("customFields", fmt.Sprintf("Custom field %d is not defined for companies.", f.ID.n))
+			}
+			switch v := f.Value.(type) {
+			case nil:
+				delete(co.custom, f.ID.n)
+			case string:
+				co.custom[f.ID.n] = v
+			default:
+				return invalidCompany("customFields", fmt.Sprintf("Custom field %d (%s) is a Text field; got %v.", f.ID.n, def.caption, v))
+			}
+		}
+	default:
+		return badRequest(fmt.Sprintf("path %q cannot be patched on a company (name, website, customFields)", op.Path))
+	}
+	return nil
+}
+
+// invalidCompany is the 400 Manage gives when a company fails validation.
+func invalidCompany(field, msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, body: vendorError{
+		Code: "InvalidObject", Message: "company object is invalid",
+		Errors: []fieldError{{Code: "InvalidField", Message: msg, Resource: "company", Field: field}},
+	}}
+}
+
+// SeedCompany stores c with its contacts and returns its id, bypassing the
+// API as SeedContact does: the website in website, TenantID in the tenant-id
+// company custom field (TenantIDFieldID unless WithTenantIDField), Inactive
+// as the Inactive status.
+func (s *Sim) SeedCompany(c simkit.Company) int {
+	s.mu.Lock()
+	id := c.ID
+	if id <= 0 {
+		id = 1
+		for s.data.companies[id] != nil {
+			id++
+		}
+	}
+	co := s.data.addCompany(id, c.Name)
+	co.website, co.inactive = c.Website, c.Inactive
+	if c.TenantID != "" {
+		co.custom[s.cfg.tenantField] = c.TenantID
+	} else {
+		delete(co.custom, s.cfg.tenantField)
+	}
+	s.mu.Unlock()
+	for _, ct := range c.Contacts {
+		ct.CompanyID = id
+		s.SeedContact(ct)
+	}
+	return id
+}
+
+// Company reads a company back in seed terms (without contacts), and
+// whether it exists.
+func (s *Sim) Company(id int) (simkit.Company, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	co := s.data.companies[id]
+	if co == nil {
+		return simkit.Company{}, false
+	}
+	return simkit.Company{ID: co.id, Name: co.name, Website: co.website, Inactive: co.inactive,
+		TenantID: customString(co.custom[s.cfg.tenantField])}, true
+}
