@@ -31,6 +31,7 @@ func (n *Node) newConsole() (*console.Console, error) {
 	src := &consoleSource{n: n, inspector: inspector, ledger: led}
 	c, err := console.New(console.Config{
 		Source: src, Runner: consoleRunner{&runsAPI{n: n}}, Decisions: led, Operator: consoleOperator{n.app.engine}, UserSyncer: consoleOperator{n.app.engine},
+		Onboarder:  consoleOnboarder{tenantOps{a: n.app, queue: n.queue}},
 		AdminToken: n.token, ReadToken: n.cfg.Server.ReadToken,
 		Redis: n.app.rdb, Prefix: n.cfg.Redis.Prefix(),
 		ClientIP: webhook.ClientIP, IsHTTPS: webhook.RequestIsHTTPS,
@@ -60,10 +61,15 @@ type consoleSource struct {
 	ledger    *ledger.Ledger
 }
 
+// Tenants lists the live tenants: the config's, then those accepted by
+// onboarding.
 func (s *consoleSource) Tenants(ctx context.Context) ([]console.TenantStatus, error) {
-	cfg := s.n.cfg
-	ids := make([]string, len(cfg.Tenants))
-	for i, t := range cfg.Tenants {
+	tenants, err := s.n.app.liveTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(tenants))
+	for i, t := range tenants {
 		ids[i] = t.ID
 	}
 	recs, err := s.n.subs.All(ctx)
@@ -82,8 +88,8 @@ func (s *consoleSource) Tenants(ctx context.Context) ([]console.TenantStatus, er
 	if err != nil {
 		return nil, err
 	}
-	out := make([]console.TenantStatus, len(cfg.Tenants))
-	for i, t := range cfg.Tenants {
+	out := make([]console.TenantStatus, len(tenants))
+	for i, t := range tenants {
 		ts := subs[t.ID]
 		ts.ID, ts.Name, ts.Enabled = t.ID, t.Name, t.SyncEnabled()
 		if ts.Subscription.TenantID == "" {

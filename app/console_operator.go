@@ -17,9 +17,13 @@ import (
 // and classes refusals as the API does (refusal).
 type consoleOperator struct{ e *worker.Engine }
 
-// refused marks what the API answers 4xx as a refusal the console shows.
-func refused(err error) error {
-	err = refusal(err)
+// refused marks what the operator API answers 4xx as a refusal the
+// console shows.
+func refused(err error) error { return shown(refusal(err)) }
+
+// shown turns an API class of refusal (a *webhook.StatusError or
+// *webhook.RequestError) into the console's, keeping its words.
+func shown(err error) error {
 	var se *webhook.StatusError
 	var re *webhook.RequestError
 	switch {

@@ -50,6 +50,8 @@ type Config struct {
 	Operator Operator
 	// UserSyncer syncs one user on demand; nil leaves the page out.
 	UserSyncer UserSyncer
+	// Onboarder discovers and onboards tenants; nil leaves the page out.
+	Onboarder Onboarder
 	// AdminToken signs in with every right; ReadToken (optional) signs in
 	// read-only.
 	AdminToken, ReadToken string
@@ -150,6 +152,9 @@ func (c *Console) routes() {
 	if c.cfg.Decisions != nil {
 		c.decisionRoutes(m)
 	}
+	if c.cfg.Onboarder != nil {
+		c.onboardingRoutes(m)
+	}
 	if c.cfg.UserSyncer != nil {
 		m.HandleFunc("GET /ui/sync-user", c.read(c.syncUserForm))
 		m.HandleFunc("POST /ui/sync-user", c.act(c.syncUser, false))
@@ -228,9 +233,9 @@ type view struct {
 	CSRF     string
 	ReadOnly bool
 	SignedIn bool
-	// Decisions is true when the change-log pages exist; SyncUser when
-	// the sync-a-user page does.
-	Decisions, SyncUser bool
+	// Decisions is true when the change-log pages exist; SyncUser and
+	// Onboarding when those pages do.
+	Decisions, SyncUser, Onboarding bool
 	// Refresh reloads the page every that many seconds (0: never).
 	Refresh int
 	Data    any
@@ -238,7 +243,7 @@ type view struct {
 
 func (c *Console) page(s *session, title, nav string, data any) view {
 	return view{Title: title, Nav: nav, CSRF: s.CSRF, ReadOnly: s.readOnly(), SignedIn: true,
-		Decisions: c.cfg.Decisions != nil, SyncUser: c.cfg.UserSyncer != nil, Data: data}
+		Decisions: c.cfg.Decisions != nil, SyncUser: c.cfg.UserSyncer != nil, Onboarding: c.cfg.Onboarder != nil, Data: data}
 }
 
 // render executes the named template; a failure is logged (the header is

@@ -37,6 +37,15 @@ type Operator interface {
 // asked; the error's text names why and is safe to show.
 var ErrRefused = errors.New("refused")
 
+func refusedf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+}
+
+func errorsIsRefused(err error) bool { return errors.Is(err, ErrRefused) }
+
+// refusalText is a refusal's reason without the class prefix.
+func refusalText(err error) string { return strings.TrimPrefix(err.Error(), ErrRefused.Error()+": ") }
+
 // actor names a console user in the change log by the token signed in with.
 func actor(s *session) string {
 	if s.readOnly() {
@@ -217,7 +226,7 @@ func (c *Console) resolveConflict(w http.ResponseWriter, r *http.Request, s *ses
 	case "ignore":
 		done, err = c.cfg.Operator.IgnoreConflict(r.Context(), tenant, user, actor(s))
 	default:
-		err = fmt.Errorf("%w: action must be link or ignore", ErrRefused)
+		err = refusedf("action must be link or ignore")
 	}
 	if c.actionFailed(w, r, s, err) {
 		return
@@ -245,7 +254,7 @@ func (c *Console) decideHeld(w http.ResponseWriter, r *http.Request, s *session,
 	case "reject":
 		done, err = c.cfg.Operator.RejectHeld(r.Context(), id, ids, actor(s))
 	default:
-		err = fmt.Errorf("%w: action must be approve or reject", ErrRefused)
+		err = refusedf("action must be approve or reject")
 	}
 	if c.actionFailed(w, r, s, err) {
 		return
@@ -273,7 +282,7 @@ func (c *Console) actionFailed(w http.ResponseWriter, r *http.Request, s *sessio
 		return false
 	}
 	if errors.Is(err, ErrRefused) {
-		c.render(w, r, http.StatusBadRequest, "error", c.page(s, "Not done", "", errorPage{Message: "Nothing was changed: " + strings.TrimPrefix(err.Error(), ErrRefused.Error()+": ")}))
+		c.render(w, r, http.StatusBadRequest, "error", c.page(s, "Not done", "", errorPage{Message: "Nothing was changed: " + refusalText(err)}))
 		return true
 	}
 	c.fail(w, r, err)
