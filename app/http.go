@@ -36,7 +36,11 @@ func (n *Node) httpServer() (*http.Server, error) {
 	if n.token == "" {
 		n.log.Warn("server.api_token is not set: /api/v1 is disabled and /monitoring needs basic auth")
 	}
-	h, err := webhook.New(webhook.Config{
+	cons, err := n.newConsole()
+	if err != nil {
+		return nil, err
+	}
+	wc := webhook.Config{
 		Lookup:              lookupAdapter{subscription.NewCachedLookup(n.subs, 0)},
 		Enqueuer:            newEnqueuer(n),
 		Runs:                &runsAPI{n: n},
@@ -46,14 +50,20 @@ func (n *Node) httpServer() (*http.Server, error) {
 		RunHistory:          n.app.ledger,
 		Operator:            operator{e: n.app.engine},
 		APIToken:            n.token,
+		ReadToken:           n.cfg.Server.ReadToken,
 		Monitoring:          mon,
 		MonitoringBasicAuth: basic,
 		Ready:               func(ctx context.Context) error { return n.app.rdb.Ping(ctx).Err() },
 		Metrics:             n.reg,
 		Registerer:          n.reg,
 		MaxBodyBytes:        n.cfg.Server.MaxBodyBytes,
+		TrustedProxies:      n.cfg.Server.TrustedProxies,
 		Logger:              n.log,
-	})
+	}
+	if cons != nil {
+		wc.UI, wc.Session = cons, cons.SessionOf
+	}
+	h, err := webhook.New(wc)
 	if err != nil {
 		return nil, badConfig(err)
 	}
@@ -104,6 +114,13 @@ func (n *Node) Announce(w io.Writer) {
 		fmt.Fprintf(w, "  onboarding:  curl -X POST -H '%s' %s/api/v1/tenants/discover  (or psasync tenants discover)\n", auth, b)
 	}
 	fmt.Fprintf(w, "  queues UI:   %s/monitoring/  (bearer token, or a browser login with any user name and the token as password%s)\n", b, basicHint(n.cfg))
+	if n.token != "" {
+		signin := "sign in with server.api_token (or server.read_token, read-only)"
+		if n.opts.World != nil && n.cfg.Server.APIToken == "" {
+			signin = "sign in with the token " + n.token
+		}
+		fmt.Fprintf(w, "  console:     %s/ui/  (%s)\n", b, signin)
+	}
 }
 
 func basicHint(c *config.Config) string {

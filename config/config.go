@@ -49,10 +49,20 @@ type Server struct {
 	APIToken string `yaml:"api_token"`
 	// APITokenFile holds APIToken instead (see SecretKeys).
 	APITokenFile string `yaml:"api_token_file"`
+	// ReadToken is a read-only token: it reads the API (GET), the console
+	// and the queues UI, and changes nothing.
+	ReadToken string `yaml:"read_token"`
+	// ReadTokenFile holds ReadToken instead (see SecretKeys).
+	ReadTokenFile string `yaml:"read_token_file"`
 	// Monitoring configures the asynq UI at /monitoring/.
 	Monitoring Monitoring `yaml:"monitoring"`
 	// MaxBodyBytes bounds a notification POST (default 1 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed (the logged client
+	// address, the console's sign-in throttling and Secure cookies); empty
+	// trusts none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Monitoring configures the asynq web UI.
@@ -251,6 +261,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) {
 		set(&c.Redis.Password, "PSASYNC_REDIS_PASSWORD")
 	}
 	set(&c.Server.APIToken, "PSASYNC_API_TOKEN")
+	set(&c.Server.ReadToken, "PSASYNC_READ_TOKEN")
 	set(&c.Server.Listen, "PSASYNC_LISTEN")
 	set(&c.Server.PublicURL, "PSASYNC_PUBLIC_URL")
 	set(&c.Graph.ClientSecret, "PSASYNC_GRAPH_CLIENT_SECRET")
@@ -317,6 +328,14 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 			add("server.listen", "%q is not HOST:PORT", c.Server.Listen)
 		}
+	}
+	for i, p := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not an IP address or CIDR", p)
+		}
+	}
+	if c.Server.ReadToken != "" && c.Server.ReadToken == c.Server.APIToken {
+		add("server.read_token", "must differ from server.api_token (the read-only token would act as admin)")
 	}
 	if c.Server.MaxBodyBytes < 0 {
 		add("server.max_body_bytes", "must not be negative")

@@ -80,6 +80,10 @@ tenants:
 `, nil, []string{"log.level", "log.format", "psa.type", "sync.concurrency", "sync.deactivation_guard",
 			"shoe_size", "tenants[0].id", "tenants[0].graph.client_id", "tenants[0].office365_sync_filter",
 			"tenants[0].domain_companies", "tenants[2].id: dup is also tenants[1].id"}},
+		{"bad trusted proxy", good + "server: {trusted_proxies: [10.0.0.0/8, proxy.example]}\n", map[string]string{"GRAPH_SECRET": "a", "CW_PRIVATE": "b"},
+			[]string{`server.trusted_proxies[1]: "proxy.example" is not an IP address or CIDR`}},
+		{"read token equal to the API token", good + "server: {api_token: same-token-0123456789, read_token: same-token-0123456789}\n", map[string]string{"GRAPH_SECRET": "a", "CW_PRIVATE": "b"},
+			[]string{"server.read_token: must differ from server.api_token"}},
 		{"no tenants", "psa: {type: connectwise, connectwise: {site_url: 'https://x', company_id: a, public_key: b, private_key: c, client_id: d}}\n", nil, []string{"tenants: at least one"}},
 	}
 	for _, tc := range tests {

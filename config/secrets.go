@@ -42,6 +42,7 @@ func (c *Config) secretKeys() []secretKey {
 		{"psa.autotask.integration_code", &c.PSA.Autotask.IntegrationCode, &c.PSA.Autotask.IntegrationCodeFile},
 		{"psa.halopsa.client_secret", &c.PSA.HaloPSA.ClientSecret, &c.PSA.HaloPSA.ClientSecretFile},
 		{"server.api_token", &c.Server.APIToken, &c.Server.APITokenFile},
+		{"server.read_token", &c.Server.ReadToken, &c.Server.ReadTokenFile},
 		{"server.monitoring.basic_auth_password", &c.Server.Monitoring.BasicAuthPassword, &c.Server.Monitoring.BasicAuthPasswordFile},
 		{"partner.client_secret", &c.Partner.ClientSecret, &c.Partner.ClientSecretFile},
 	}

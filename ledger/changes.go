@@ -115,9 +115,13 @@ func (l *Ledger) Append(ctx context.Context, entries ...Entry) error {
 }
 
 // indexKeys are the index keys an entry is added to: its contact, its user
-// object id and its UPN.
+// object id, its UPN and its tenant (a tenant's page need not read the
+// entries of every other tenant).
 func indexKeys(k keys, e Entry) []string {
 	var out []string
+	if e.Tenant != "" {
+		out = append(out, k.tenantIx(e.Tenant))
+	}
 	if e.ContactID != "" {
 		out = append(out, k.contactIx(e.ContactID))
 	}
@@ -178,8 +182,9 @@ func (q Query) match(e Entry) bool {
 }
 
 // Changes returns the entries that match q, newest first, one page at a
-// time. A contact or user query reads that index; any other query scans the
-// log from the newest entry in the range.
+// time. A contact, user or tenant query reads that index (the most
+// selective first); any other query scans the log from the newest entry in
+// the range.
 func (l *Ledger) Changes(ctx context.Context, q Query) (Page, error) {
 	if q.Limit <= 0 {
 		q.Limit = DefaultLimit
@@ -206,6 +211,8 @@ func (l *Ledger) Changes(ctx context.Context, q Query) (Page, error) {
 		got, err = l.scanIndex(ctx, l.keys.contactIx(q.ContactID), q, cur, want)
 	case q.User != "":
 		got, err = l.scanIndex(ctx, l.keys.userIx(q.User), q, cur, want)
+	case q.Tenant != "":
+		got, err = l.scanIndex(ctx, l.keys.tenantIx(q.Tenant), q, cur, want)
 	default:
 		got, err = l.scanStream(ctx, q, cur, want)
 	}

@@ -17,6 +17,7 @@ import (
 //	P{ledger}:idem:<key>                 string  an appended entry's idempotency key; expires after Retention
 //	P{ledger}:ix:contact:<contact id>    zset    score 0, member = padded stream id (lexMember) of the contact's entries; trimmed to Retention, expires with it
 //	P{ledger}:ix:user:<lower id or upn>  zset    the same per user object id and per UPN
+//	P{ledger}:ix:tenant:<tenant>         zset    the same per tenant
 //	P{ledger}:run:<run id>               hash    member, tenant, mode, state, dry_run, created, finished, record (the worker's JSON)
 //	P{ledger}:runs                       zset    score 0, member = "%015d:<run id>" (created unix ms); every run
 //	P{ledger}:runs:<tenant>              zset    the same per tenant; holds at most RunsPerTenant
@@ -34,6 +35,7 @@ func (k keys) changesLast() string        { return k.p + "changes:last" }
 func (k keys) idem(key string) string     { return k.p + "idem:" + key }
 func (k keys) contactIx(id string) string { return k.p + "ix:contact:" + id }
 func (k keys) userIx(u string) string     { return k.p + "ix:user:" + strings.ToLower(u) }
+func (k keys) tenantIx(t string) string   { return k.p + "ix:tenant:" + t }
 func (k keys) run(id string) string       { return k.p + "run:" + id }
 func (k keys) runs() string               { return k.p + "runs" }
 func (k keys) tenantRuns(t string) string { return k.p + "runs:" + t }

@@ -30,7 +30,7 @@ func TestEveryKeyCarriesTheHashTag(t *testing.T) {
 
 	ks, err := b.rdb.Keys(b.ctx, "*").Result()
 	require.NoError(t, err)
-	require.Len(t, ks, 17, "%v", ks)
+	require.Len(t, ks, 18, "%v", ks)
 	for _, k := range ks {
 		require.True(t, strings.HasPrefix(k, b.l.keys.p), "key %s outside the ledger's prefix and hash tag", k)
 	}

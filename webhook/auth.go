@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"crypto/subtle"
+	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -11,15 +13,34 @@ import (
 const bearerChallenge = `Bearer realm="psasync"`
 
 // requireBearer guards /api: the request must carry
-// "Authorization: Bearer <APIToken>".
+// "Authorization: Bearer <APIToken>", or the ReadToken for GET and HEAD
+// (403 for any other method).
 func (s *Server) requireBearer(c *gin.Context) {
 	tok, ok := bearerToken(c.GetHeader("Authorization"))
-	if !ok || !s.tokenMatches(tok) {
+	switch {
+	case ok && s.tokenMatches(tok):
+	case ok && s.readTokenMatches(tok):
+		if !safeMethod(c.Request.Method) {
+			s.writeError(c, fmt.Errorf("%w: the read-only token cannot %s", errForbidden, c.Request.Method))
+			return
+		}
+	default:
 		c.Header("WWW-Authenticate", bearerChallenge)
 		s.writeError(c, errUnauthorized)
 		return
 	}
 	c.Next()
+}
+
+// safeMethod is true for the methods that change nothing.
+func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead }
+
+// readTokenMatches compares tok with ReadToken as tokenMatches does.
+func (s *Server) readTokenMatches(tok string) bool {
+	if s.readHash == nil {
+		return false
+	}
+	return subtle.ConstantTimeCompare(hashSecret(tok), s.readHash) == 1
 }
 
 // tokenMatches compares tok with APIToken through their SHA-256 sums, so

@@ -23,13 +23,18 @@ const basicChallenge = `Basic realm="psasync monitoring", charset="UTF-8"`
 // resend Basic credentials on their own, and asynqmon's POST and DELETE
 // routes change queues.
 func (s *Server) requireMonitoringAuth(c *gin.Context) {
-	if !s.monitoringAuthorized(c.Request) {
+	ok, readOnly := s.monitoringAuthorized(c.Request)
+	if !ok {
 		h := c.Writer.Header()
 		h.Add("WWW-Authenticate", basicChallenge)
 		if s.tokenHash != nil {
 			h.Add("WWW-Authenticate", bearerChallenge)
 		}
 		s.writeError(c, errUnauthorized)
+		return
+	}
+	if readOnly && !safeMethod(c.Request.Method) {
+		s.writeError(c, fmt.Errorf("monitoring: %w: read-only credentials cannot %s", errForbidden, c.Request.Method))
 		return
 	}
 	if err := s.crossOrigin.Check(c.Request); err != nil {
@@ -39,17 +44,24 @@ func (s *Server) requireMonitoringAuth(c *gin.Context) {
 	c.Next()
 }
 
-// monitoringAuthorized checks the credentials of a monitoring request; all
-// comparisons run in constant time and both halves of a Basic pair are
-// always compared.
-func (s *Server) monitoringAuthorized(r *http.Request) bool {
+// monitoringAuthorized checks the credentials of a monitoring request and
+// says whether they are read-only (the ReadToken, a read-only console
+// session); all comparisons run in constant time and both halves of a
+// Basic pair are always compared.
+func (s *Server) monitoringAuthorized(r *http.Request) (ok, readOnly bool) {
 	authz := r.Header.Get("Authorization")
-	if tok, ok := bearerToken(authz); ok {
-		return s.tokenMatches(tok)
+	if tok, isBearer := bearerToken(authz); isBearer {
+		if s.tokenMatches(tok) {
+			return true, false
+		}
+		return s.readTokenMatches(tok), true
 	}
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		return false
+	user, pass, isBasic := r.BasicAuth()
+	if !isBasic {
+		if s.cfg.Session != nil {
+			return s.cfg.Session(r)
+		}
+		return false, false
 	}
 	pair := 0
 	if s.basicUserHash != nil {
@@ -60,5 +72,8 @@ func (s *Server) monitoringAuthorized(r *http.Request) bool {
 	if s.tokenMatches(pass) {
 		token = 1
 	}
-	return pair|token == 1
+	if pair|token == 1 {
+		return true, false
+	}
+	return s.readTokenMatches(pass), true
 }

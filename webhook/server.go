@@ -14,7 +14,8 @@
 //	                               onboarding (bearer token)
 //	GET  /healthz, /readyz         liveness, readiness (Redis)
 //	GET  /metrics                  Prometheus
-//	ANY  /monitoring/*any          the asynq UI (bearer token or Basic auth)
+//	ANY  /monitoring/*any          the asynq UI (bearer token, Basic auth or a console session)
+//	ANY  /ui/*any                  the web console (Config.UI, its own sign-in)
 //
 // The notification path never calls Graph or a PSA: it authenticates each
 // item (known subscription, clientState compared in constant time, tenant),
@@ -31,8 +32,11 @@
 // password (any user name, so a browser can open the UI), or the optional
 // MonitoringBasicAuth pair. Without an APIToken the API answers 404, and
 // without any credential the monitoring UI answers 404: these routes are
-// never open. /healthz, /readyz and /metrics are unauthenticated; restrict
-// them at the network layer if needed.
+// never open. The optional ReadToken is accepted wherever APIToken is, for
+// GET and HEAD only: it reads everything and changes nothing. A console
+// session (Config.Session) opens /monitoring too, a read-only one for GET
+// and HEAD only. /healthz, /readyz and /metrics are unauthenticated;
+// restrict them at the network layer if needed.
 package webhook
 
 import (
@@ -105,6 +109,18 @@ type Config struct {
 	// MinAPITokenLength characters; empty disables /api (404) and leaves
 	// /monitoring reachable only through MonitoringBasicAuth.
 	APIToken string
+	// ReadToken is an optional read-only token (at least
+	// MinAPITokenLength characters, not APIToken): it is accepted for GET
+	// and HEAD on /api and /monitoring, and refused (403) for anything else.
+	ReadToken string
+	// UI is the web console, mounted at /ui/ with its own sign-in; nil
+	// leaves it unmounted. It sees the client address and scheme through
+	// ClientIP and RequestIsHTTPS.
+	UI http.Handler
+	// Session reports whether a request carries a console session, and
+	// whether that session is read-only; it opens /monitoring to signed-in
+	// console users. Nil: no session opens it.
+	Session func(r *http.Request) (ok, readOnly bool)
 	// Monitoring is the asynqmon handler, built by cmd with RootPath
 	// "/monitoring" (and ReadOnly if wanted); nil leaves it unmounted.
 	Monitoring http.Handler
@@ -173,6 +189,12 @@ func (c Config) validate() error {
 	if c.APIToken != "" && len(c.APIToken) < MinAPITokenLength {
 		errs = append(errs, fmt.Errorf("APIToken must be at least %d characters", MinAPITokenLength))
 	}
+	if c.ReadToken != "" && len(c.ReadToken) < MinAPITokenLength {
+		errs = append(errs, fmt.Errorf("ReadToken must be at least %d characters", MinAPITokenLength))
+	}
+	if c.ReadToken != "" && c.ReadToken == c.APIToken {
+		errs = append(errs, errors.New("ReadToken must differ from APIToken"))
+	}
 	if b := c.MonitoringBasicAuth; b != nil && (b.User == "" || b.Password == "") {
 		errs = append(errs, errors.New("MonitoringBasicAuth needs both User and Password"))
 	}
@@ -191,8 +213,8 @@ type Server struct {
 	engine  *gin.Engine
 
 	// tokenHash is sha256(APIToken), compared in constant time; nil when no
-	// token is configured.
-	tokenHash []byte
+	// token is configured. readHash is sha256(ReadToken) likewise.
+	tokenHash, readHash []byte
 	// basicUserHash and basicPassHash hash MonitoringBasicAuth likewise.
 	basicUserHash, basicPassHash []byte
 
@@ -231,6 +253,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.APIToken != "" {
 		s.tokenHash = hashSecret(cfg.APIToken)
+	}
+	if cfg.ReadToken != "" {
+		s.readHash = hashSecret(cfg.ReadToken)
 	}
 	if b := cfg.MonitoringBasicAuth; b != nil {
 		s.basicUserHash, s.basicPassHash = hashSecret(b.User), hashSecret(b.Password)
@@ -285,11 +310,17 @@ func (s *Server) buildEngine() error {
 
 	switch {
 	case s.cfg.Monitoring == nil:
-	case s.tokenHash == nil && s.basicUserHash == nil:
+	case s.tokenHash == nil && s.basicUserHash == nil && s.cfg.Session == nil:
 		s.log.Warn("webhook: neither APIToken nor MonitoringBasicAuth is set, so /monitoring is disabled (404)")
 	default:
 		mon := e.Group("/monitoring", s.requireMonitoringAuth)
 		mon.Any("/*any", gin.WrapH(s.cfg.Monitoring))
+	}
+
+	if s.cfg.UI != nil {
+		ui := gin.WrapH(s.cfg.UI)
+		e.Any("/ui", s.withClient, ui)
+		e.Any("/ui/*any", s.withClient, ui)
 	}
 
 	s.engine = e

@@ -108,3 +108,21 @@ func (s *Store) Runs(ctx context.Context, q ledger.RunQuery, limit int) ([]RunRe
 		q.Cursor = next
 	}
 }
+
+// LastRuns returns each tenant's newest run record; a tenant without a run
+// is absent.
+func (s *Store) LastRuns(ctx context.Context, tenants []string) (map[string]RunRecord, error) {
+	raws, err := s.ledger.LastRuns(ctx, tenants)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]RunRecord, len(raws))
+	for t, raw := range raws {
+		var r RunRecord
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("decode the newest run of tenant %s: %w", t, err)
+		}
+		out[t] = r
+	}
+	return out, nil
+}

@@ -310,3 +310,17 @@ func (c *Client) storeError(ctx context.Context, op, what string, err error) err
 	return &psa.Error{Op: op, Kind: psa.ErrConnection,
 		Message: "psasync could not reach its quota store (Redis) to " + what, Err: err}
 }
+
+// Available is how many requests the shared budget lets through at once
+// right now (at most the burst), read without spending any: -1 when the
+// config sets no rate budget. Status pages show it beside the budget.
+func (c *Client) Available(ctx context.Context) (int, error) {
+	if c.limiter == nil {
+		return -1, nil
+	}
+	res, err := c.limiter.AllowN(ctx, c.cfg.Key, c.limit, 0)
+	if err != nil {
+		return 0, fmt.Errorf("quota: read the budget of %s: %w", c.name, err)
+	}
+	return res.Remaining, nil
+}

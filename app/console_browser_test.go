@@ -1,0 +1,147 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/require"
+)
+
+// TestConsoleInChromium drives the console in headless Chromium through
+// the DevTools protocol, keyboard only: it signs in, reads the overview,
+// tabs to "Dry run now" on the tenant page and presses Enter, reads the
+// run's page and applies its plan, opens the changes, links a conflict
+// (the seeded duplicates), then opens the queues UI with the same session. Each page's
+// screenshot goes to $PSASYNC_SCREENSHOTS (default: the test's temp dir).
+// Without Chromium it skips on a laptop and fails in CI (CI=true).
+func TestConsoleInChromium(t *testing.T) {
+	t.Parallel()
+	chromium, ok := chromiumBinary()
+	if !ok {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no chromium binary on PATH, and CI=true: .ci/run installs Debian's chromium")
+		}
+		t.Skip("skipped: no chromium binary on PATH (Debian: apt-get install chromium; or set PSASYNC_CHROMIUM); in CI (CI=true) this test fails instead")
+	}
+	nb := startConsoleNode(t, nil)
+	base := nb.n.BaseURL()
+	shots := os.Getenv("PSASYNC_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(shots, 0o755))
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	browser, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// The first call starts the browser and must not carry a timeout.
+	require.NoError(t, chromedp.Do(browser, chromedp.Navigate("about:blank")))
+	// run runs steps with a bound, so a page that never shows fails the test.
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		defer cancel()
+		require.NoError(t, chromedp.Do(ctx, steps...), what)
+	}
+	get := func(a chromedp.Action[string]) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		defer cancel()
+		v, err := chromedp.Run(ctx, a)
+		require.NoError(t, err)
+		return v
+	}
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shots, "console-"+name+".png"), png, 0o644)
+		})
+	}
+	// tabTo presses Tab until the element with id has the focus: the
+	// button is reachable by keyboard.
+	tabTo := func(id string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for range 60 {
+				active, err := chromedp.Evaluate[string](`(document.activeElement && document.activeElement.id) || ""`)(ctx, tg)
+				if err != nil {
+					return err
+				}
+				if active == id {
+					return nil
+				}
+				if _, err := chromedp.KeyEvent(kb.Tab)(ctx, tg); err != nil {
+					return err
+				}
+			}
+			return fmt.Errorf("Tab never reached #%s", id)
+		})
+	}
+	enter := chromedp.KeyEvent(kb.Enter)
+
+	run("sign in",
+		chromedp.Navigate(base+"/ui/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="token"]`)),
+		shot("signin"),
+		// The token field has the focus (autofocus): type and press Enter.
+		chromedp.KeyEvent(testAPIToken),
+		enter,
+		chromedp.WaitVisible(chromedp.ID("tenants")),
+		shot("overview"),
+	)
+	overview := get(chromedp.Text(chromedp.CSS("main")))
+	require.Contains(t, overview, "Simulated tenant 1", "the overview lists the tenant")
+	require.Contains(t, overview, "healthy")
+
+	run("dry run by keyboard",
+		chromedp.Navigate(base+"/ui/tenants/"+nb.tenant),
+		chromedp.WaitVisible(chromedp.ID("dry-run")),
+		shot("tenant"),
+		tabTo("dry-run"),
+		enter,
+		chromedp.WaitVisible(chromedp.Search(`//h1[starts-with(., "Run ")]`)),
+	)
+	require.Contains(t, get(chromedp.Location()), "/ui/runs/", "Enter on the focused button started a run and showed it")
+	// The run page reloads itself (no JavaScript) until the report is there.
+	run("the run's report", chromedp.WaitVisible(chromedp.Search(`//th[.="Duration"]`)), shot("run"))
+	runText := get(chromedp.Text(chromedp.CSS("main")))
+	require.Contains(t, runText, "dry run: nothing was written")
+	require.NotContains(t, runText, testAPIToken)
+
+	run("apply the plan by keyboard",
+		tabTo("apply-plan"),
+		enter,
+		chromedp.WaitVisible(chromedp.Search(`//*[@role="status" and (contains(., "exactly what the preview planned") or contains(., "The data changed since"))]`)),
+		shot("applied"),
+	)
+	require.Contains(t, get(chromedp.Location()), "?plan=")
+
+	run("changes and the queues UI",
+		chromedp.Navigate(base+"/ui/changes"),
+		chromedp.WaitVisible(chromedp.Search(`//h1[.="Changes"]`)),
+		shot("changes"),
+		chromedp.Navigate(base+"/ui/conflicts"),
+		chromedp.WaitVisible(chromedp.Search(`//button[.="Link to this contact"]`)),
+		shot("conflicts"),
+		// Resolve the first conflict: focus its first link button, press Enter.
+		chromedp.Focus(chromedp.CSS(`form[action="/ui/conflicts/resolve"] button`)),
+		enter,
+		chromedp.WaitVisible(chromedp.Search(`//p[@role="status" and contains(., "is linked to contact")]`)),
+		chromedp.Navigate(base+"/monitoring/"),
+		chromedp.WaitVisible(chromedp.Search(`//a[contains(@href, "/monitoring/queues/")]`)),
+		shot("jobs"),
+	)
+	require.Equal(t, "Asynq - Monitoring", get(chromedp.Title()), "the console session opens the queues UI")
+}
