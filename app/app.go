@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
@@ -30,17 +31,21 @@ import (
 // App is what every role needs, built from one config: Redis, the PSA
 // client, the tenants' Graph clients and the sync engine.
 type App struct {
-	cfg     *config.Config
-	log     *logrus.Logger
-	rdb     redis.UniversalClient
-	redisOp redis.UniversalOptions
-	psa     psa.Client
-	tenants *tenantSet
-	engine  *worker.Engine
-	onboard *onboarding.Service
-	ledger  *ledger.Ledger
-	metrics *worker.Metrics
-	closers []func()
+	cfg *config.Config
+	log *logrus.Logger
+	rdb redis.UniversalClient
+	// asynqOpt reaches the same Redis as rdb, for asynq's clients,
+	// servers, inspectors and asynqmon.
+	asynqOpt asynq.RedisConnOpt
+	// redisWatch notes Redis failures, for the jobs' retry delay.
+	redisWatch redisWatch
+	psa        psa.Client
+	tenants    *tenantSet
+	engine     *worker.Engine
+	onboard    *onboarding.Service
+	ledger     *ledger.Ledger
+	metrics    *worker.Metrics
+	closers    []func()
 }
 
 // Options are New's optional dependencies.

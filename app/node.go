@@ -86,7 +86,7 @@ type Node struct {
 	cfg     *config.Config
 	log     *logrus.Logger
 	app     *App
-	asynq   asynq.RedisClientOpt
+	asynq   asynq.RedisConnOpt
 	client  *asynq.Client
 	queue   *worker.Queue
 	queues  worker.Queues
@@ -140,13 +140,13 @@ func NewNode(ctx context.Context, cfg *config.Config, o NodeOptions) (*Node, err
 		return nil, err
 	}
 	n.closers = append(n.closers, n.app.Close)
-	n.asynq = asynqOpt(n.app)
+	n.asynq = n.app.asynqOpt
 	n.client = asynq.NewClient(n.asynq)
 	n.closers = append(n.closers, func() { _ = n.client.Close() })
 	n.queues = worker.PrefixedQueues(cfg.Redis.QueuePrefix)
 	prefix := cfg.Redis.Prefix()
 	n.queue = worker.NewQueue(n.client, n.app.engine.Store(), cfg.Worker.CoalesceWindow).WithQueues(n.queues)
-	n.ingest = worker.NewIngest(n.app.engine.Store(), n.queue, n.log)
+	n.ingest = worker.NewIngest(n.app.engine.Store(), n.queue, n.log).WithReplicaAcks(cfg.Redis.EffectiveReplicaAcks())
 	n.subs = subscription.NewStore(n.app.rdb, prefix)
 	n.token = cfg.Server.APIToken
 	if o.World != nil && n.token == "" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/psasync/app"
@@ -42,6 +43,8 @@ type nodeOpts struct {
 	tune   func(*config.Config)
 	// clock drives subscription upkeep (a simulated week).
 	clock func() time.Time
+	// logger receives the node's log (default: discarded).
+	logger *logrus.Logger
 }
 
 func startNode(t *testing.T, o nodeOpts) *nodeBundle {
@@ -75,8 +78,11 @@ func startNodeWith(t testing.TB, env *simenv.Env, cfg *config.Config, o nodeOpts
 	if o.roles == 0 {
 		o.roles = app.RoleServe
 	}
+	if o.logger == nil {
+		o.logger = quietLogger()
+	}
 	n, err := app.NewNode(context.Background(), cfg, app.NodeOptions{Roles: o.roles, Listen: "127.0.0.1:0", Concurrency: 4,
-		NoScheduler: true, Clock: o.clock, World: env, Logger: quietLogger()})
+		NoScheduler: true, Clock: o.clock, World: env, Logger: o.logger})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	nb := &nodeBundle{testBundle: &testBundle{env: env, stack: n.App(), tenant: env.Tenants[0], company: simenv.DefaultCompanyID}, n: n, cancel: cancel, done: make(chan error, 1)}

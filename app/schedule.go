@@ -83,7 +83,12 @@ func (n *Node) workerServerConfig(concurrency int) asynq.Config {
 		if d, ok := subscription.RetryDelay(err); ok {
 			return d
 		}
-		return worker.RetryDelay(k, err, t)
+		d := worker.RetryDelay(k, err, t)
+		if d > redisRetryDelay && n.app.redisWatch.recovering(err) {
+			// The job hit a Redis failover: retry once it is over.
+			return redisRetryDelay
+		}
+		return d
 	}
 	return c
 }

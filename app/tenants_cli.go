@@ -159,15 +159,9 @@ func decisionError(err error) error {
 // enqueue without running a node (what they enqueue, the service's
 // workers run).
 func newQueue(a *App) (*worker.Queue, func()) {
-	client := asynq.NewClient(asynqOpt(a))
+	client := asynq.NewClient(a.asynqOpt)
 	q := worker.NewQueue(client, a.engine.Store(), a.cfg.Worker.CoalesceWindow).WithQueues(worker.PrefixedQueues(a.cfg.Redis.QueuePrefix))
 	return q, func() { _ = client.Close() }
-}
-
-// asynqOpt is the App's Redis as asynq connects to it.
-func asynqOpt(a *App) asynq.RedisClientOpt {
-	ro := a.redisOp
-	return asynq.RedisClientOpt{Addr: ro.Addrs[0], Username: ro.Username, Password: ro.Password, DB: ro.DB}
 }
 
 func printOr(o TenantsOptions, v any, table func() error) error {

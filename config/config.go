@@ -102,36 +102,6 @@ type Log struct {
 	Format string `yaml:"format"` // json (default) or text
 }
 
-// Redis is where queues, links and run reports live. An empty Addr starts an
-// embedded in-memory Redis, which loses everything on exit.
-type Redis struct {
-	Addr     string `yaml:"addr"`
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	// PasswordFile holds Password instead (see SecretKeys).
-	PasswordFile string `yaml:"password_file"`
-	DB           int    `yaml:"db"`
-	// KeyPrefix starts every psasync key (default DefaultKeyPrefix).
-	KeyPrefix string `yaml:"key_prefix"`
-	// QueuePrefix is put in front of the queue names (critical, default,
-	// low), so several deployments can share one Redis.
-	QueuePrefix string `yaml:"queue_prefix"`
-}
-
-// DefaultKeyPrefix starts every psasync key in Redis when redis.key_prefix
-// is not set. It is defined here only: Load applies it, and the stores take
-// the prefix they are given.
-const DefaultKeyPrefix = "psasync:"
-
-// Prefix is the key prefix in force: KeyPrefix, else DefaultKeyPrefix (for
-// configs built in code rather than loaded).
-func (r Redis) Prefix() string {
-	if r.KeyPrefix == "" {
-		return DefaultKeyPrefix
-	}
-	return r.KeyPrefix
-}
-
 // GraphApp is the (multi-tenant) Entra app registration psasync signs in
 // with; each tenant may override it.
 type GraphApp struct {
@@ -230,7 +200,15 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) {
 		}
 	}
 	set(&c.Redis.Addr, "PSASYNC_REDIS_ADDR")
-	set(&c.Redis.Password, "PSASYNC_REDIS_PASSWORD")
+	// The Redis password of the mode in use: the data nodes' password.
+	switch {
+	case c.Redis.Sentinel.set():
+		set(&c.Redis.Sentinel.Password, "PSASYNC_REDIS_PASSWORD")
+	case c.Redis.Cluster.set():
+		set(&c.Redis.Cluster.Password, "PSASYNC_REDIS_PASSWORD")
+	default:
+		set(&c.Redis.Password, "PSASYNC_REDIS_PASSWORD")
+	}
 	set(&c.Server.APIToken, "PSASYNC_API_TOKEN")
 	set(&c.Server.Listen, "PSASYNC_LISTEN")
 	set(&c.Server.PublicURL, "PSASYNC_PUBLIC_URL")
@@ -256,9 +234,7 @@ func (c *Config) Validate() error {
 	default:
 		add("log.format", "%q is not json or text", c.Log.Format)
 	}
-	if c.Redis.DB < 0 {
-		add("redis.db", "must not be negative")
-	}
+	errs = append(errs, c.Redis.validate()...)
 	switch c.PSA.Type {
 	case PSAConnectWise:
 		if err := c.PSA.ConnectWise.Validate(); err != nil {

@@ -32,6 +32,9 @@ type secretKey struct {
 func (c *Config) secretKeys() []secretKey {
 	keys := []secretKey{
 		{"redis.password", &c.Redis.Password, &c.Redis.PasswordFile},
+		{"redis.sentinel.password", &c.Redis.Sentinel.Password, &c.Redis.Sentinel.PasswordFile},
+		{"redis.sentinel.sentinel_password", &c.Redis.Sentinel.SentinelPassword, &c.Redis.Sentinel.SentinelPasswordFile},
+		{"redis.cluster.password", &c.Redis.Cluster.Password, &c.Redis.Cluster.PasswordFile},
 		{"graph.client_secret", &c.Graph.ClientSecret, &c.Graph.ClientSecretFile},
 		{"graph.certificate_password", &c.Graph.CertificatePassword, &c.Graph.CertificatePasswordFile},
 		{"psa.connectwise.private_key", &c.PSA.ConnectWise.PrivateKey, &c.PSA.ConnectWise.PrivateKeyFile},

@@ -26,6 +26,22 @@ func secretsBase(t *testing.T) map[string]any {
 	return m
 }
 
+// secretsBaseFor is secretsBase with the section key belongs to made
+// valid on its own: a Sentinel or Cluster secret needs the rest of its
+// section.
+func secretsBaseFor(t *testing.T, key string) map[string]any {
+	t.Helper()
+	m := secretsBase(t)
+	switch {
+	case strings.HasPrefix(key, "redis.sentinel."):
+		setKey(t, m, "redis.sentinel.master_name", "mymaster")
+		setKey(t, m, "redis.sentinel.addrs", []any{"10.0.0.1:26379"})
+	case strings.HasPrefix(key, "redis.cluster."):
+		setKey(t, m, "redis.cluster.addrs", []any{"10.0.0.1:7000"})
+	}
+	return m
+}
+
 // setKey sets (or, with v nil, deletes) a dotted key such as
 // tenants[0].graph.client_secret in a decoded YAML document.
 func setKey(t *testing.T, m map[string]any, key string, v any) {
@@ -95,7 +111,7 @@ func TestEverySecretKeyHasAFileForm(t *testing.T) {
 		t.Run(key, func(t *testing.T) {
 			t.Parallel()
 			want := "from-file:" + key
-			m := secretsBase(t)
+			m := secretsBaseFor(t, key)
 			setKey(t, m, key, nil)
 			setKey(t, m, key+FileSuffix, writeSecret(t, want+"\n"))
 			c, err := parseMap(t, m, nil)

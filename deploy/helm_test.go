@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/chart"
@@ -25,6 +26,30 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/psasync/psasync/config"
+)
+
+// sentinelValues and clusterValues are the chart's Redis Sentinel and
+// Cluster modes, as for Bitnami's redis (sentinel.enabled) and
+// redis-cluster charts.
+const (
+	sentinelValues = `
+secretFiles:
+  redis.sentinel.sentinel_password: sentinel-password
+redis:
+  mode: sentinel
+  sentinel:
+    masterName: mymaster
+    addrs: [redis-node-0.redis-headless:26379, redis-node-1.redis-headless:26379, redis-node-2.redis-headless:26379]
+    db: 2
+    replicaAckTimeout: 2s
+`
+	clusterValues = `
+redis:
+  mode: cluster
+  cluster:
+    addrs: [redis-cluster-0.redis-cluster-headless:6379, redis-cluster-1.redis-cluster-headless:6379]
+    username: psasync
+`
 )
 
 // chartDir is the Helm chart that deploy/README.md documents; its copy of
@@ -262,6 +287,8 @@ func TestHelmChartRenders(t *testing.T) {
 		workerScale *int32 // Deployment replicas; nil under the HPA
 		secretFiles map[string]string
 		envFrom     bool
+		// check looks at the Redis part of the config psasync reads.
+		redis func(t *testing.T, r config.Redis)
 	}{
 		{
 			name: "defaults", secretName: "psasync-secrets",
@@ -276,6 +303,39 @@ func TestHelmChartRenders(t *testing.T) {
 			kinds: map[string]int{"ConfigMap": 1, "Deployment": 3, "Service": 3, "PodDisruptionBudget": 3, "Ingress": 1, "ServiceMonitor": 1, "PrometheusRule": 1},
 			secretFiles: map[string]string{
 				"redis-password": "pw", "graph": "gs", "halo": "hs", "api-token": "0123456789abcdef0123", "monitoring": "mon",
+			},
+		},
+		{
+			name: "sentinel", values: sentinelValues, secretName: "psasync-secrets",
+			kinds: map[string]int{"ConfigMap": 1, "Deployment": 3, "Service": 1, "HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 2, "Ingress": 1},
+			secretFiles: map[string]string{
+				"redis-password": "data-pw", "sentinel-password": "sentinel-pw", "graph-client-secret": "gs",
+				"connectwise-private-key": "cw-key", "api-token": "0123456789abcdef0123",
+			},
+			redis: func(t *testing.T, r config.Redis) {
+				require.Empty(t, r.Addr, "no single node beside the sentinels")
+				require.Equal(t, "mymaster", r.Sentinel.MasterName)
+				require.Equal(t, []string{"redis-node-0.redis-headless:26379", "redis-node-1.redis-headless:26379", "redis-node-2.redis-headless:26379"}, r.Sentinel.Addrs)
+				require.Equal(t, "data-pw", r.Sentinel.Password, "secretFiles' redis.password is the data nodes' password")
+				require.Equal(t, "sentinel-pw", r.Sentinel.SentinelPassword)
+				require.Equal(t, 2, r.Sentinel.DB)
+				n, timeout := r.EffectiveReplicaAcks()
+				require.Equal(t, 1, n)
+				require.Equal(t, 2*time.Second, timeout)
+			},
+		},
+		{
+			name: "cluster", values: clusterValues, secretName: "psasync-secrets",
+			kinds: map[string]int{"ConfigMap": 1, "Deployment": 3, "Service": 1, "HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 2, "Ingress": 1},
+			secretFiles: map[string]string{
+				"redis-password": "cluster-pw", "graph-client-secret": "gs",
+				"connectwise-private-key": "cw-key", "api-token": "0123456789abcdef0123",
+			},
+			redis: func(t *testing.T, r config.Redis) {
+				require.Empty(t, r.Addr)
+				require.Equal(t, []string{"redis-cluster-0.redis-cluster-headless:6379", "redis-cluster-1.redis-cluster-headless:6379"}, r.Cluster.Addrs)
+				require.Equal(t, "cluster-pw", r.Cluster.Password)
+				require.Equal(t, "psasync", r.Cluster.Username)
 			},
 		},
 	} {
@@ -342,8 +402,12 @@ func TestHelmChartRenders(t *testing.T) {
 			text := strings.ReplaceAll(objs.configMap.Data["psasync.yaml"], mountPath+"/", dir+"/")
 			cfg, err := config.Parse([]byte(text), func(string) (string, bool) { return "", false })
 			require.NoError(t, err, text)
-			require.NotEmpty(t, cfg.Redis.Addr)
-			require.NotEmpty(t, cfg.Redis.Password)
+			if tc.redis != nil {
+				tc.redis(t, cfg.Redis)
+			} else {
+				require.NotEmpty(t, cfg.Redis.Addr)
+				require.NotEmpty(t, cfg.Redis.Password)
+			}
 			require.NotEmpty(t, cfg.Graph.ClientSecret)
 			require.Equal(t, "0123456789abcdef0123", cfg.Server.APIToken)
 
@@ -395,8 +459,8 @@ func TestHelmChartRulesCopy(t *testing.T) {
 	require.True(t, bytes.Equal(want, got), "cp deploy/prometheus/%s deploy/helm/psasync/%s", rulesFile, chartRulesFile)
 }
 
-// TestHelmValuesSchema checks that values.schema.json refuses bad values,
-// among them the Redis modes psasync's config does not support yet.
+// TestHelmValuesSchema checks that values.schema.json accepts the three
+// Redis modes and refuses bad values.
 func TestHelmValuesSchema(t *testing.T) {
 	t.Parallel()
 	c := loadChart(t)
@@ -412,9 +476,15 @@ func TestHelmValuesSchema(t *testing.T) {
 		{"no secret name", `secretName: ""`, "secretName"},
 		{"inline secret value", `secretFiles: {graph.client_secret: "s3cr3t value"}`, "secretFiles"},
 		{"unknown secret key", `secretFiles: {graph.client_id: id}`, "graph.client_id"},
-		{"sentinel mode", `redis: {mode: sentinel}`, "mode"},
-		{"sentinel keys", `redis: {sentinel: {master_name: mymaster, addrs: ["s:26379"]}}`, "sentinel"},
-		{"cluster mode", `redis: {mode: cluster}`, "mode"},
+		{"sentinel", sentinelValues, ""},
+		{"cluster", clusterValues, ""},
+		{"unknown mode", `redis: {mode: replicated}`, "mode"},
+		{"sentinel without master", `redis: {mode: sentinel, sentinel: {addrs: ["s:26379"]}}`, "masterName"},
+		{"sentinel without addrs", `redis: {mode: sentinel, sentinel: {masterName: m}}`, "addrs"},
+		{"sentinel bad addr", `redis: {mode: sentinel, sentinel: {masterName: m, addrs: ["s"]}}`, "addrs"},
+		{"sentinel config keys", `redis: {mode: sentinel, sentinel: {master_name: mymaster, addrs: ["s:26379"]}}`, "master_name"},
+		{"cluster without addrs", `redis: {mode: cluster}`, "addrs"},
+		{"sentinel password inline", `redis: {mode: sentinel, sentinel: {masterName: m, addrs: ["s:1"], password: pw}}`, "password"},
 		{"redis addr in config", `config: {redis: {addr: "other:6379"}}`, "config"},
 		{"bad pull policy", `image: {pullPolicy: Sometimes}`, "pullPolicy"},
 		{"unknown top-level key", `replicas: 3`, "replicas"},

@@ -341,17 +341,27 @@ func (s *Store) Save(ctx context.Context, rec Record) error {
 	if err != nil {
 		return fmt.Errorf("subscription store: encode tenant %s: %w", rec.TenantID, err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	// Not a transaction: the keys sit in different Cluster slots, where
+	// MULTI cannot span them. Instead the writes go in steps, each only
+	// once the one before succeeded (a Cluster pipeline runs its slots in
+	// parallel, so one pipeline would not keep the order), and each step
+	// leaves the store usable: first the id copy (the webhook accepts the
+	// new subscription) and the tenants set, then the tenant's record (the
+	// source of truth), then the old id's keys go. Saving again (every
+	// renewal does) repairs an interrupted save.
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if rec.ID != "" {
 			p.Set(ctx, s.idKey(rec.ID), b, 0)
 		}
-		p.Set(ctx, s.tenantKey(rec.TenantID), b, 0)
 		p.SAdd(ctx, s.tenantsKey(), rec.TenantID)
-		if had && old.ID != "" && old.ID != rec.ID {
-			p.Del(ctx, s.idKey(old.ID), s.seenKey(old.ID))
-		}
 		return nil
 	})
+	if err == nil {
+		err = s.rdb.Set(ctx, s.tenantKey(rec.TenantID), b, 0).Err()
+	}
+	if err == nil && had && old.ID != "" && old.ID != rec.ID {
+		err = s.rdb.Del(ctx, s.idKey(old.ID), s.seenKey(old.ID)).Err()
+	}
 	if err != nil {
 		return fmt.Errorf("subscription store: save tenant %s: %w", rec.TenantID, err)
 	}
@@ -365,14 +375,20 @@ func (s *Store) Delete(ctx context.Context, tenantID string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.tenantKey(tenantID))
-		p.SRem(ctx, s.tenantsKey(), tenantID)
-		if had && old.ID != "" {
-			p.Del(ctx, s.idKey(old.ID), s.seenKey(old.ID))
-		}
-		return nil
-	})
+	// In steps for the same reason as Save: the subscription's keys go
+	// first (the webhook stops accepting it), then the tenant's record and
+	// its set entry, so an interrupted delete leaves the record that lets
+	// the next Delete finish the job.
+	if had && old.ID != "" {
+		err = s.rdb.Del(ctx, s.idKey(old.ID), s.seenKey(old.ID)).Err()
+	}
+	if err == nil {
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.SRem(ctx, s.tenantsKey(), tenantID)
+			p.Del(ctx, s.tenantKey(tenantID))
+			return nil
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("subscription store: delete tenant %s: %w", tenantID, err)
 	}

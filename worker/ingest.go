@@ -77,6 +77,9 @@ type Ingest struct {
 	maxLen       int64
 	reclaimIdle  time.Duration
 	reclaimEvery time.Duration
+	// replicaAcks and replicaWait make Add wait for replicas (WithReplicaAcks).
+	replicaAcks int
+	replicaWait time.Duration
 
 	added, changes, dispatched, enqueued, failures, reclaimed, dropped atomic.Int64
 }
@@ -133,6 +136,16 @@ func (i *Ingest) WithMaxLen(n int64) *Ingest {
 	return i
 }
 
+// WithReplicaAcks makes Add return only once n replicas hold the entry
+// (Redis WAIT, bounded by timeout), and fail otherwise: with Sentinel, an
+// entry the master acknowledged but had not yet sent to a replica is lost
+// when the master dies and the replica takes over. n <= 0 turns it off.
+// Call it right after NewIngest.
+func (i *Ingest) WithReplicaAcks(n int, timeout time.Duration) *Ingest {
+	i.replicaAcks, i.replicaWait = max(n, 0), timeout
+	return i
+}
+
 // Key is the stream's Redis key.
 func (i *Ingest) Key() string { return i.key }
 
@@ -166,7 +179,12 @@ func (i *Ingest) Add(ctx context.Context, changes []UserChange) error {
 	if err != nil {
 		return err
 	}
-	err = i.rdb.XAdd(ctx, &redis.XAddArgs{Stream: i.key, MaxLen: i.maxLen, Approx: true, Values: values}).Err()
+	args := &redis.XAddArgs{Stream: i.key, MaxLen: i.maxLen, Approx: true, Values: values}
+	if i.replicaAcks > 0 {
+		err = i.addReplicated(ctx, args)
+	} else {
+		err = i.rdb.XAdd(ctx, args).Err()
+	}
 	if err != nil {
 		return fmt.Errorf("ingest add %d changes: %w", n, err)
 	}
@@ -174,6 +192,30 @@ func (i *Ingest) Add(ctx context.Context, changes []UserChange) error {
 	i.changes.Add(int64(n))
 	return nil
 }
+
+// addReplicated sends XADD and WAIT in one pipeline: WAIT counts the
+// replicas holding this connection's writes, so both must share it.
+func (i *Ingest) addReplicated(ctx context.Context, args *redis.XAddArgs) error {
+	var wait *redis.Cmd
+	_, err := i.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, args)
+		wait = p.Do(ctx, "WAIT", i.replicaAcks, i.replicaWait.Milliseconds())
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if got, _ := wait.Int64(); got < int64(i.replicaAcks) {
+		return fmt.Errorf("%w: %d of %d replicas acknowledged within %s", ErrNotReplicated, got, i.replicaAcks, i.replicaWait)
+	}
+	return nil
+}
+
+// ErrNotReplicated is returned by Add when too few replicas acknowledged
+// the entry in time: the entry is written but could be lost in a
+// failover, so the caller must not promise it (the webhook answers 503 and
+// Graph delivers again; a repeat costs only a coalesced job).
+var ErrNotReplicated = errors.New("ingest entry not replicated")
 
 // encodeChanges groups changes by tenant into field/value pairs (tenant,
 // JSON array of users), dropping repeats; n is the number of distinct

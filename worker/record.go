@@ -6,10 +6,30 @@ import (
 	"strings"
 )
 
-// record is step 6 of a run: every result goes into the report, and links
-// found without a write are cached.
-func (r *run) record(ctx context.Context, results []applyResult, links map[string]Link) {
+// record is step 6 of a run: every result goes into the report with the
+// tally of the users the plan step left alone (they are counted, not
+// listed: their warnings, such as a missing phone, come back every run),
+// and links found without a write are cached.
+func (r *run) record(ctx context.Context, results []applyResult, links map[string]Link, plans *runPlans) {
 	rep := r.rep
+	q := plans.quiet
+	rep.Statistics.UsersProcessed += q.users
+	rep.Statistics.ContactsSkipped += q.users
+	for reason, n := range q.reasons {
+		if rep.Statistics.SkippedByReason == nil {
+			rep.Statistics.SkippedByReason = map[string]int{}
+		}
+		rep.Statistics.SkippedByReason[reason] += n
+	}
+	for code, n := range q.warnings {
+		if rep.Statistics.QuietWarnings == nil {
+			rep.Statistics.QuietWarnings = map[string]int{}
+		}
+		rep.Statistics.QuietWarnings[code] += n
+	}
+	for _, p := range q.links {
+		r.e.storeLink(ctx, r.t.ID, p)
+	}
 	for _, res := range results {
 		p := res.plan
 		if p.kind == actSkip && p.link != nil && !r.in.DryRun {
@@ -22,18 +42,7 @@ func (r *run) record(ctx context.Context, results []applyResult, links map[strin
 		} else {
 			rep.Statistics.UsersProcessed++
 		}
-		if p.kind == actSkip && quietSkip(p.reason) && !r.in.ListSkipped {
-			// A user the run left alone: its warnings (a missing phone) come
-			// back every run, so they are counted, not listed.
-			for _, w := range p.warnings {
-				if rep.Statistics.QuietWarnings == nil {
-					rep.Statistics.QuietWarnings = map[string]int{}
-				}
-				rep.Statistics.QuietWarnings[w.Code]++
-			}
-		} else {
-			rep.Warnings = append(rep.Warnings, p.warnings...)
-		}
+		rep.Warnings = append(rep.Warnings, p.warnings...)
 		switch {
 		case res.err != nil:
 			rep.Errors = append(rep.Errors, *res.err)
@@ -57,9 +66,7 @@ func (r *run) record(ctx context.Context, results []applyResult, links map[strin
 				rep.Statistics.SkippedByReason = map[string]int{}
 			}
 			rep.Statistics.SkippedByReason[p.reason]++
-			if r.in.ListSkipped || !quietSkip(p.reason) {
-				rep.SkippedContacts = append(rep.SkippedContacts, SkipItem{UserPrincipalName: p.upn, Reason: p.reason})
-			}
+			rep.SkippedContacts = append(rep.SkippedContacts, SkipItem{UserPrincipalName: p.upn, Reason: p.reason})
 		}
 	}
 }

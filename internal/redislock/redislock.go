@@ -115,8 +115,29 @@ func keep(rdb redis.UniversalClient, key, token string, ttl time.Duration) func(
 		once.Do(func() {
 			close(stop)
 			<-done
-			release.Run(context.Background(), rdb, []string{key}, token)
+			releaseRetrying(rdb, key, token, min(ttl, maxReleaseRetry))
 		})
+	}
+}
+
+// maxReleaseRetry bounds how long a release keeps trying while Redis does
+// not answer.
+const maxReleaseRetry = 10 * time.Second
+
+// releaseRetrying deletes the lock if it is still ours, trying again for up
+// to within while Redis does not answer: during a Sentinel failover the
+// first tries fail, and a lock left behind would keep the next holder out
+// for its whole TTL. Past within, the TTL frees it.
+func releaseRetrying(rdb redis.UniversalClient, key, token string, within time.Duration) {
+	deadline := time.Now().Add(within)
+	pause := 100 * time.Millisecond
+	for {
+		err := release.Run(context.Background(), rdb, []string{key}, token).Err()
+		if err == nil || errors.Is(err, redis.Nil) || !time.Now().Add(pause).Before(deadline) {
+			return
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, time.Second)
 	}
 }
 

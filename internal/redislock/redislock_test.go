@@ -98,3 +98,27 @@ func TestRedisDownIsAnError(t *testing.T) {
 	require.False(t, errors.Is(err, redislock.ErrHeld), "an unreachable Redis is not a held lock")
 	require.Contains(t, err.Error(), "lock k")
 }
+
+func TestReleaseOutlastsAShortRedisOutage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mr, rdb := newRedis(t)
+	l, err := redislock.Acquire(ctx, rdb, "k", 30*time.Second, redislock.Options{})
+	require.NoError(t, err)
+	mr.Close() // a failover: Redis does not answer for a moment
+	released := make(chan struct{})
+	go func() { l.Release(); close(released) }()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-released:
+		t.Fatal("Release gave up while Redis was away")
+	default:
+	}
+	require.NoError(t, mr.Restart())
+	select {
+	case <-released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Release did not finish once Redis was back")
+	}
+	require.False(t, mr.Exists("k"), "the lock was deleted, not left to its 30 s TTL")
+}

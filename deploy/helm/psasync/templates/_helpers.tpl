@@ -42,17 +42,40 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-psasync.yaml: .Values.config with redis.addr from .Values.redis.addr and,
-for every entry of .Values.secretFiles ("dotted.key": secret key), the
-config key dotted.key_file pointing at the mounted Secret's file.
+psasync.yaml: .Values.config with the Redis of .Values.redis (redis.addr,
+redis.sentinel or redis.cluster, by mode) and, for every entry of
+.Values.secretFiles ("dotted.key": secret key), the config key
+dotted.key_file pointing at the mounted Secret's file. The secretFiles
+entry redis.password is the data nodes' password in every mode: it becomes
+redis.sentinel.password_file or redis.cluster.password_file there.
 */}}
 {{- define "psasync.config" -}}
 {{- $cfg := deepCopy .Values.config }}
 {{- $redis := get $cfg "redis" | default (dict) }}
+{{- $mode := .Values.redis.mode }}
+{{- if eq $mode "sentinel" }}
+{{- $v := .Values.redis.sentinel }}
+{{- $s := dict "master_name" $v.masterName "addrs" $v.addrs }}
+{{- with $v.username }}{{ $_ := set $s "username" . }}{{ end }}
+{{- with $v.sentinelUsername }}{{ $_ := set $s "sentinel_username" . }}{{ end }}
+{{- with $v.db }}{{ $_ := set $s "db" . }}{{ end }}
+{{- with $v.replicaAcks }}{{ $_ := set $s "replica_acks" . }}{{ end }}
+{{- with $v.replicaAckTimeout }}{{ $_ := set $s "replica_ack_timeout" . }}{{ end }}
+{{- $_ := set $redis "sentinel" $s }}
+{{- else if eq $mode "cluster" }}
+{{- $v := .Values.redis.cluster }}
+{{- $c := dict "addrs" $v.addrs }}
+{{- with $v.username }}{{ $_ := set $c "username" . }}{{ end }}
+{{- $_ := set $redis "cluster" $c }}
+{{- else }}
 {{- $_ := set $redis "addr" .Values.redis.addr }}
+{{- end }}
 {{- $_ := set $cfg "redis" $redis }}
 {{- $mount := .Values.secretMountPath }}
 {{- range $key, $secretKey := .Values.secretFiles }}
+{{- if and (eq $key "redis.password") (ne $mode "single") }}
+{{- $key = printf "redis.%s.password" $mode }}
+{{- end }}
 {{- $parts := splitList "." $key }}
 {{- $node := $cfg }}
 {{- range $p := initial $parts }}
