@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -78,7 +79,7 @@ func Sync(ctx context.Context, o SyncOptions) error {
 	}
 	runID := fmt.Sprintf("cli-%d-%d", os.Getpid(), time.Now().Unix())
 	started := time.Now().UTC()
-	rep, err := a.engine.Run(ctx, runID, in)
+	rep, err := a.engine.Run(quota.WithTenant(ctx, in.Tenant), runID, in)
 	prog.Done()
 	if err == nil {
 		keepCLIRun(ctx, a, runID, in, started, rep)
