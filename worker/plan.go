@@ -26,13 +26,13 @@ type userPlan struct {
 	user    directory.User
 	upn     string
 	kind    actionKind
-	contact psa.Contact   // create: the new contact; update: current with the changes applied
-	fields  []psa.Field   // update: what to write
+	contact psa.Contact // create: the new contact; update: current with the changes applied
+	fields  []psa.Field // update: what to write
 	// changes are an update's old and new values; a create's are made
 	// when needed (written), as every value is new.
 	changes []FieldChange
-	action  string        // report action: an Action* value
-	reason  string        // skip reason
+	action  string // report action: an Action* value
+	reason  string // skip reason
 	errCode string
 	errMsg  string
 	cause   error // the PSA or Graph error behind errCode, when there was one
