@@ -32,7 +32,9 @@ func benchWorld(b *testing.B, psaType string, n int, tune ...func(*worker.Config
 		cfg.Redis.Addr = target.addr
 		cfg.Redis.KeyPrefix = fmt.Sprintf("psasync-bench:%s:%d:", strings.ReplaceAll(b.Name(), "/", "_"), time.Now().UnixNano())
 		cfg.Redis.QueuePrefix = cfg.Redis.KeyPrefix
-		b.Cleanup(func() { cleanTestRedis(b, cfg.Redis.Addr, cfg.Redis.DB, cfg.Redis.KeyPrefix, worker.PrefixedQueues(cfg.Redis.QueuePrefix)) })
+		b.Cleanup(func() {
+			cleanTestRedis(b, cfg.Redis.Addr, cfg.Redis.DB, cfg.Redis.KeyPrefix, worker.PrefixedQueues(cfg.Redis.QueuePrefix))
+		})
 	} else {
 		b.Log("no real Redis: the embedded one's figures say little about a deployment")
 	}

@@ -21,6 +21,11 @@ import (
 	"github.com/psasync/psasync/worker"
 )
 
+// defaultConcurrency is how many jobs a worker process runs at once when
+// worker.concurrency is unset: 20, the size of a Graph $batch, so that the
+// user reads of a burst for one tenant fill whole batches.
+const defaultConcurrency = 20
+
 // Role is a part of psasync a process runs; roles combine with |.
 type Role int
 
@@ -55,7 +60,7 @@ type NodeOptions struct {
 	// 127.0.0.1:8080); 127.0.0.1:0 picks a free port.
 	Listen string
 	// Concurrency is how many jobs this process runs at once (default
-	// worker.concurrency, else 10).
+	// worker.concurrency, else defaultConcurrency).
 	Concurrency int
 	// MetricsListen is where a process without the webhook role serves
 	// /metrics, /healthz and /readyz (default worker.metrics_listen; empty:
@@ -219,7 +224,7 @@ func (n *Node) Run(ctx context.Context) error {
 		start("dispatcher", func(ctx context.Context) error { return n.ingest.Run(ctx, consumerName(roles)) })
 	}
 	if roles&RoleWorker != 0 {
-		conc := firstPositive(n.opts.Concurrency, n.cfg.Worker.Concurrency, 10)
+		conc := firstPositive(n.opts.Concurrency, n.cfg.Worker.Concurrency, defaultConcurrency)
 		start("worker", func(ctx context.Context) error { return n.runWorkers(ctx, conc) })
 	}
 	if roles&RoleScheduler != 0 && !n.opts.NoScheduler {
@@ -238,18 +243,37 @@ func (n *Node) Run(ctx context.Context) error {
 
 // runWorkers processes jobs until ctx ends; asynq then stops taking new
 // ones, waits for running ones and puts unfinished ones back in the queue.
+// Two asynq servers share the handlers: one of concurrency slots for the
+// subscription and per-user jobs (critical, default), and one of
+// worker.max_tenant_runs slots for runs (low), so that however many
+// tenants' nightly reconciles are due, this process runs a bounded number
+// of them at once (its memory follows that bound) and they never take the
+// slots of per-user jobs.
 func (n *Node) runWorkers(ctx context.Context, concurrency int) error {
-	srv := asynq.NewServer(n.asynq, n.workerServerConfig(concurrency))
 	mux := asynq.NewServeMux()
+	mux.Use(shareByTenant)
 	mux.Handle(worker.TypeUserSync, &worker.UserSyncHandler{Engine: n.app.engine, Log: n.log, Observe: n.metrics.ObserveOutcome})
 	mux.Handle(worker.TypeTenantSync, &worker.TenantSyncHandler{Engine: n.app.engine, Log: n.log, Observe: n.metrics.ObserveReport})
 	n.registerSubscriptionHandlers(mux)
-	if err := srv.Start(mux); err != nil {
-		return err
+	jobsCfg := n.workerServerConfig(concurrency)
+	jobsCfg.Queues = map[string]int{n.queues.Critical: 6, n.queues.Default: 3}
+	runsCfg := n.workerServerConfig(n.cfg.Worker.TenantRuns())
+	runsCfg.Queues = map[string]int{n.queues.Low: 1}
+	var started []*asynq.Server
+	defer func() {
+		for _, srv := range started {
+			srv.Shutdown()
+		}
+	}()
+	for _, c := range []asynq.Config{jobsCfg, runsCfg} {
+		srv := asynq.NewServer(n.asynq, c)
+		if err := srv.Start(mux); err != nil {
+			return err
+		}
+		started = append(started, srv)
 	}
 	<-ctx.Done()
 	n.log.Info("shutting down workers: finishing running jobs")
-	srv.Shutdown()
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/ledger"
@@ -263,4 +264,34 @@ func customerOf(t *testing.T, env *simenv.Env, kind simenv.CustomerKind, n int) 
 // periodStart is the start of the incremental period holding now.
 func periodStart(now time.Time, every time.Duration) time.Time {
 	return now.UTC().Truncate(every)
+}
+
+// TestDiscoveryEveryPSA checks the generator's mix against each PSA's
+// company directory: tenant-id fields, websites and contacts' domains are
+// read the way each vendor keeps them.
+func TestDiscoveryEveryPSA(t *testing.T) {
+	t.Parallel()
+	for _, p := range psaTypes() {
+		t.Run(p, func(t *testing.T) {
+			t.Parallel()
+			env, err := simenv.Start(context.Background(), simenv.Options{PSA: p, Users: 1, Unlimited: true, Customers: 20})
+			require.NoError(t, err)
+			t.Cleanup(env.Close)
+			cfg := env.Config
+			testRedis(t, cfg)
+			cfg.PSA.Quota = &quota.Config{}
+			a, err := app.New(context.Background(), cfg, app.Options{Logger: quietLogger(), HTTPClient: env.HTTPClient})
+			require.NoError(t, err)
+			t.Cleanup(a.Close)
+			res, err := a.Onboarding().Discover(context.Background(), onboarding.DiscoverOptions{DryRun: true})
+			require.NoError(t, err)
+			for _, rule := range onboarding.Rules {
+				require.Equal(t, env.Mix.ByRule[string(rule)], res.ByRule[rule], "%s: by %s", p, rule)
+			}
+			require.Equal(t, env.Mix.NeedsReview, res.NeedsReview)
+			stored, err := a.Onboarding().List(context.Background(), "")
+			require.NoError(t, err)
+			require.Empty(t, stored, "a dry run stores nothing")
+		})
+	}
 }

@@ -10,6 +10,9 @@ import (
 	"os"
 	"os/user"
 
+	"github.com/sirupsen/logrus"
+
+	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/webhook"
 	"github.com/psasync/psasync/worker"
@@ -123,35 +126,28 @@ type OperateOptions struct {
 // contact that is not a candidate) is ErrBadConfig naming what was wrong,
 // and changes nothing.
 func Operate(ctx context.Context, o OperateOptions) error {
-	cfg, env, err := o.Source.open(ctx)
-	if err != nil {
-		return err
-	}
-	if env != nil {
-		defer env.Close()
-	}
 	if err := o.check(); err != nil {
 		return badConfig(err)
 	}
 	tenant := o.Tenant
-	if o.Action != ActionApproveHeld && o.Action != ActionRejectHeld {
+	a, closeApp, err := o.Source.openApp(ctx, o.Stderr, func(cfg *config.Config, _ *logrus.Logger, _ *Options) error {
+		if o.Action == ActionApproveHeld || o.Action == ActionRejectHeld {
+			return nil
+		}
 		t, err := cfg.SelectTenant(o.Tenant)
-		if err != nil {
+		switch {
+		case errors.Is(err, config.ErrUnknownTenant) && o.Tenant != "":
+			return nil // an accepted (onboarded) tenant, or a 404 from the engine
+		case err != nil:
 			return badConfig(fmt.Errorf("--tenant: %w", err))
 		}
 		tenant = t.ID
-	}
-	log := NewLogger(cfg.Log, o.Stderr)
-	routeLibraryLogs(log)
-	ao := Options{Logger: log}
-	if env != nil {
-		ao.HTTPClient = env.HTTPClient
-	}
-	a, err := New(ctx, cfg, ao)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer closeApp()
 	op, actor := operator{e: a.engine}, cliActor()
 	var out json.RawMessage
 	switch o.Action {

@@ -103,7 +103,8 @@ func scheduledTenants(cfg *config.Config, tenants []config.Tenant) ([]subscripti
 			return nil, fmt.Errorf("tenant %s: schedule.time_zone: %w", t.ID, err)
 		}
 		out = append(out, subscription.ScheduledTenant{ID: t.ID, Enabled: t.SyncEnabled(), Schedule: subscription.Schedule{
-			IncrementalEvery: s.IncrementalEvery, ReconcileAt: s.ReconcileAt, Location: loc, RenewEvery: s.RenewEvery}})
+			IncrementalEvery: s.IncrementalEvery, ReconcileAt: s.ReconcileAt, ReconcileSpread: s.ReconcileSpread,
+			Location: loc, RenewEvery: s.RenewEvery}})
 	}
 	return out, nil
 }

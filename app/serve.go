@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/psasync/psasync/config"
 	"github.com/psasync/psasync/simkit/simenv"
 )
@@ -38,6 +40,40 @@ func (s Source) open(ctx context.Context) (*config.Config, *simenv.Env, error) {
 		return nil, nil, err
 	}
 	return env.Config, env, nil
+}
+
+// openApp opens the App a one-shot command works on: the config (or the
+// demo world), a logger on stderr that every library logs through, and the
+// App. prepare, when set, sees the config and logger first: it checks the
+// command's inputs (an error stops before Redis is dialled) and may tune
+// the App's options. close releases the App and the world.
+func (s Source) openApp(ctx context.Context, stderr io.Writer, prepare func(*config.Config, *logrus.Logger, *Options) error) (a *App, close func(), err error) {
+	cfg, env, err := s.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	closeEnv := func() {
+		if env != nil {
+			env.Close()
+		}
+	}
+	log := NewLogger(cfg.Log, stderr)
+	routeLibraryLogs(log)
+	ao := Options{Logger: log}
+	if env != nil {
+		ao.HTTPClient = env.HTTPClient
+	}
+	if prepare != nil {
+		if err := prepare(cfg, log, &ao); err != nil {
+			closeEnv()
+			return nil, nil, err
+		}
+	}
+	if a, err = New(ctx, cfg, ao); err != nil {
+		closeEnv()
+		return nil, nil, err
+	}
+	return a, func() { a.Close(); closeEnv() }, nil
 }
 
 // ServeOptions are the inputs of Serve, one per flag of the role commands.

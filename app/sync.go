@@ -9,7 +9,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -39,30 +42,26 @@ type SyncOptions struct {
 // (nothing written to the PSA), and ErrUnavailable when Redis does not
 // answer. It is a process entry point (see Serve).
 func Sync(ctx context.Context, o SyncOptions) error {
-	cfg, env, err := o.Source.open(ctx)
+	var (
+		in        worker.RunInputs
+		selErr    error
+		onboarded bool
+		prog      *progressPrinter
+	)
+	a, closeApp, err := o.Source.openApp(ctx, o.Stderr, func(cfg *config.Config, log *logrus.Logger, ao *Options) error {
+		in, selErr = runInputs(cfg, o)
+		onboarded = errors.Is(selErr, config.ErrUnknownTenant)
+		if selErr != nil && !onboarded {
+			return badConfig(selErr)
+		}
+		prog = newProgressPrinter(o.Stderr, o.Progress, isTerminal(o.Stderr), log)
+		ao.Progress = prog.Update
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	if env != nil {
-		defer env.Close()
-	}
-	in, selErr := runInputs(cfg, o)
-	onboarded := errors.Is(selErr, config.ErrUnknownTenant)
-	if selErr != nil && !onboarded {
-		return badConfig(selErr)
-	}
-	log := NewLogger(cfg.Log, o.Stderr)
-	routeLibraryLogs(log)
-	prog := newProgressPrinter(o.Stderr, o.Progress, isTerminal(o.Stderr), log)
-	ao := Options{Logger: log, Progress: prog.Update}
-	if env != nil {
-		ao.HTTPClient = env.HTTPClient
-	}
-	a, err := New(ctx, cfg, ao)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	defer closeApp()
 	if onboarded {
 		// Not in the config: an accepted (onboarded) tenant, or unknown.
 		p, ok, aerr := a.onboard.Store().Accepted(ctx, o.Tenant)
@@ -72,13 +71,13 @@ func Sync(ctx context.Context, o SyncOptions) error {
 		if !ok {
 			return badConfig(fmt.Errorf("%w, nor an accepted tenant (psasync tenants list)", selErr))
 		}
-		if in, err = runInputs(&config.Config{Tenants: []config.Tenant{acceptedTenant(cfg, p)}}, o); err != nil {
+		if in, err = runInputs(&config.Config{Tenants: []config.Tenant{acceptedTenant(a.cfg, p)}}, o); err != nil {
 			return badConfig(err)
 		}
 	}
 	runID := fmt.Sprintf("cli-%d-%d", os.Getpid(), time.Now().Unix())
 	started := time.Now().UTC()
-	rep, err := a.engine.Run(ctx, runID, in)
+	rep, err := a.engine.Run(quota.WithTenant(ctx, in.Tenant), runID, in)
 	prog.Done()
 	if err == nil {
 		keepCLIRun(ctx, a, runID, in, started, rep)

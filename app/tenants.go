@@ -85,7 +85,8 @@ func (s *tenantSet) graphClient(ctx context.Context, t config.Tenant) (*graph.Cl
 		TenantID: t.ID, ClientID: app.ClientID, ClientSecret: app.ClientSecret,
 		CertificatePath: app.CertificatePath, CertificatePassword: app.CertificatePassword,
 		AuthorityHost: app.AuthorityHost, BaseURL: app.BaseURL,
-	}, graph.WithHTTPClient(instrumented(hc, s.metrics, "graph")), graph.WithLogger(s.log.WithField("tenant", t.ID)))
+	}, graph.WithHTTPClient(instrumented(hc, s.metrics, "graph")), graph.WithLogger(s.log.WithField("tenant", t.ID)),
+		graph.WithBatch(s.cfg.Worker.BatchLinger()))
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", t.ID, err)
 	}

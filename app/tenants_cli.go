@@ -73,24 +73,11 @@ func Tenants(ctx context.Context, o TenantsOptions) error {
 	default:
 		return badConfig(fmt.Errorf("--format %q is not yaml, json or csv", o.Format))
 	}
-	cfg, env, err := o.Source.open(ctx)
+	a, closeApp, err := o.Source.openApp(ctx, o.Stderr, nil)
 	if err != nil {
 		return err
 	}
-	if env != nil {
-		defer env.Close()
-	}
-	log := NewLogger(cfg.Log, o.Stderr)
-	routeLibraryLogs(log)
-	ao := Options{Logger: log}
-	if env != nil {
-		ao.HTTPClient = env.HTTPClient
-	}
-	a, err := New(ctx, cfg, ao)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	defer closeApp()
 	q, closeQueue := newQueue(a)
 	defer closeQueue()
 	ops := tenantOps{a: a, queue: q}

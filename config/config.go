@@ -80,8 +80,18 @@ type Monitoring struct {
 
 // Worker tunes the job workers.
 type Worker struct {
-	// Concurrency is how many jobs one worker process runs at once (default 10).
+	// Concurrency is how many jobs one worker process runs at once (default
+	// 20: the size of a Graph $batch, so that a burst's user reads fill it).
 	Concurrency int `yaml:"concurrency"`
+	// MaxTenantRuns is how many runs (a tenant's full or incremental sync)
+	// one worker process runs at once, besides Concurrency's jobs (default
+	// 2): the nightly reconciles of many tenants wait in the queue, and the
+	// process's memory follows this bound, not the number of tenants.
+	MaxTenantRuns int `yaml:"max_tenant_runs"`
+	// GraphBatchLinger is how long a per-user job's Graph read waits for
+	// other reads of the same tenant to share one $batch of up to 20
+	// (default 50ms); negative sends every read on its own.
+	GraphBatchLinger time.Duration `yaml:"graph_batch_linger"`
 	// CoalesceWindow is how long notifications for one user collapse into
 	// one trailing job (default 1s).
 	CoalesceWindow time.Duration `yaml:"coalesce_window"`
@@ -89,6 +99,32 @@ type Worker struct {
 	// (one without the webhook role, which serves them itself) serves
 	// /metrics, /healthz and /readyz; empty: none.
 	MetricsListen string `yaml:"metrics_listen"`
+}
+
+// DefaultMaxTenantRuns is worker.max_tenant_runs when unset.
+const DefaultMaxTenantRuns = 2
+
+// TenantRuns is the effective worker.max_tenant_runs.
+func (w Worker) TenantRuns() int {
+	if w.MaxTenantRuns <= 0 {
+		return DefaultMaxTenantRuns
+	}
+	return w.MaxTenantRuns
+}
+
+// DefaultGraphBatchLinger is worker.graph_batch_linger when unset.
+const DefaultGraphBatchLinger = 50 * time.Millisecond
+
+// BatchLinger is the effective linger of Graph user-read batches; 0 means
+// batching is off.
+func (w Worker) BatchLinger() time.Duration {
+	switch {
+	case w.GraphBatchLinger < 0:
+		return 0
+	case w.GraphBatchLinger == 0:
+		return DefaultGraphBatchLinger
+	}
+	return w.GraphBatchLinger
 }
 
 // Schedule is when runs happen without a notification.
@@ -99,6 +135,11 @@ type Schedule struct {
 	// ReconcileAt is the local time of the nightly full reconcile, "HH:MM"
 	// (default 02:00; "off" turns it off).
 	ReconcileAt string `yaml:"reconcile_at"`
+	// ReconcileSpread is the window the nightly reconciles of all tenants
+	// start in, from reconcile_at on (default 3h: 02:00-05:00 in each
+	// tenant's zone); each tenant's start is fixed by a hash of its id, so
+	// the tenants of an MSP do not start at once. Negative: no spread.
+	ReconcileSpread time.Duration `yaml:"reconcile_spread"`
 	// TimeZone is an IANA zone name (default UTC).
 	TimeZone string `yaml:"time_zone"`
 	// RenewEvery is how often subscriptions are checked for renewal
@@ -305,6 +346,12 @@ func (c *Config) Validate() error {
 	if c.Worker.Concurrency < 0 || c.Worker.Concurrency > 1000 {
 		add("worker.concurrency", "%d is not between 1 and 1000", c.Worker.Concurrency)
 	}
+	if c.Worker.MaxTenantRuns < 0 || c.Worker.MaxTenantRuns > 100 {
+		add("worker.max_tenant_runs", "%d is not between 1 and 100", c.Worker.MaxTenantRuns)
+	}
+	if c.Worker.GraphBatchLinger > time.Second {
+		add("worker.graph_batch_linger", "%s is longer than 1s (negative turns batching off)", c.Worker.GraphBatchLinger)
+	}
 	if c.Worker.CoalesceWindow < 0 || c.Worker.CoalesceWindow > time.Minute {
 		add("worker.coalesce_window", "%s is not between 0 and 1m", c.Worker.CoalesceWindow)
 	}
@@ -314,6 +361,9 @@ func (c *Config) Validate() error {
 			if _, err := time.Parse("15:04", s.ReconcileAt); err != nil {
 				add(key+".reconcile_at", "%q is not HH:MM or off", s.ReconcileAt)
 			}
+		}
+		if s.ReconcileSpread >= 6*time.Hour {
+			add(key+".reconcile_spread", "%s is not shorter than the 6h a night's reconcile may start in", s.ReconcileSpread)
 		}
 		if s.TimeZone != "" {
 			if _, err := time.LoadLocation(s.TimeZone); err != nil {

@@ -37,6 +37,9 @@ func (c *Config) EffectiveSchedule(t Tenant) Schedule {
 		if o.TimeZone != "" {
 			s.TimeZone = o.TimeZone
 		}
+		if o.ReconcileSpread != 0 {
+			s.ReconcileSpread = o.ReconcileSpread
+		}
 	}
 	if s.IncrementalEvery == 0 {
 		s.IncrementalEvery = 15 * time.Minute

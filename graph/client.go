@@ -66,7 +66,8 @@ type Client struct {
 	log      logrus.FieldLogger
 	adapter  abs.RequestAdapter
 	requests *atomic.Int64
-	origin   string // scheme://host of BaseURL
+	origin   string   // scheme://host of BaseURL
+	batch    *batcher // nil unless WithBatch
 }
 
 // New builds the client for one tenant. It reads the certificate file, if
@@ -86,6 +87,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 	}
 	if o.pageSize < 1 || o.pageSize > 999 {
 		return nil, fmt.Errorf("graph: page size %d is outside 1..999", o.pageSize)
+	}
+	if o.batchLinger < 0 || o.batchLinger > time.Second {
+		return nil, fmt.Errorf("graph: batch linger %s is outside 0..1s", o.batchLinger)
 	}
 	if o.maxPages < 1 {
 		return nil, fmt.Errorf("graph: max pages %d must be positive", o.maxPages)
@@ -132,14 +136,19 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("graph: request adapter: %w", err)
 	}
 	adapter.SetBaseUrl(cfg.BaseURL)
-	return &Client{
+	o.batchTimeout = timeout
+	c := &Client{
 		cfg:      cfg,
 		opts:     o,
 		log:      log,
 		adapter:  adapter,
 		requests: counter,
 		origin:   baseURL.Scheme + "://" + baseURL.Host,
-	}, nil
+	}
+	if o.batchLinger > 0 {
+		c.batch = newBatcher(c, o.batchLinger)
+	}
+	return c, nil
 }
 
 // users is a fresh /users request builder. A builder's path parameters

@@ -118,34 +118,42 @@ func classify(ctx context.Context, op string, err error) error {
 		return e
 	}
 	e.StatusCode = status
-	retryAfter, hasRetryAfter := time.Duration(0), false
+	retryAfter := ""
 	if headers != nil {
 		if v := headers.Get("Retry-After"); len(v) > 0 {
-			retryAfter, hasRetryAfter = parseRetryAfter(v[0], time.Now())
+			retryAfter = v[0]
 		}
 	}
+	e.Kind = kindOf(status, e.Code, retryAfter)
+	return e
+}
+
+// kindOf is the class of a Graph answer with this status, Graph error code
+// and Retry-After header: the one mapping for lone calls and for the
+// answers inside a $batch.
+func kindOf(status int, code, retryAfterHeader string) error {
+	retryAfter, hasRetryAfter := parseRetryAfter(retryAfterHeader, time.Now())
 	switch {
-	case deltaExpiredCodes[strings.ToLower(e.Code)] || status == http.StatusGone:
-		e.Kind = directory.ErrDeltaExpired
+	case deltaExpiredCodes[strings.ToLower(code)] || status == http.StatusGone:
+		return directory.ErrDeltaExpired
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		e.Kind = directory.ErrPermissionDenied
+		return directory.ErrPermissionDenied
 	case status == http.StatusNotFound:
-		e.Kind = directory.ErrNotFound
+		return directory.ErrNotFound
 	case status == http.StatusConflict:
-		e.Kind = directory.ErrConflict
+		return directory.ErrConflict
 	case status == http.StatusTooManyRequests:
 		if !hasRetryAfter {
 			retryAfter = defaultThrottleDelay
 		}
-		e.Kind = &directory.ThrottledError{RetryAfter: retryAfter, Kind: directory.ErrThrottled}
+		return &directory.ThrottledError{RetryAfter: retryAfter, Kind: directory.ErrThrottled}
 	case status >= 500 && hasRetryAfter:
-		e.Kind = &directory.ThrottledError{RetryAfter: retryAfter, Kind: directory.ErrUnavailable}
+		return &directory.ThrottledError{RetryAfter: retryAfter, Kind: directory.ErrUnavailable}
 	case status >= 500 || status == 0:
-		e.Kind = directory.ErrUnavailable
+		return directory.ErrUnavailable
 	default:
-		e.Kind = ErrRequest
+		return ErrRequest
 	}
-	return e
 }
 
 func deref(s *string) string {

@@ -84,11 +84,15 @@ func (c *Client) LatestDeltaLink(ctx context.Context) (string, error) {
 }
 
 // GetUser reads one user by object id or userPrincipalName, with the same
-// $select as ListUsers. A missing user gives directory.ErrNotFound.
+// $select as ListUsers. A missing user gives directory.ErrNotFound. With
+// WithBatch the read shares a $batch with other reads of this client.
 func (c *Client) GetUser(ctx context.Context, id string) (directory.User, error) {
 	op := "graph: get user " + id
 	if id == "" {
 		return directory.User{}, &Error{Op: op, Kind: ErrRequest, Message: "empty user id"}
+	}
+	if c.batch != nil {
+		return c.batch.getUser(ctx, id)
 	}
 	u, err := c.users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: directory.SelectProperties},

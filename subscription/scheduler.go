@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"strings"
 	"sync"
@@ -26,6 +27,14 @@ type Schedule struct {
 	// Past it the day is skipped rather than running a full reconcile in
 	// business hours; the next night catches up.
 	ReconcileWindow time.Duration
+	// ReconcileSpread is the length of the nightly window the reconciles of
+	// all tenants are spread over (0: 3 hours, so 02:00-05:00 by default;
+	// negative: none, every tenant starts at ReconcileAt). Each tenant's
+	// start is ReconcileAt plus a fixed offset derived from its id
+	// (ReconcileOffset), so the tenants of an MSP do not all start at once,
+	// every replica computes the same start, and every tenant gets its slot
+	// every night.
+	ReconcileSpread time.Duration
 	// Location is the tenant's time zone for ReconcileAt (nil: UTC).
 	Location *time.Location
 	// RenewEvery is how often the tenant's subscription is checked (and
@@ -35,6 +44,41 @@ type Schedule struct {
 
 // ReconcileOff turns the nightly reconcile off.
 const ReconcileOff = "off"
+
+// DefaultReconcileSpread is Schedule.ReconcileSpread when unset: the
+// nightly reconciles start between 02:00 and 05:00 local time.
+const DefaultReconcileSpread = 3 * time.Hour
+
+// ReconcileOffset is where in a spread of this length the tenant's nightly
+// reconcile starts: a hash of its id (FNV-1a) in whole seconds, the same on
+// every replica and every night, uniform over the tenants of an MSP.
+func ReconcileOffset(tenantID string, spread time.Duration) time.Duration {
+	secs := uint64(spread / time.Second)
+	if secs == 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(tenantID))
+	return time.Duration(h.Sum64()%secs) * time.Second
+}
+
+// reconcileDue finds the night whose reconcile of this tenant is due at
+// now: its start (the night's ReconcileAt plus the tenant's offset) has
+// passed and the night's window (ReconcileWindow from ReconcileAt) has not.
+// It looks at tonight and last night, as a late spread crosses midnight.
+func reconcileDue(tenantID string, sch Schedule, now time.Time) (localDate string, ok bool) {
+	hour, minute, _ := parseClock(sch.ReconcileAt)
+	local := now.In(sch.Location)
+	offset := ReconcileOffset(tenantID, sch.ReconcileSpread)
+	for _, back := range []int{0, -1} {
+		d := local.AddDate(0, 0, back)
+		start := time.Date(d.Year(), d.Month(), d.Day(), hour, minute, 0, 0, sch.Location)
+		if !now.Before(start.Add(offset)) && now.Before(start.Add(sch.ReconcileWindow)) {
+			return start.Format(time.DateOnly), true
+		}
+	}
+	return "", false
+}
 
 // WithDefaults fills the zero fields.
 func (s Schedule) WithDefaults() Schedule {
@@ -46,6 +90,12 @@ func (s Schedule) WithDefaults() Schedule {
 	}
 	if s.ReconcileWindow == 0 {
 		s.ReconcileWindow = 6 * time.Hour
+	}
+	switch {
+	case s.ReconcileSpread == 0:
+		s.ReconcileSpread = DefaultReconcileSpread
+	case s.ReconcileSpread < 0:
+		s.ReconcileSpread = 0
 	}
 	if s.Location == nil {
 		s.Location = time.UTC
@@ -69,6 +119,9 @@ func (s Schedule) Validate() error {
 	}
 	if s.ReconcileWindow <= 0 || s.ReconcileWindow >= 24*time.Hour {
 		errs = append(errs, fmt.Errorf("reconcile window %s must be positive and shorter than a day", s.ReconcileWindow))
+	}
+	if s.ReconcileSpread >= s.ReconcileWindow {
+		errs = append(errs, fmt.Errorf("reconcile spread %s must be shorter than the reconcile window %s (the last tenant of the spread needs time to catch up)", s.ReconcileSpread, s.ReconcileWindow))
 	}
 	if s.RenewEvery > 0 && s.RenewEvery < time.Minute {
 		errs = append(errs, fmt.Errorf("renew_every %s is shorter than 1m", s.RenewEvery))
@@ -218,11 +271,8 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 			}))
 		}
 		if sch.ReconcileAt != ReconcileOff {
-			hour, minute, _ := parseClock(sch.ReconcileAt)
-			local := now.In(sch.Location)
-			due := time.Date(local.Year(), local.Month(), local.Day(), hour, minute, 0, 0, sch.Location)
-			if !now.Before(due) && now.Before(due.Add(sch.ReconcileWindow)) {
-				id := ReconcileRunID(t.ID, local.Format(time.DateOnly))
+			if date, due := reconcileDue(t.ID, sch, now); due {
+				id := ReconcileRunID(t.ID, date)
 				errs = append(errs, s.once(t.ID, "reconcile", id, func() error {
 					return s.runs.EnqueueRun(ctx, id, t.ID, true, ReasonNightlyReconcile)
 				}))

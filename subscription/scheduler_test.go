@@ -40,6 +40,7 @@ func TestScheduleValidate(t *testing.T) {
 		{"bad hour", subscription.Schedule{ReconcileAt: "25:00"}, "reconcile_at"},
 		{"too often", subscription.Schedule{IncrementalEvery: time.Second}, "incremental_every"},
 		{"window of a day", subscription.Schedule{ReconcileWindow: 24 * time.Hour}, "reconcile window"},
+		{"spread past the window", subscription.Schedule{ReconcileSpread: 6 * time.Hour}, "reconcile spread 6h0m0s must be shorter"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,7 +55,7 @@ func TestScheduleValidate(t *testing.T) {
 	}
 	d := subscription.Schedule{}.WithDefaults()
 	require.Equal(t, subscription.Schedule{IncrementalEvery: 15 * time.Minute, ReconcileAt: "02:00", ReconcileWindow: 6 * time.Hour,
-		Location: time.UTC, RenewEvery: time.Hour}, d)
+		ReconcileSpread: 3 * time.Hour, Location: time.UTC, RenewEvery: time.Hour}, d)
 }
 
 // TestSchedulerReplicasProduceOneRunPerPeriod ticks two replicas, a few
@@ -85,7 +86,8 @@ func TestSchedulerReplicasProduceOneRunPerPeriod(t *testing.T) {
 			now := tc.start
 			queue := newRuns()
 			queue.clock = func() time.Time { return now }
-			sch := subscription.Schedule{IncrementalEvery: 15 * time.Minute, ReconcileAt: tc.at, Location: loc}
+			// No spread: the exact start of each night is checked.
+			sch := subscription.Schedule{IncrementalEvery: 15 * time.Minute, ReconcileAt: tc.at, ReconcileSpread: -1, Location: loc}
 			tenants := staticTenants(
 				subscription.ScheduledTenant{ID: "contoso", Enabled: true, Schedule: sch},
 				subscription.ScheduledTenant{ID: "fabrikam", Enabled: true, Schedule: sch},
@@ -268,8 +270,8 @@ func TestSchedulerReplicasOverRealAsynq(t *testing.T) {
 		t.Cleanup(func() { _ = rdb.Close() })
 		ad := &asynqRuns{q: worker.NewQueue(client, worker.NewStore(rdb, r.prefix), time.Second), store: worker.NewStore(rdb, r.prefix), queue: queue}
 		s, err := subscription.NewScheduler(ad, ad, staticTenants(
-			subscription.ScheduledTenant{ID: "contoso", Enabled: true, Schedule: subscription.Schedule{Location: mustZone(t, "Asia/Kolkata")}},
-			subscription.ScheduledTenant{ID: "fabrikam", Enabled: true, Schedule: subscription.Schedule{ReconcileAt: "23:30"}},
+			subscription.ScheduledTenant{ID: "contoso", Enabled: true, Schedule: subscription.Schedule{Location: mustZone(t, "Asia/Kolkata"), ReconcileSpread: -1}},
+			subscription.ScheduledTenant{ID: "fabrikam", Enabled: true, Schedule: subscription.Schedule{ReconcileAt: "23:30", ReconcileSpread: -1}},
 		), subscription.SchedulerConfig{})
 		require.NoError(t, err)
 		return s

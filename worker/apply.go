@@ -21,6 +21,17 @@ type applyResult struct {
 	refusedAsDuplicate bool
 }
 
+// slim drops what the report does not need of a written plan, so that a
+// first sync holds a few fields per contact until its report is done (a
+// dry run's creates keep their contact: the report shows its values).
+func (res *applyResult) slim(dryRun bool) {
+	w := res.written
+	res.written = psa.Contact{ID: w.ID, CompanyID: w.CompanyID, FirstName: w.FirstName, LastName: w.LastName}
+	if p := res.plan; !dryRun && p.kind == actCreate {
+		p.contact = psa.Contact{ID: p.contact.ID, CompanyID: p.contact.CompanyID}
+	}
+}
+
 // write carries out a plan: the one place psasync writes to a PSA. Plans
 // come from fresh reads, so a job re-run after a crash adopts the contact
 // its first attempt made. When the PSA refuses a create as a duplicate,

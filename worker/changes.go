@@ -37,6 +37,15 @@ func createdChanges(c psa.Contact) []FieldChange {
 	return out
 }
 
+// written is what the plan writes, field by field: an update's old and
+// new values, or every value of a create.
+func (p *userPlan) written() []FieldChange {
+	if p.kind == actCreate {
+		return createdChanges(p.contact)
+	}
+	return p.changes
+}
+
 // RunTrigger is the change-log trigger of a run's writes.
 func RunTrigger(runID, mode string) ledger.Trigger {
 	return ledger.Trigger{Kind: ledger.TriggerRun, RunID: runID, Mode: mode}
@@ -68,7 +77,7 @@ func (e *Engine) logWrite(ctx context.Context, tenant string, res applyResult, c
 	p := res.plan
 	ent := ledger.Entry{
 		Time: e.cfg.Now().UTC(), Tenant: tenant, UserID: p.user.ID, UPN: p.upn,
-		CompanyID: p.contact.CompanyID, ContactID: res.written.ID, Action: p.action, Changes: p.changes,
+		CompanyID: p.contact.CompanyID, ContactID: res.written.ID, Action: p.action, Changes: p.written(),
 		Trigger: trig, Result: ledger.ResultWritten,
 	}
 	if ent.ContactID == "" {

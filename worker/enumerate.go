@@ -132,4 +132,3 @@ func (r *run) countEnabledUsers(ctx context.Context) {
 	}
 	r.rep.Statistics.TotalOffice365Users = n
 }
-

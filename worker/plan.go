@@ -26,11 +26,13 @@ type userPlan struct {
 	user    directory.User
 	upn     string
 	kind    actionKind
-	contact psa.Contact   // create: the new contact; update: current with the changes applied
-	fields  []psa.Field   // update: what to write
-	changes []FieldChange // create/update: each written field's old and new value
-	action  string        // report action: an Action* value
-	reason  string        // skip reason
+	contact psa.Contact // create: the new contact; update: current with the changes applied
+	fields  []psa.Field // update: what to write
+	// changes are an update's old and new values; a create's are made
+	// when needed (written), as every value is new.
+	changes []FieldChange
+	action  string // report action: an Action* value
+	reason  string // skip reason
 	errCode string
 	errMsg  string
 	cause   error // the PSA or Graph error behind errCode, when there was one
@@ -236,9 +238,8 @@ func (p *planner) plan(ctx context.Context, u directory.User) *userPlan {
 		}
 		p.claims[key] = u.UserPrincipalName
 		plan.kind, plan.contact, plan.action = actCreate, desired, ActionCreated
-		plan.changes = createdChanges(desired)
 		if p.trace != nil {
-			p.step(TraceStep{Step: StepDiff, Decision: "create", Changes: plan.changes})
+			p.step(TraceStep{Step: StepDiff, Decision: "create", Changes: createdChanges(desired)})
 		}
 		return plan
 	}

@@ -50,7 +50,14 @@ func (r *run) record(ctx context.Context, results []applyResult, links map[strin
 			rep.Errors = append(rep.Errors, ErrorItem{UserPrincipalName: p.upn, Code: p.errCode, Message: p.errMsg, Timestamp: r.e.cfg.Now().UTC(), PSAError: psaErrorText(p.cause)})
 		case p.kind == actCreate:
 			rep.Statistics.ContactsCreated++
-			rep.CreatedContacts = append(rep.CreatedContacts, contactResult(p.user, p.upn, res.written, nil, p.action, p.changes))
+			// A create's values are all new: a dry run shows them for review;
+			// after a real one they are in the change log, and a first sync
+			// of a large tenant keeps a report of a few bytes per contact.
+			var planned []FieldChange
+			if r.in.DryRun {
+				planned = p.written()
+			}
+			rep.CreatedContacts = append(rep.CreatedContacts, contactResult(p.user, p.upn, res.written, nil, p.action, planned))
 		case p.kind == actUpdate:
 			rep.Statistics.ContactsUpdated++
 			switch p.action {

@@ -165,6 +165,7 @@ func (r *run) write(ctx context.Context, plans []*userPlan) []applyResult {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			results[i] = r.writeLocked(ctx, p)
+			results[i].slim(r.in.DryRun)
 			r.update(func(pr *Progress) {
 				if results[i].err != nil {
 					pr.Failed++

@@ -219,9 +219,9 @@ func writeStep(res applyResult, dryRun bool) TraceStep {
 	case p.kind != actCreate && p.kind != actUpdate:
 		return TraceStep{Step: StepWrite, Decision: "nothing written", Rule: p.reason}
 	case dryRun:
-		return TraceStep{Step: StepWrite, Decision: "dry run: " + p.action + " not written", Changes: p.changes}
+		return TraceStep{Step: StepWrite, Decision: "dry run: " + p.action + " not written", Changes: p.written()}
 	}
-	return TraceStep{Step: StepWrite, Decision: p.action, Detail: "the PSA answered with contact " + res.written.ID + " in company " + res.written.CompanyID, Changes: p.changes}
+	return TraceStep{Step: StepWrite, Decision: p.action, Detail: "the PSA answered with contact " + res.written.ID + " in company " + res.written.CompanyID, Changes: p.written()}
 }
 
 // ErrUnknownUser is returned by SyncUserTrace for a user Microsoft 365

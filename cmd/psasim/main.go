@@ -29,7 +29,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var writeConfig string
 	fs.IntVar(&o.Users, "users", 150, "users in each generated tenant")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the generated tenants (same seed, same users)")
-	fs.IntVar(&o.Tenants, "tenants", 1, "number of generated tenants (1-10)")
+	fs.IntVar(&o.Tenants, "tenants", 1, "number of generated tenants (1-10000)")
 	fs.StringVar(&o.GraphAddr, "graph-addr", "127.0.0.1:8443", "HOST:PORT of the Graph simulator (TLS)")
 	fs.StringVar(&o.PSAAddr, "psa-addr", "127.0.0.1:8081", "HOST:PORT of the PSA simulator")
 	fs.StringVar(&o.PSA, "psa", "connectwise", "PSA to simulate: connectwise, autotask or halopsa")

@@ -34,7 +34,7 @@ func newRoleCmd(r app.Role) *cobra.Command {
 		f.StringVar(&o.Listen, "listen", "", "HOST:PORT to listen on (default server.listen, else 127.0.0.1:8080)")
 	}
 	if r&app.RoleWorker != 0 {
-		f.IntVar(&o.Concurrency, "concurrency", 0, "jobs run at once by this process (default worker.concurrency, else 10)")
+		f.IntVar(&o.Concurrency, "concurrency", 0, "jobs run at once by this process (default worker.concurrency, else 20)")
 	}
 	if r&app.RoleWebhook == 0 {
 		f.StringVar(&o.MetricsListen, "metrics-listen", "", "HOST:PORT to serve /metrics, /healthz and /readyz on (default worker.metrics_listen; none when empty)")

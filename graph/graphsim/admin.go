@@ -20,6 +20,7 @@ func (s *Sim) routes() {
 	m.HandleFunc("GET /v1.0/users", s.handleUsers)
 	m.HandleFunc("GET /v1.0/users/$count", s.handleCount)
 	m.HandleFunc("GET /v1.0/users/{id}", s.handleUser)
+	m.HandleFunc("POST /v1.0/$batch", s.handleBatch)
 	m.HandleFunc("POST /v1.0/subscriptions", s.handleCreateSubscription)
 	m.HandleFunc("GET /v1.0/subscriptions", s.handleListSubscriptions)
 	m.HandleFunc("GET /v1.0/subscriptions/{id}", s.handleGetSubscription)

@@ -68,11 +68,19 @@ type Stats struct {
 	NotificationsDelivered int `json:"notifications_delivered"`
 	// NotificationsFailed are posts the receiver refused or did not answer.
 	NotificationsFailed int `json:"notifications_failed"`
+	// Batches are POST /$batch round trips (each also one of Requests; the
+	// requests inside count as Reads or Writes, not as Requests).
+	Batches int `json:"batches"`
+	// BatchedRequests are the requests carried inside batches.
+	BatchedRequests int `json:"batched_requests"`
+	// BatchedThrottled are requests inside batches answered 429.
+	BatchedThrottled int `json:"batched_throttled"`
 }
 
 // graphCounts are the counts only Graph has.
 type graphCounts struct {
-	tokens, delivered, failed int
+	tokens, delivered, failed        int
+	batches, batched, batchThrottled int
 }
 
 // Stats returns the counters.
@@ -80,7 +88,8 @@ func (s *Sim) Stats() Stats {
 	s.mu.Lock()
 	c := s.counts
 	s.mu.Unlock()
-	return Stats{Stats: s.meter.Stats(), Tokens: c.tokens, NotificationsDelivered: c.delivered, NotificationsFailed: c.failed}
+	return Stats{Stats: s.meter.Stats(), Tokens: c.tokens, NotificationsDelivered: c.delivered, NotificationsFailed: c.failed,
+		Batches: c.batches, BatchedRequests: c.batched, BatchedThrottled: c.batchThrottled}
 }
 
 // ResetStats zeroes the counters and forgets recorded requests.
@@ -107,6 +116,8 @@ func (s *Sim) account(r *http.Request, body []byte, rec *simkit.Capture) {
 		s.mu.Lock()
 		s.counts.tokens++
 		s.mu.Unlock()
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/$batch"):
+		// handleBatch counted the requests inside.
 	case r.Method == http.MethodGet:
 		s.meter.Read()
 	default:

@@ -19,6 +19,7 @@
 //	GET    /v1.0/users                            $select, $top, @odata.nextLink
 //	GET    /v1.0/users/{id-or-userPrincipalName}  $select
 //	GET    /v1.0/users/delta                      also delta(), microsoft.graph.delta()
+//	POST   /v1.0/$batch                           JSON batching, up to 20 requests
 //	POST   /v1.0/subscriptions                    with the validation handshake
 //	GET    /v1.0/subscriptions
 //	GET    /v1.0/subscriptions/{id}               PATCH (renew), DELETE

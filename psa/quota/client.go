@@ -72,6 +72,9 @@ type Stats struct {
 	ConcurrencyWaits int64
 	// Waited is the total time calls spent waiting for a slot.
 	Waited time.Duration
+	// ShareLimited is how many of Limited were refused because their
+	// tenant had spent its fair share while others contended.
+	ShareLimited int64
 }
 
 // Client is a psa.Client that asks the shared limiter before every call of
@@ -91,6 +94,7 @@ type Client struct {
 	limited          atomic.Int64
 	concurrencyWaits atomic.Int64
 	waitedNanos      atomic.Int64
+	shareLimited     atomic.Int64
 }
 
 // Wrap returns a psa.Client that asks the limiter shared through rdb before
@@ -137,6 +141,7 @@ func (c *Client) Stats() Stats {
 		Limited:          c.limited.Load(),
 		ConcurrencyWaits: c.concurrencyWaits.Load(),
 		Waited:           time.Duration(c.waitedNanos.Load()),
+		ShareLimited:     c.shareLimited.Load(),
 	}
 }
 
@@ -256,6 +261,12 @@ func (c *Client) admit(ctx context.Context, op, group string) (func(), error) {
 	release := func() {
 		if s != nil {
 			s.release(ctx)
+		}
+	}
+	if tenant := TenantOf(ctx); tenant != "" && c.limiter != nil && c.cfg.ShareWindow > 0 {
+		if err := c.admitShare(ctx, op, tenant); err != nil {
+			release()
+			return nil, err
 		}
 	}
 	if err := c.spend(ctx, op); err != nil {

@@ -54,6 +54,11 @@ type Config struct {
 	// ConcurrencyWait is how long a call waits for a concurrency slot
 	// before giving up with psa.ErrRateLimited; default 30s.
 	ConcurrencyWait time.Duration `yaml:"concurrency_wait"`
+	// ShareWindow is how long after its last call a tenant still counts as
+	// contending for the budget, which is split evenly between the
+	// contending tenants (see share.go); default 30s, negative: no split,
+	// first come first served.
+	ShareWindow time.Duration `yaml:"share_window"`
 	// Key is the Redis key namespace, e.g. "psasync:quota:autotask". Every
 	// replica talking to the same PSA database must use the same Key, and
 	// deployments for different PSA databases on one Redis different ones.
@@ -74,6 +79,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ConcurrencyWait == 0 {
 		c.ConcurrencyWait = DefaultConcurrencyWait
+	}
+	if c.ShareWindow == 0 {
+		c.ShareWindow = DefaultShareWindow
 	}
 	return c
 }

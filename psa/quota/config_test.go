@@ -61,10 +61,10 @@ func TestWithDefaults(t *testing.T) {
 		in   Config
 		want Config
 	}{
-		{"burst is a tenth", Config{Requests: 5000}, Config{Requests: 5000, Burst: 500, ConcurrencyWait: DefaultConcurrencyWait}},
-		{"burst at least one", Config{Requests: 7}, Config{Requests: 7, Burst: 1, ConcurrencyWait: DefaultConcurrencyWait}},
-		{"set values stay", Config{Requests: 10, Burst: 10, ConcurrencyWait: time.Second}, Config{Requests: 10, Burst: 10, ConcurrencyWait: time.Second}},
-		{"no burst without requests", Config{MaxConcurrent: 2}, Config{MaxConcurrent: 2, ConcurrencyWait: DefaultConcurrencyWait}},
+		{"burst is a tenth", Config{Requests: 5000}, Config{Requests: 5000, Burst: 500, ConcurrencyWait: DefaultConcurrencyWait, ShareWindow: DefaultShareWindow}},
+		{"burst at least one", Config{Requests: 7}, Config{Requests: 7, Burst: 1, ConcurrencyWait: DefaultConcurrencyWait, ShareWindow: DefaultShareWindow}},
+		{"set values stay", Config{Requests: 10, Burst: 10, ConcurrencyWait: time.Second, ShareWindow: -1}, Config{Requests: 10, Burst: 10, ConcurrencyWait: time.Second, ShareWindow: -1}},
+		{"no burst without requests", Config{MaxConcurrent: 2}, Config{MaxConcurrent: 2, ConcurrencyWait: DefaultConcurrencyWait, ShareWindow: DefaultShareWindow}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,5 +70,5 @@ func ExampleWrap() {
 	// call 0: ok
 	// call 1: ok
 	// call 2: quota: get contact, retry in about 1h0m0s
-	// {Calls:2 Limited:1 ConcurrencyWaits:0 Waited:0s}
+	// {Calls:2 Limited:1 ConcurrencyWaits:0 Waited:0s ShareLimited:0}
 }

@@ -19,6 +19,14 @@ import "github.com/redis/go-redis/v9"
 //	                               call returns; a crashed replica's entry
 //	                               lapses when its lease ends. The key expires
 //	                               when the last lease does.
+//	{Key}:tenants          zset    tenants contending for the budget
+//	                               (share.go): member = tenant id, score =
+//	                               its last call in ms by Redis TIME;
+//	                               entries older than ShareWindow are
+//	                               dropped, the key expires a window after
+//	                               the last call.
+//	rate:{Key}:share:{t}   string  GCRA state of tenant t's fair share
+//	                               (redis_rate, as rate:{Key}).
 //
 // Every time comes from Redis TIME so that replicas with skewed clocks agree.
 

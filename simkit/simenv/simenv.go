@@ -5,7 +5,6 @@ package simenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -25,6 +24,9 @@ import (
 // DefaultTenantID is the simulated tenant's id.
 const DefaultTenantID = "5f1c1d2e-0000-4000-8000-00000000d3e0"
 
+// MaxTenants is how many tenants one simulated world holds.
+const MaxTenants = 10000
+
 // DefaultCompanyID is the PSA company the simulated tenant syncs into.
 const DefaultCompanyID = 250
 
@@ -40,7 +42,8 @@ type Options struct {
 	// 127.0.0.1:0, a free port).
 	GraphAddr, PSAAddr string
 	// Tenants is how many tenants to generate (default 1); tenant i > 0
-	// gets id DefaultTenantID with its last digit changed and company 250+i.
+	// gets id DefaultTenantID with its last digit (past 9: last five digits)
+	// changed and company 250+i; at most MaxTenants.
 	Tenants int
 	// SeedPSA seeds each company with contacts that match, are stale, are
 	// duplicated and are orphaned, so a first run shows every outcome.
@@ -103,10 +106,15 @@ func (e *Env) StopPSA() {
 
 // TenantID returns the id of the i-th simulated tenant.
 func TenantID(i int) string {
-	if i == 0 {
+	switch {
+	case i == 0:
 		return DefaultTenantID
+	case i < 10:
+		return DefaultTenantID[:len(DefaultTenantID)-1] + strconv.Itoa(i)
 	}
-	return DefaultTenantID[:len(DefaultTenantID)-1] + strconv.Itoa(i%10)
+	// Past ten (the many-tenant benchmarks), the last five hex digits
+	// count.
+	return DefaultTenantID[:len(DefaultTenantID)-5] + fmt.Sprintf("%05d", i)
 }
 
 // Start starts the simulators and returns the world and its config.
@@ -123,8 +131,8 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	if o.Tenants <= 0 {
 		o.Tenants = 1
 	}
-	if o.Tenants > 10 {
-		return nil, errors.New("simenv: at most 10 tenants")
+	if o.Tenants > MaxTenants {
+		return nil, fmt.Errorf("simenv: at most %d tenants", MaxTenants)
 	}
 	if o.GraphAddr == "" {
 		o.GraphAddr = "127.0.0.1:0"

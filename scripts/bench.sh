@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# scripts/bench.sh: issue 13's figures in one table, each beside a baseline
+# measured in the same run. `make bench` calls it; BENCHMARKS.md holds the
+# latest output, the command of every row and the machine.
+#
+# Rows:
+#   first sync / full reconcile (no change) of 100,000 users: whole
+#     processes, psasim --users 100000 --unlimited and psasync sync --mode
+#     full under /usr/bin/time -v (CPU = user + system, peak RSS = Maximum
+#     resident set size); Graph and PSA requests from the simulators'
+#     /_sim/stats. Baseline: the same runs of psasync built from BASE_REV,
+#     the last commit before issue 13's enumeration changes (delta pages of
+#     100 decoded through kiota's parse tree).
+#   5,000-user burst, backlog, 1,000 tenants: go benchmarks in ./app
+#     (BenchmarkUserBurst5000, BenchmarkBacklog5000,
+#     BenchmarkNightly1000Tenants), each measuring its baseline in the same
+#     run.
+#
+# Environment: BASE_REV (default f7d6837), SKIP_100K=1 skips the two
+# 100,000-user rows (minutes of CPU), BENCH_USERS changes their size (a
+# quick check of the script), SKIP_GO=1 skips the go benchmarks,
+# TEST_REDIS_ADDR (default 127.0.0.1:6379) for the go benchmarks.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BASE_REV=${BASE_REV:-f7d6837}
+USERS=${BENCH_USERS:-100000}
+export TEST_REDIS_ADDR=${TEST_REDIS_ADDR:-127.0.0.1:6379}
+work=$(mktemp -d)
+sim_pid=""
+cleanup() {
+	if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { echo "bench: $*" >&2; }
+
+# timed NAME CMD...: runs CMD under /usr/bin/time -v; sets cpu, rss_mb, wall.
+timed() {
+	local name=$1
+	shift
+	# A run whose report lists errors (the seeded duplicates) exits 1 but
+	# still ran: only a run without a report is a failure here.
+	/usr/bin/time -v -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
+		grep -q '"statistics"' "$work/$name.out" || { log "$name failed:"; tail -20 "$work/$name.err" >&2; exit 1; }
+	}
+	local user sys
+	user=$(awk -F': ' '/User time/ {print $2}' "$work/$name.time")
+	sys=$(awk -F': ' '/System time/ {print $2}' "$work/$name.time")
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.1f", u + s}')
+	rss_mb=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$work/$name.time")
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.1f", s}' "$work/$name.time")
+}
+
+# stats: the simulators' counters (Graph requests without token requests,
+# PSA reads and writes).
+graph_requests() { curl -sk "https://127.0.0.1:18443/_sim/stats" | jq '.requests - .tokens'; }
+psa_stat() { curl -s "http://127.0.0.1:18081/_sim/stats" | jq ".$1"; }
+reset_stats() {
+	curl -sk -X DELETE "https://127.0.0.1:18443/_sim/stats" >/dev/null
+	curl -s -X DELETE "http://127.0.0.1:18081/_sim/stats" >/dev/null
+}
+
+# start_sim: a fresh psasim of 100,000 users and its config.
+start_sim() {
+	if [ -n "$sim_pid" ]; then kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; fi
+	rm -f "$work/psasync.yaml"
+	bin/psasim --users "$USERS" --unlimited --graph-addr 127.0.0.1:18443 --psa-addr 127.0.0.1:18081 \
+		--write-config "$work/psasync.yaml" >"$work/psasim.out" 2>&1 &
+	sim_pid=$!
+	for _ in $(seq 1 600); do
+		[ -s "$work/psasync.yaml" ] && curl -s "http://127.0.0.1:18081/_sim/stats" >/dev/null 2>&1 && return
+		sleep 0.5
+	done
+	log "psasim did not start"; cat "$work/psasim.out" >&2; exit 1
+}
+
+# sync_rows BIN PREFIX: first sync, then a full reconcile with no change,
+# on a fresh simulator; sets PREFIX_first_* and PREFIX_full_*.
+sync_rows() {
+	local bin=$1 p=$2
+	start_sim
+	for kind in first full; do
+		reset_stats
+		log "$p: $kind ($bin sync --mode full)"
+		timed "$p-$kind" "$bin" sync --config "$work/psasync.yaml" --mode full --progress never
+		printf -v "${p}_${kind}_cpu" %s "$cpu"
+		printf -v "${p}_${kind}_rss" %s "$rss_mb"
+		printf -v "${p}_${kind}_wall" %s "$wall"
+		printf -v "${p}_${kind}_graph" %s "$(graph_requests)"
+		printf -v "${p}_${kind}_reads" %s "$(psa_stat reads)"
+		printf -v "${p}_${kind}_writes" %s "$(psa_stat writes)"
+	done
+}
+
+# bench_metric FILE METRIC: one reported metric of a go benchmark's output.
+bench_metric() {
+	awk -v m="$2" '/^Benchmark/ {for (i = 1; i < NF; i++) if ($(i + 1) == m) print $i}' "$1"
+}
+
+log "building psasync and psasim"
+go build -o bin/psasync ./cmd/psasync
+go build -o bin/psasim ./cmd/psasim
+
+if [ "${SKIP_100K:-}" != 1 ]; then
+	log "building the baseline psasync from $BASE_REV"
+	mkdir -p "$work/base"
+	git archive "$BASE_REV" | tar -x -C "$work/base"
+	(cd "$work/base" && go build -o "$work/psasync-base" ./cmd/psasync)
+	sync_rows bin/psasync new
+	sync_rows "$work/psasync-base" base
+	kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""
+fi
+
+if [ "${SKIP_GO:-}" != 1 ]; then
+log "go benchmarks: 5,000-user burst, backlog, 1,000 tenants"
+go test -run '^$' -bench 'UserBurst5000|Backlog5000' -benchtime 1x -timeout 30m ./app >"$work/app-bench.txt"
+/usr/bin/time -v -o "$work/nightly.time" \
+	go test -run '^$' -bench 'Nightly1000Tenants' -benchtime 1x -timeout 60m ./app >"$work/nightly-bench.txt"
+night_rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$work/nightly.time")
+fi
+m() { bench_metric "$work/app-bench.txt" "$1"; }
+n() { bench_metric "$work/nightly-bench.txt" "$1"; }
+
+echo
+echo "| run | figure | target | baseline (same run) |"
+echo "|---|---|---|---|"
+if [ "${SKIP_100K:-}" != 1 ]; then
+	echo "| full reconcile, ${USERS} users, no change | ${new_full_cpu} s CPU, ${new_full_rss} MB peak RSS, ${new_full_graph} Graph requests, ${new_full_writes} PSA writes, ${new_full_reads} PSA reads, ${new_full_wall} s wall | ≤ 10 s CPU, ≤ 200 MB, ≤ 120 requests, 0 writes, reads = pages, ≤ 30 s | ${base_full_cpu} s CPU, ${base_full_rss} MB, ${base_full_graph} Graph requests, ${base_full_writes} writes, ${base_full_reads} reads, ${base_full_wall} s wall ($BASE_REV) |"
+	echo "| first sync, same tenant | ${new_first_cpu} s CPU, ${new_first_rss} MB peak RSS, ${new_first_graph} Graph requests, ${new_first_writes} PSA writes, ${new_first_wall} s wall | ≤ 60 s CPU, ≤ 300 MB | ${base_first_cpu} s CPU, ${base_first_rss} MB, ${base_first_graph} Graph requests, ${base_first_writes} writes, ${base_first_wall} s wall ($BASE_REV) |"
+fi
+if [ "${SKIP_GO:-}" != 1 ]; then
+echo "| burst of notifications for 5,000 distinct users (20 workers) | $(m batched-round-trips) Graph round trips, $(m batched-wall-s) s | ≤ 250 | $(m naive-round-trips) (one GET per user), $(m naive-wall-s) s; ratio $(m ratio) |"
+echo "| pending user:sync jobs per user, no worker, 16 notifications per user over 8 windows | $(m max-jobs/user) (of $(m jobs-waiting) for 5,000 users) | ≤ 2 | $(m naive-jobs/user) (one job per notification, $(m naive-jobs-waiting)) |"
+echo "| nightly reconcile, 1,000 tenants × 100 users | starts spread: at most $(n spread-max-starts/min) a minute; $(n spread-peak-runs) runs at once; every tenant ran; peak heap $(n spread-peak-heap-MB) MB; whole test process (simulators included) ${night_rss} MB peak RSS | spread over the window, every tenant runs, ≤ 300 MB | all at 02:00: $(n previous-max-starts/min) in one minute, $(n previous-peak-runs) runs at once, peak heap $(n previous-peak-heap-MB) MB |"
+fi
+echo
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)"
