@@ -61,11 +61,17 @@ func comparePlan(planID string, plan, real *worker.Report) planCheck {
 	return pc
 }
 
-// planItems are a report's writes, one string per contact and field.
+// planItems are a report's writes, one string per contact and field; a
+// created contact is one item (a real run's report leaves its fields to the
+// change log).
 func planItems(rep *worker.Report) []string {
 	var out []string
 	add := func(cs []worker.ContactResult) {
 		for _, c := range cs {
+			if c.Action == worker.ActionCreated {
+				out = append(out, c.UserPrincipalName+": created")
+				continue
+			}
 			if len(c.Changes) == 0 {
 				out = append(out, c.UserPrincipalName+": "+c.Action+" "+strings.Join(c.ChangedFields, ","))
 			}
