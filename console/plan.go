@@ -48,40 +48,44 @@ func comparePlan(planID string, plan, real *worker.Report) planCheck {
 	}
 	pc.Ready = true
 	want, got := planItems(plan), planItems(real)
+	inWant, inGot := setOf(want), setOf(got)
 	for _, k := range want {
-		if !slices.Contains(got, k) {
+		if !inGot[k] {
 			pc.Missing = append(pc.Missing, k)
 		}
 	}
 	for _, k := range got {
-		if !slices.Contains(want, k) {
+		if !inWant[k] {
 			pc.Extra = append(pc.Extra, k)
 		}
 	}
 	return pc
 }
 
-// planItems are a report's writes, one string per contact and field; a
-// created contact is one item (a real run's report leaves its fields to the
-// change log).
+// planItems are a report's writes: one string per updated contact and
+// field, and one per created contact (a real run's report leaves a
+// create's values to the change log, so a create is compared by its user).
 func planItems(rep *worker.Report) []string {
 	var out []string
-	add := func(cs []worker.ContactResult) {
-		for _, c := range cs {
-			if c.Action == worker.ActionCreated {
-				out = append(out, c.UserPrincipalName+": created")
-				continue
-			}
-			if len(c.Changes) == 0 {
-				out = append(out, c.UserPrincipalName+": "+c.Action+" "+strings.Join(c.ChangedFields, ","))
-			}
-			for _, ch := range c.Changes {
-				out = append(out, c.UserPrincipalName+": "+c.Action+" "+ch.Field+" "+ch.Old+" → "+ch.New)
-			}
+	for _, c := range rep.CreatedContacts {
+		out = append(out, c.UserPrincipalName+": "+c.Action)
+	}
+	for _, c := range rep.UpdatedContacts {
+		if len(c.Changes) == 0 {
+			out = append(out, c.UserPrincipalName+": "+c.Action+" "+strings.Join(c.ChangedFields, ","))
+		}
+		for _, ch := range c.Changes {
+			out = append(out, c.UserPrincipalName+": "+c.Action+" "+ch.Field+" "+ch.Old+" → "+ch.New)
 		}
 	}
-	add(rep.CreatedContacts)
-	add(rep.UpdatedContacts)
 	slices.Sort(out)
 	return out
+}
+
+func setOf(items []string) map[string]bool {
+	m := make(map[string]bool, len(items))
+	for _, k := range items {
+		m[k] = true
+	}
+	return m
 }
