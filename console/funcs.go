@@ -56,6 +56,14 @@ var funcs = template.FuncMap{
 		return "?" + q.Encode()
 	},
 	"list": func(v ...string) []string { return v },
+	// rows hands the contacts table its items and whether the change log
+	// exists (for links to it).
+	"rows": func(items []worker.ContactResult, decisions bool) any {
+		return struct {
+			Items     []worker.ContactResult
+			Decisions bool
+		}{items, decisions}
+	},
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
