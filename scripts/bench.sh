@@ -70,10 +70,23 @@ start_sim() {
 		--write-config "$work/psasync.yaml" >"$work/psasim.out" 2>&1 &
 	sim_pid=$!
 	for _ in $(seq 1 600); do
-		[ -s "$work/psasync.yaml" ] && curl -s "http://127.0.0.1:18081/_sim/stats" >/dev/null 2>&1 && return
+		if [ -s "$work/psasync.yaml" ] && curl -s "http://127.0.0.1:18081/_sim/stats" >/dev/null 2>&1; then
+			# The Redis of production, not the embedded one: the queue, the
+			# links and the change log live there, under a prefix of this
+			# run's own (deleted when it ends).
+			sim_prefix="psasync-bench-100k-$$-$RANDOM:"
+			echo "redis: {addr: \"$TEST_REDIS_ADDR\", key_prefix: \"$sim_prefix\", queue_prefix: \"$sim_prefix\"}" >>"$work/psasync.yaml"
+			return
+		fi
 		sleep 0.5
 	done
 	log "psasim did not start"; cat "$work/psasim.out" >&2; exit 1
+}
+
+# drop_prefix PREFIX: deletes a run's keys from the bench Redis.
+drop_prefix() {
+	local host=${TEST_REDIS_ADDR%:*} port=${TEST_REDIS_ADDR##*:}
+	redis-cli -h "$host" -p "$port" --scan --pattern "*$1*" | xargs -r -n 500 redis-cli -h "$host" -p "$port" DEL >/dev/null
 }
 
 # sync_rows BIN PREFIX: first sync, then a full reconcile with no change,
@@ -92,6 +105,7 @@ sync_rows() {
 		printf -v "${p}_${kind}_reads" %s "$(psa_stat reads)"
 		printf -v "${p}_${kind}_writes" %s "$(psa_stat writes)"
 	done
+	drop_prefix "$sim_prefix"
 }
 
 # bench_metric FILE METRIC: one reported metric of a go benchmark's output.
