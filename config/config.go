@@ -90,7 +90,7 @@ type Worker struct {
 	MaxTenantRuns int `yaml:"max_tenant_runs"`
 	// GraphBatchLinger is how long a per-user job's Graph read waits for
 	// other reads of the same tenant to share one $batch of up to 20
-	// (default 50ms); negative sends every read on its own.
+	// (default 150ms); negative sends every read on its own.
 	GraphBatchLinger time.Duration `yaml:"graph_batch_linger"`
 	// CoalesceWindow is how long notifications for one user collapse into
 	// one trailing job (default 1s).
@@ -113,7 +113,7 @@ func (w Worker) TenantRuns() int {
 }
 
 // DefaultGraphBatchLinger is worker.graph_batch_linger when unset.
-const DefaultGraphBatchLinger = 50 * time.Millisecond
+const DefaultGraphBatchLinger = 150 * time.Millisecond
 
 // BatchLinger is the effective linger of Graph user-read batches; 0 means
 // batching is off.
