@@ -63,11 +63,12 @@ reset_stats() {
 	curl -s -X DELETE "http://127.0.0.1:18081/_sim/stats" >/dev/null
 }
 
-# start_sim: a fresh psasim of 100,000 users and its config.
+# start_sim PSASIM: a fresh psasim of 100,000 users and its config.
 start_sim() {
+	local sim=$1
 	if [ -n "$sim_pid" ]; then kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; fi
 	rm -f "$work/psasync.yaml"
-	bin/psasim --users "$USERS" --unlimited --graph-addr 127.0.0.1:18443 --psa-addr 127.0.0.1:18081 \
+	"$sim" --users "$USERS" --unlimited --graph-addr 127.0.0.1:18443 --psa-addr 127.0.0.1:18081 \
 		--write-config "$work/psasync.yaml" >"$work/psasim.out" 2>&1 &
 	sim_pid=$!
 	for _ in $(seq 1 600); do
@@ -90,11 +91,11 @@ drop_prefix() {
 	redis-cli -h "$host" -p "$port" --scan --pattern "*$1*" | xargs -r -n 500 redis-cli -h "$host" -p "$port" DEL >/dev/null
 }
 
-# sync_rows BIN PREFIX: first sync, then a full reconcile with no change,
-# on a fresh simulator; sets PREFIX_first_* and PREFIX_full_*.
+# sync_rows BIN PREFIX PSASIM: first sync, then a full reconcile with no
+# change, on a fresh simulator; sets PREFIX_first_* and PREFIX_full_*.
 sync_rows() {
 	local bin=$1 p=$2
-	start_sim
+	start_sim "$3"
 	for kind in first full; do
 		reset_stats
 		log "$p: $kind ($bin sync --mode full)"
@@ -176,9 +177,10 @@ if [ "${SKIP_100K:-}" != 1 ]; then
 	log "building the baseline psasync from $BASE_REV"
 	mkdir -p "$work/base"
 	git archive "$BASE_REV" | tar -x -C "$work/base"
-	(cd "$work/base" && go build -o "$work/psasync-base" ./cmd/psasync)
-	sync_rows bin/psasync new
-	sync_rows "$work/psasync-base" base
+	(cd "$work/base" && go build -o "$work/psasync-base" ./cmd/psasync && go build -o "$work/psasim-base" ./cmd/psasim)
+	sync_rows bin/psasync new bin/psasim
+	# The baseline's own simulators: its config has the keys it knows.
+	sync_rows "$work/psasync-base" base "$work/psasim-base"
 	kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""
 fi
 
