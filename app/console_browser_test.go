@@ -139,6 +139,51 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Focus(chromedp.CSS(`form[action="/ui/conflicts/resolve"] button`)),
 		enter,
 		chromedp.WaitVisible(chromedp.Search(`//p[@role="status" and contains(., "is linked to contact")]`)),
+	)
+
+	// The applied run's guard held the seeded orphans: approve one of the
+	// batch (tick it, then Enter on Approve), then follow a
+	// held contact to its history.
+	run("approve part of a held batch",
+		chromedp.Navigate(base+"/ui/held"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/ui/held/decide"] input[type="checkbox"]`)),
+		shot("held"),
+		// An orphan's contact (its user is gone: no job touches it).
+		chromedp.Click(chromedp.Search(`//tr[td[contains(., "no longer exists")]]//input[@type="checkbox"]`)),
+		chromedp.Focus(chromedp.CSS(`form[action="/ui/held/decide"] button[value="approve"]`)),
+		enter,
+		chromedp.WaitVisible(chromedp.Search(`//p[@role="status" and contains(., "Approved:")]`)),
+		shot("held-approved"),
+	)
+	require.Contains(t, get(chromedp.Text(chromedp.CSS("main"))), "Approved: 1 contacts deactivated", "the picked orphan was deactivated")
+	run("the rest of the batch",
+		chromedp.Navigate(base+"/ui/held"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/ui/held/decide"]`)),
+	)
+	require.Contains(t, get(chromedp.Text(chromedp.CSS("main"))), "approved", "the rest of the batch still waits, the approved one says so")
+	run("one contact's history",
+		chromedp.Click(chromedp.CSS(`form[action="/ui/held/decide"] a[href^="/ui/changes?contact="]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[.="Changes"]`)),
+		shot("contact-history"),
+	)
+	require.Contains(t, get(chromedp.Location()), "/ui/changes?contact=")
+
+	run("every other page",
+		chromedp.Navigate(base+"/ui/quarantine"),
+		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "Quarantine")]`)),
+		shot("quarantine"),
+		chromedp.Navigate(base+"/ui/onboarding"),
+		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "Onboarding")]`)),
+		shot("onboarding"),
+		chromedp.Navigate(base+"/ui/sync-user"),
+		chromedp.WaitVisible(chromedp.ID("sync-user-upn")),
+		chromedp.Focus(chromedp.ID("sync-user-upn")),
+		chromedp.KeyEvent(firstSyncable(t, nb.testBundle).UserPrincipalName),
+		enter,
+		chromedp.WaitVisible(chromedp.Search(`//*[contains(., "scope")]`)),
+		shot("sync-user"),
+		chromedp.Navigate(base+"/ui/jobs"),
+		chromedp.WaitVisible(chromedp.CSS("main")),
 		chromedp.Navigate(base+"/monitoring/"),
 		chromedp.WaitVisible(chromedp.Search(`//a[contains(@href, "/monitoring/queues/")]`)),
 		shot("jobs"),

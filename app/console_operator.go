@@ -57,6 +57,9 @@ func (o consoleOperator) ApproveHeld(ctx context.Context, batchID string, contac
 		return "", refused(err)
 	}
 	msg := fmt.Sprintf("Approved: %d contacts deactivated, %d needed no write.", len(res.Deactivated), len(res.Skipped))
+	for _, sk := range res.Skipped {
+		msg += fmt.Sprintf(" %s: %s.", sk.UserPrincipalName, sk.Reason)
+	}
 	if len(res.Errors) > 0 {
 		var codes []string
 		for _, e := range res.Errors {

@@ -277,3 +277,44 @@ func TestTenantWithoutConsentIsQuarantined(t *testing.T) {
 	require.True(t, rep.Success, "%+v", rep.Errors)
 	require.Len(t, rep.CreatedContacts, 1)
 }
+
+// TestHeldDeactivationsWaitForAPersonWhateverTheShare: contacts held in a
+// pending batch stay active while it waits, even once the company has so
+// many linked contacts that the guard would let them through.
+func TestHeldDeactivationsWaitForAPersonWhateverTheShare(t *testing.T) {
+	t.Parallel()
+	var users []graphsim.User
+	for i := 1; i <= 5; i++ {
+		users = append(users, member(i, "user"+strconv.Itoa(i), "User", strconv.Itoa(i)))
+	}
+	w := newWorld(t, worldOpts{users: users})
+	ids := map[string]int{}
+	for _, u := range users {
+		ids[u.ID] = w.seedCurrent(u, true)
+	}
+	for _, u := range users[:3] {
+		w.updateUser(t, u.ID, map[string]any{"accountEnabled": false})
+	}
+	w.run(t, worker.ModeFull, nil)
+	batches, err := w.engine.Ledger().HeldBatches(context.Background(), tenantID)
+	require.NoError(t, err)
+	require.Len(t, batches, 1)
+
+	for i := 10; i < 30; i++ { // 20 more linked contacts: 3 of 25 is under the guard's 20%
+		u, err := w.graph.CreateUser(tenantID, member(i, "more"+strconv.Itoa(i), "More", strconv.Itoa(i)))
+		require.NoError(t, err)
+		w.seedCurrent(u, true)
+	}
+	writes := w.writes()
+	rep := w.run(t, worker.ModeFull, nil)
+	require.Zero(t, rep.Statistics.ContactsDeactivated, "the held contacts wait for the operator")
+	require.Equal(t, writes, w.writes())
+	for _, u := range users[:3] {
+		require.False(t, w.contact(t, ids[u.ID]).Inactive)
+	}
+	reasons := map[string]string{}
+	for _, s := range rep.SkippedContacts {
+		reasons[s.UserPrincipalName] = s.Reason
+	}
+	require.Contains(t, reasons[users[0].UserPrincipalName], "held for approval (batch "+batches[0].ID+")")
+}

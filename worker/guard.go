@@ -21,23 +21,66 @@ func (r *run) guard(ctx context.Context, src contactSource, links map[string]Lin
 			planned[p.contact.CompanyID] = append(planned[p.contact.CompanyID], p)
 		}
 	}
+	var waiting map[string]ledger.HeldBatch
+	if len(planned) > 0 && !r.in.DryRun {
+		waiting = r.waitingBatches(ctx)
+	}
 	for company, ps := range planned {
+		var held []*userPlan
 		if !r.in.DryRun {
 			ps = r.dropRejected(ctx, company, ps)
+			ps, held = stillHeld(waiting[company], ps)
 		}
 		linked := linkedContacts(src, links, company)
 		allowed := max(int(cfg.DeactivationGuard*float64(linked)), cfg.DeactivationGuardMin)
 		if len(ps) <= allowed {
+			skipAll(held, "deactivation held for approval (batch "+waiting[company].ID+")")
 			continue
 		}
-		msg := fmt.Sprintf("run would deactivate %d of %d linked contacts in company %s (more than %.0f%%); deactivated none", len(ps), linked, company, cfg.DeactivationGuard*100)
+		msg := fmt.Sprintf("run would deactivate %d of %d linked contacts in company %s (more than %.0f%%); deactivated none", len(ps)+len(held), linked, company, cfg.DeactivationGuard*100)
 		if r.in.DryRun {
 			r.warn(WarnDeactivationGuard, msg+". Check the tenant's scope settings; a real run holds them for an operator to approve")
 			skipAll(ps, "deactivation guard")
 			continue
 		}
-		r.hold(ctx, company, ps, msg)
+		r.hold(ctx, company, append(held, ps...), msg)
 	}
+}
+
+// waitingBatches are the tenant's pending batches by company; without the
+// ledger the run holds as if none waited.
+func (r *run) waitingBatches(ctx context.Context) map[string]ledger.HeldBatch {
+	bs, err := r.e.ledger.HeldBatches(ctx, r.t.ID)
+	if err != nil {
+		r.log.WithError(err).Warn("could not read the held deactivations")
+		return nil
+	}
+	out := make(map[string]ledger.HeldBatch, len(bs))
+	for _, b := range bs {
+		out[b.CompanyID] = b
+	}
+	return out
+}
+
+// stillHeld keeps waiting the deactivations an operator has not decided
+// yet (same contact, same reason), whatever the guard says now: a batch
+// waits for a person, not for the company's share to change. It returns
+// the deactivations left to the guard and those still held.
+func stillHeld(b ledger.HeldBatch, ps []*userPlan) (rest, held []*userPlan) {
+	pending := map[string]string{}
+	for _, c := range b.Contacts {
+		if c.Status == ledger.HeldPending {
+			pending[c.ContactID] = c.Reason
+		}
+	}
+	for _, p := range ps {
+		if reason, ok := pending[p.contact.ID]; ok && reason == p.reason {
+			held = append(held, p)
+			continue
+		}
+		rest = append(rest, p)
+	}
+	return rest, held
 }
 
 // hold keeps a company's vetoed deactivations as a pending batch.
