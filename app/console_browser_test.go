@@ -11,13 +11,18 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
+
+	"github.com/psasync/psasync/simkit/simenv"
 )
 
 // TestConsoleInChromium drives the console in headless Chromium through
 // the DevTools protocol, keyboard only: it signs in, reads the overview,
 // tabs to "Dry run now" on the tenant page and presses Enter, reads the
 // run's page and applies its plan, opens the changes, links a conflict
-// (the seeded duplicates), then opens the queues UI with the same session. Each page's
+// (the seeded duplicates), approves part of the held batch (the seeded
+// orphans), follows a contact to its history, syncs a user with its trace,
+// opens the quarantine and onboarding pages, then the queues UI with the
+// same session. Each page's
 // screenshot goes to $PSASYNC_SCREENSHOTS (default: the test's temp dir).
 // Without Chromium it skips on a laptop and fails in CI (CI=true).
 func TestConsoleInChromium(t *testing.T) {
@@ -31,45 +36,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	nb := startConsoleNode(t, nil)
 	base := nb.n.BaseURL()
-	shots := os.Getenv("PSASYNC_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	require.NoError(t, os.MkdirAll(shots, 0o755))
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	browser, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// The first call starts the browser and must not carry a timeout.
-	require.NoError(t, chromedp.Do(browser, chromedp.Navigate("about:blank")))
-	// run runs steps with a bound, so a page that never shows fails the test.
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
-		defer cancel()
-		require.NoError(t, chromedp.Do(ctx, steps...), what)
-	}
-	get := func(a chromedp.Action[string]) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
-		defer cancel()
-		v, err := chromedp.Run(ctx, a)
-		require.NoError(t, err)
-		return v
-	}
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shots, "console-"+name+".png"), png, 0o644)
-		})
-	}
+	run, get, shot := startChromium(t, chromium)
 	// tabTo presses Tab until the element with id has the focus: the
 	// button is reachable by keyboard.
 	tabTo := func(id string) chromedp.Action[chromedp.Void] {
@@ -189,4 +156,95 @@ func TestConsoleInChromium(t *testing.T) {
 		shot("jobs"),
 	)
 	require.Equal(t, "Asynq - Monitoring", get(chromedp.Title()), "the console session opens the queues UI")
+}
+
+// startChromium starts a headless Chromium for one test and returns three
+// helpers: run runs steps with a bound (so a page that
+// never shows fails the test), get reads a value, shot saves the page's
+// screenshot to $PSASYNC_SCREENSHOTS (default: the test's temp dir).
+func startChromium(t *testing.T, chromium string) (func(string, ...chromedp.Action[chromedp.Void]),
+	func(chromedp.Action[string]) string, func(string) chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	shots := os.Getenv("PSASYNC_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(shots, 0o755))
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	browser, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	// The first call starts the browser and must not carry a timeout.
+	require.NoError(t, chromedp.Do(browser, chromedp.Navigate("about:blank")))
+	// run runs steps with a bound, so a page that never shows fails the test.
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		defer cancel()
+		require.NoError(t, chromedp.Do(ctx, steps...), what)
+	}
+	get := func(a chromedp.Action[string]) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		defer cancel()
+		v, err := chromedp.Run(ctx, a)
+		require.NoError(t, err)
+		return v
+	}
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shots, "console-"+name+".png"), png, 0o644)
+		})
+	}
+	return run, get, shot
+}
+
+// TestConsoleOnboardsInChromium: in a simulated MSP, the operator discovers
+// the customer tenants from the console and accepts one by keyboard; the
+// accepted tenant joins the overview.
+func TestConsoleOnboardsInChromium(t *testing.T) {
+	t.Parallel()
+	chromium, ok := chromiumBinary()
+	if !ok {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no chromium binary on PATH, and CI=true: .ci/run installs Debian's chromium")
+		}
+		t.Skip("skipped: no chromium binary on PATH (Debian: apt-get install chromium; or set PSASYNC_CHROMIUM); in CI (CI=true) this test fails instead")
+	}
+	env, _, nb := startMSP(t, 10, &weekClock{now: time.Now().UTC()})
+	base := nb.n.BaseURL()
+	run, get, shot := startChromium(t, chromium)
+	web := customerOf(t, env, simenv.KindWebsite, 0)
+	run("sign in",
+		chromedp.Navigate(base+"/ui/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="token"]`)),
+		chromedp.KeyEvent(testAPIToken),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("tenants")),
+	)
+	run("discover",
+		chromedp.Navigate(base+"/ui/onboarding"),
+		chromedp.WaitVisible(chromedp.ID("discover")),
+		chromedp.Focus(chromedp.ID("discover")),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.Search(`//*[contains(., "Discovered 10 tenants")]`)),
+		chromedp.Navigate(base+"/ui/onboarding"),
+		chromedp.WaitVisible(chromedp.Search(`//section[.//p[contains(., "`+web.TenantID+`")]]//button[@value="accept"]`)),
+		shot("onboarding-discovered"),
+		chromedp.Focus(chromedp.Search(`//section[.//p[contains(., "`+web.TenantID+`")]]//button[@value="accept"]`)),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.Search(`//*[contains(., "is accepted and mapped to company")]`)),
+		shot("onboarding-accepted"),
+		chromedp.Navigate(base+"/ui/"),
+		chromedp.WaitVisible(chromedp.ID("tenants")),
+	)
+	require.Contains(t, get(chromedp.OuterHTML(chromedp.CSS("main"))), "/ui/tenants/"+web.TenantID, "the accepted tenant is on the overview")
 }
