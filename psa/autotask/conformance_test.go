@@ -11,7 +11,6 @@ import (
 	"github.com/psasync/psasync/psa/autotask"
 	"github.com/psasync/psasync/psa/autotask/atsim"
 	"github.com/psasync/psasync/psa/psatest"
-	"github.com/psasync/psasync/simkit"
 )
 
 // TestConformance runs the psa.Client conformance suite against atsim.
@@ -76,20 +75,10 @@ func TestDirectoryConformance(t *testing.T) {
 			cfg.PageSize, cfg.TenantIDUDF = pageSize, atsim.DefaultTenantIDUDF
 			client, err := autotask.New(cfg)
 			require.NoError(t, err)
-			return client, psatest.DirectorySim{
-				SeedCompany: func(c simkit.Company) string { return strconv.Itoa(sim.SeedCompany(c)) },
-				StoredTenantID: func(id string) (string, bool) {
-					n, _ := strconv.Atoi(id)
-					c, ok := sim.Company(n)
-					return c.TenantID, ok
-				},
-				Fail: func(f psatest.Fault) {
-					fault := atFault(f)
-					fault.PathContains = "V1.0/"
-					sim.InjectFault(fault)
-				},
-				Reads:  func() int { return sim.Stats().Reads },
-				Writes: func() int { return sim.Stats().Writes },
-			}
+			return client, psatest.SimDirectory(sim, func() (int, int) { st := sim.Stats(); return st.Reads, st.Writes }, func(f psatest.Fault) {
+				fault := atFault(f)
+				fault.PathContains = "V1.0/"
+				sim.InjectFault(fault)
+			})
 		}})
 }

@@ -2,6 +2,7 @@ package psatest
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -288,5 +289,53 @@ func checkDirectoryConnection(t *testing.T, b *dirBundle) {
 	b.front.breakAll()
 	for name, call := range dirOps(id) {
 		require.ErrorIs(t, call(b, t), psa.ErrConnection, name)
+	}
+}
+
+// BenchDirectory lists 1,000 companies and reads the contact domains of all
+// of them (5 contacts each) through dir, and reports the PSA reads one
+// onboarding pass costs: every vendor's BenchmarkDirectory1000.
+func BenchDirectory(b *testing.B, dir psa.CompanyDirectory, sim DirectorySim) {
+	ids := make([]string, 0, 1000)
+	for i := range 1000 {
+		var contacts []simkit.Contact
+		for j := range 5 {
+			contacts = append(contacts, simkit.Contact{FirstName: "U", LastName: strconv.Itoa(j), Email: fmt.Sprintf("u%d@customer%d.example", j, i)})
+		}
+		ids = append(ids, sim.SeedCompany(simkit.Company{Name: fmt.Sprintf("Customer %d", i),
+			Website: fmt.Sprintf("customer%d.example", i), Contacts: contacts}))
+	}
+	reads := sim.Reads()
+	for b.Loop() {
+		list, err := dir.ListCompanies(b.Context())
+		require.NoError(b, err)
+		require.GreaterOrEqual(b, len(list), 1000)
+		d, err := dir.ContactDomains(b.Context(), ids)
+		require.NoError(b, err)
+		require.Len(b, d, 1000)
+	}
+	b.ReportMetric(float64(sim.Reads()-reads)/float64(b.N), "requests/op")
+}
+
+// CompanySim is what the three PSA simulators share for companies.
+type CompanySim interface {
+	SeedCompany(c simkit.Company) int
+	Company(id int) (simkit.Company, bool)
+}
+
+// SimDirectory drives a simulator with the shared company seeds; counts
+// reads its API reads and writes, and fail injects the vendor's form of a
+// fault (nil for benchmarks, which inject none).
+func SimDirectory(sim CompanySim, counts func() (reads, writes int), fail func(Fault)) DirectorySim {
+	return DirectorySim{
+		SeedCompany: func(c simkit.Company) string { return strconv.Itoa(sim.SeedCompany(c)) },
+		StoredTenantID: func(id string) (string, bool) {
+			n, _ := strconv.Atoi(id)
+			c, ok := sim.Company(n)
+			return c.TenantID, ok
+		},
+		Fail:   fail,
+		Reads:  func() int { r, _ := counts(); return r },
+		Writes: func() int { _, w := counts(); return w },
 	}
 }
