@@ -11,13 +11,15 @@ import (
 
 	"github.com/psasync/psasync/app"
 	"github.com/psasync/psasync/config"
+	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/simkit/simenv"
 )
 
 // TestWorkerServesMetricsAndProbes: a worker process (no webhook role)
 // serves /metrics, /healthz and /readyz on worker.metrics_listen, so a
-// split deployment's workers are scraped and probed too; without the
-// setting it opens no port.
+// split deployment's workers are scraped and probed too, with what waits
+// for an operator (quarantined users and tenants, open conflicts, held
+// deactivations); without the setting it opens no port.
 func TestWorkerServesMetricsAndProbes(t *testing.T) {
 	t.Parallel()
 	env, err := simenv.Start(context.Background(), simenv.Options{PSA: config.PSAConnectWise, Users: 10})
@@ -30,6 +32,9 @@ func TestWorkerServesMetricsAndProbes(t *testing.T) {
 	for _, roles := range []app.Role{app.RoleWorker, app.RoleScheduler} {
 		n, err := app.NewNode(context.Background(), cfg, app.NodeOptions{Roles: roles, World: env, Logger: quietLogger()})
 		require.NoError(t, err)
+		if roles == app.RoleWorker {
+			seedDecisions(t, n.App().Ledger(), env.Tenants[0])
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- n.Run(ctx) }()
@@ -49,6 +54,16 @@ func TestWorkerServesMetricsAndProbes(t *testing.T) {
 		require.Equal(t, http.StatusOK, code)
 		require.Contains(t, body, "psasync_subscription_tenants", "%s exports psasync's own metrics", roles)
 		require.Contains(t, body, "go_goroutines")
+		// What waits for an operator, per tenant, as the shared ledger holds
+		// it (every role reads the same).
+		for _, want := range []string{
+			`psasync_quarantined_users{tenant="` + env.Tenants[0] + `"} 1`,
+			`psasync_tenant_quarantined{tenant="` + env.Tenants[0] + `"} 1`,
+			`psasync_open_conflicts{tenant="` + env.Tenants[0] + `"} 1`,
+			`psasync_held_deactivations{tenant="` + env.Tenants[0] + `"} 2`,
+		} {
+			require.Contains(t, body, want, "%s", roles)
+		}
 		code, _ = get("/webhook/graph")
 		require.Equal(t, http.StatusNotFound, code, "a worker serves no webhook")
 		cancel()
@@ -65,4 +80,22 @@ func TestWorkerServesMetricsAndProbes(t *testing.T) {
 	_, err = app.NewNode(context.Background(), cfg, app.NodeOptions{Roles: app.RoleWorker, World: env, Logger: quietLogger(), MetricsListen: "no-port"})
 	require.ErrorIs(t, err, app.ErrBadConfig)
 	require.ErrorContains(t, err, "worker.metrics_listen")
+}
+
+// seedDecisions puts one of each decision that waits for a person in the
+// ledger: a quarantined user and tenant, an open conflict, a held batch of
+// two contacts.
+func seedDecisions(t *testing.T, l *ledger.Ledger, tenant string) {
+	t.Helper()
+	ctx := context.Background()
+	for range 3 {
+		_, _, err := l.RecordFailure(ctx, tenant, "u1", "u1@x.example", "UserDataIncomplete", "no email", "fp", 3)
+		require.NoError(t, err)
+		_, _, err = l.RecordTenantFailure(ctx, tenant, "PermissionDenied", "no consent", 3)
+		require.NoError(t, err)
+	}
+	_, err := l.OpenConflict(ctx, ledger.Conflict{Tenant: tenant, UserID: "u2", Code: "DuplicateContact", Candidates: []ledger.Candidate{{ContactID: "1"}, {ContactID: "2"}}})
+	require.NoError(t, err)
+	_, _, err = l.Hold(ctx, tenant, "250", []ledger.HeldContact{{ContactID: "7", Reason: "disabled"}, {ContactID: "8", Reason: "disabled"}})
+	require.NoError(t, err)
 }
