@@ -193,21 +193,34 @@ func (l *Ledger) HeldBatches(ctx context.Context, tenant string) ([]HeldBatch, e
 	return out, nil
 }
 
-// Approved returns the contacts of a company whose deactivation an operator
-// approved, by contact id with the approved reason: the guard lets these
-// through instead of holding them again.
-func (l *Ledger) Approved(ctx context.Context, tenant, company string) (map[string]string, error) {
+// HeldState is what a company's held deactivations stand at, read at
+// once: its pending batch (zero ID when none waits) and the operator's
+// standing decisions, by contact id with the reason decided.
+type HeldState struct {
+	Pending            HeldBatch
+	Approved, Rejected map[string]string
+}
+
+// HeldState reads a company's held deactivations: the guard keeps a
+// pending batch's contacts held and rejected ones active.
+func (l *Ledger) HeldState(ctx context.Context, tenant, company string) (HeldState, error) {
 	var rec heldRecord
 	if _, err := l.getJSON(ctx, l.keys.held(tenant, company), &rec); err != nil {
-		return nil, fmt.Errorf("read held batch of company %s: %w", company, err)
+		return HeldState{}, fmt.Errorf("read held batch of company %s: %w", company, err)
 	}
-	out := map[string]string{}
+	st := HeldState{Approved: map[string]string{}, Rejected: map[string]string{}}
+	if rec.Batch.Status == HeldPending {
+		st.Pending = rec.Batch
+	}
 	for id, d := range rec.Decisions {
-		if d.Status == HeldApproved {
-			out[id] = d.Reason
+		switch d.Status {
+		case HeldApproved:
+			st.Approved[id] = d.Reason
+		case HeldRejected:
+			st.Rejected[id] = d.Reason
 		}
 	}
-	return out, nil
+	return st, nil
 }
 
 // ApproveHeld approves contacts of a pending batch (none named = every

@@ -53,9 +53,10 @@ func TestHeldFlow(t *testing.T) {
 		_, err = b.l.RejectHeld(b.ctx, batch.ID, []string{"1"}, "admin")
 		require.ErrorIs(t, err, ErrNotOpen, "an approved contact cannot be rejected")
 
-		approved, err := b.l.Approved(b.ctx, "A", "C1")
+		st, err := b.l.HeldState(b.ctx, "A", "C1")
 		require.NoError(t, err)
-		require.Equal(t, map[string]string{"1": "user disabled", "2": "user deleted"}, approved)
+		require.Equal(t, map[string]string{"1": "user disabled", "2": "user deleted"}, st.Approved)
+		require.Equal(t, batch.ID, st.Pending.ID, "the batch still waits for its third contact")
 
 		still, fresh, err := b.l.Hold(b.ctx, "A", "C1", heldSet())
 		require.NoError(t, err)
@@ -66,6 +67,10 @@ func TestHeldFlow(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, BatchDone, done.Status)
 		require.Equal(t, HeldRejected, done.Contacts[2].Status)
+		st, err = b.l.HeldState(b.ctx, "A", "C1")
+		require.NoError(t, err)
+		require.Len(t, st.Rejected, 1)
+		require.Empty(t, st.Pending.ID, "a done batch no longer waits")
 		_, err = b.l.RejectHeld(b.ctx, batch.ID, nil, "ops")
 		require.ErrorIs(t, err, ErrStale, "a done batch is stale")
 

@@ -21,20 +21,19 @@ func (r *run) guard(ctx context.Context, src contactSource, links map[string]Lin
 			planned[p.contact.CompanyID] = append(planned[p.contact.CompanyID], p)
 		}
 	}
-	var waiting map[string]ledger.HeldBatch
-	if len(planned) > 0 && !r.in.DryRun {
-		waiting = r.waitingBatches(ctx)
-	}
 	for company, ps := range planned {
 		var held []*userPlan
+		var waiting ledger.HeldBatch
 		if !r.in.DryRun {
-			ps = r.dropRejected(ctx, company, ps)
-			ps, held = stillHeld(waiting[company], ps)
+			var ok bool
+			if ps, held, waiting, ok = r.decided(ctx, company, ps); !ok {
+				continue
+			}
 		}
 		linked := linkedContacts(src, links, company)
 		allowed := max(int(cfg.DeactivationGuard*float64(linked)), cfg.DeactivationGuardMin)
 		if len(ps) <= allowed {
-			skipAll(held, "deactivation held for approval (batch "+waiting[company].ID+")")
+			skipAll(held, "deactivation held for approval (batch "+waiting.ID+")")
 			continue
 		}
 		msg := fmt.Sprintf("run would deactivate %d of %d linked contacts in company %s (more than %.0f%%); deactivated none", len(ps)+len(held), linked, company, cfg.DeactivationGuard*100)
@@ -47,40 +46,38 @@ func (r *run) guard(ctx context.Context, src contactSource, links map[string]Lin
 	}
 }
 
-// waitingBatches are the tenant's pending batches by company; without the
-// ledger the run holds as if none waited.
-func (r *run) waitingBatches(ctx context.Context) map[string]ledger.HeldBatch {
-	bs, err := r.e.ledger.HeldBatches(ctx, r.t.ID)
+// decided applies what an operator decided about a company's
+// deactivations (one ledger read): rejected ones (for the same reason)
+// stay active, and those of the pending batch stay held whatever the guard
+// says now, as a batch waits for a person, not for the company's share to
+// change. It returns the deactivations left to the guard, those still
+// held, and the pending batch; ok is false when the ledger could not be
+// read, and then every deactivation of the company is held back.
+func (r *run) decided(ctx context.Context, company string, ps []*userPlan) (rest, held []*userPlan, waiting ledger.HeldBatch, ok bool) {
+	st, err := r.e.ledger.HeldState(ctx, r.t.ID, company)
 	if err != nil {
-		r.log.WithError(err).Warn("could not read the held deactivations")
-		return nil
+		r.log.WithError(err).Warn("could not read the held deactivations; holding every deactivation of the company")
+		skipAll(ps, "deactivation guard")
+		return nil, nil, ledger.HeldBatch{}, false
 	}
-	out := make(map[string]ledger.HeldBatch, len(bs))
-	for _, b := range bs {
-		out[b.CompanyID] = b
-	}
-	return out
-}
-
-// stillHeld keeps waiting the deactivations an operator has not decided
-// yet (same contact, same reason), whatever the guard says now: a batch
-// waits for a person, not for the company's share to change. It returns
-// the deactivations left to the guard and those still held.
-func stillHeld(b ledger.HeldBatch, ps []*userPlan) (rest, held []*userPlan) {
 	pending := map[string]string{}
-	for _, c := range b.Contacts {
+	for _, c := range st.Pending.Contacts {
 		if c.Status == ledger.HeldPending {
 			pending[c.ContactID] = c.Reason
 		}
 	}
 	for _, p := range ps {
+		if reason, ok := st.Rejected[p.contact.ID]; ok && reason == p.reason {
+			p.kind, p.reason = actSkip, "deactivation rejected by an operator"
+			continue
+		}
 		if reason, ok := pending[p.contact.ID]; ok && reason == p.reason {
 			held = append(held, p)
 			continue
 		}
 		rest = append(rest, p)
 	}
-	return rest, held
+	return rest, held, st.Pending, true
 }
 
 // hold keeps a company's vetoed deactivations as a pending batch.
@@ -111,26 +108,6 @@ func (r *run) hold(ctx context.Context, company string, ps []*userPlan, msg stri
 			p.kind, p.reason = actSkip, "deactivation rejected by an operator"
 		}
 	}
-}
-
-// dropRejected skips the deactivations an operator rejected (for the same
-// reason) and returns the rest.
-func (r *run) dropRejected(ctx context.Context, company string, ps []*userPlan) []*userPlan {
-	rejected, err := r.e.ledger.Rejected(ctx, r.t.ID, company)
-	if err != nil {
-		r.log.WithError(err).Warn("could not read rejected deactivations; holding every deactivation of the company")
-		skipAll(ps, "deactivation guard")
-		return nil
-	}
-	keep := ps[:0:0]
-	for _, p := range ps {
-		if reason, ok := rejected[p.contact.ID]; ok && reason == p.reason {
-			p.kind, p.reason = actSkip, "deactivation rejected by an operator"
-			continue
-		}
-		keep = append(keep, p)
-	}
-	return keep
 }
 
 func skipAll(ps []*userPlan, reason string) {
