@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -130,12 +131,12 @@ func (e *Engine) ResolveConflict(ctx context.Context, tenant, user, contactID, a
 	case c.Status == ledger.ConflictResolved && c.ResolvedContactID == contactID:
 		return c, UserOutcome{}, nil
 	}
-	cand, ok := candidate(c, contactID)
-	if !ok && c.Status == ledger.ConflictOpen {
-		return c, UserOutcome{}, fmt.Errorf("contact %s for user %s: %w (candidates: %s)", contactID, user, ledger.ErrNotCandidate, candidateIDs(c))
-	}
 	if c.Status != ledger.ConflictOpen {
 		return c, UserOutcome{}, fmt.Errorf("conflict of user %s is %s: %w", user, c.Status, ledger.ErrNotOpen)
+	}
+	cand, ok := candidate(c, contactID)
+	if !ok {
+		return c, UserOutcome{}, fmt.Errorf("contact %s for user %s: %w (candidates: %s)", contactID, user, ledger.ErrNotCandidate, candidateIDs(c))
 	}
 	w := e.newWaiter(jobWaits(), e.log, nil)
 	if _, found, err := (liveSource{e: e, w: w}).byID(ctx, cand.CompanyID, contactID); err != nil {
@@ -185,12 +186,9 @@ func candidate(c ledger.Conflict, contactID string) (ledger.Candidate, bool) {
 }
 
 func candidateIDs(c ledger.Conflict) string {
-	ids := ""
+	ids := make([]string, len(c.Candidates))
 	for i, x := range c.Candidates {
-		if i > 0 {
-			ids += ", "
-		}
-		ids += x.ContactID
+		ids[i] = x.ContactID
 	}
-	return ids
+	return strings.Join(ids, ", ")
 }

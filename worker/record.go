@@ -15,18 +15,7 @@ func (r *run) record(ctx context.Context, results []applyResult, links map[strin
 	q := plans.quiet
 	rep.Statistics.UsersProcessed += q.users
 	rep.Statistics.ContactsSkipped += q.users
-	for reason, n := range q.reasons {
-		if rep.Statistics.SkippedByReason == nil {
-			rep.Statistics.SkippedByReason = map[string]int{}
-		}
-		rep.Statistics.SkippedByReason[reason] += n
-	}
-	for code, n := range q.warnings {
-		if rep.Statistics.QuietWarnings == nil {
-			rep.Statistics.QuietWarnings = map[string]int{}
-		}
-		rep.Statistics.QuietWarnings[code] += n
-	}
+	rep.Statistics.SkippedByReason, rep.Statistics.QuietWarnings = q.reasons, q.warnings
 	for _, p := range q.links {
 		r.e.storeLink(ctx, r.t.ID, p)
 	}
@@ -69,9 +58,6 @@ func (r *run) record(ctx context.Context, results []applyResult, links map[strin
 			rep.UpdatedContacts = append(rep.UpdatedContacts, contactResult(p.user, p.upn, res.written, p.fields, p.action, p.changes))
 		default:
 			rep.Statistics.ContactsSkipped++
-			if rep.Statistics.SkippedByReason == nil {
-				rep.Statistics.SkippedByReason = map[string]int{}
-			}
 			rep.Statistics.SkippedByReason[p.reason]++
 			rep.SkippedContacts = append(rep.SkippedContacts, SkipItem{UserPrincipalName: p.upn, Reason: p.reason})
 		}
