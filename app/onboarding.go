@@ -68,17 +68,12 @@ func (a *App) newOnboarding() {
 	a.tenants.accepted = store
 	var dir onboarding.PartnerDirectory
 	if p := a.cfg.Partner; p.Enabled() {
-		app := p.App(a.cfg.Graph)
 		dir = partnerDirectory{tenants: a.tenants, redirect: p.RedirectURI,
-			partner: config.Tenant{ID: strings.ToLower(p.TenantID), Graph: config.GraphApp{ClientID: app.ClientID, ClientSecret: app.ClientSecret,
-				CertificatePath: app.CertificatePath, CertificatePassword: app.CertificatePassword}}}
+			partner: config.Tenant{ID: strings.ToLower(p.TenantID), Graph: p.App(a.cfg.Graph)}}
 	}
 	// Every vendor client has a company directory, and the quota wrapper
 	// forwards it under the shared budget.
-	companies, ok := a.psa.(psa.CompanyDirectory)
-	if !ok {
-		companies = noCompanies{a.cfg.PSA.Type}
-	}
+	companies := a.psa.(psa.CompanyDirectory)
 	configured := map[string]string{}
 	for _, t := range a.cfg.Tenants {
 		configured[strings.ToLower(t.ID)] = t.PSADefaultCompanyID
@@ -91,20 +86,6 @@ func (a *App) newOnboarding() {
 
 // Onboarding is the App's onboarding service (tests drive it directly).
 func (a *App) Onboarding() *onboarding.Service { return a.onboard }
-
-// noCompanies is the company directory of a PSA client without one.
-type noCompanies struct{ psaType string }
-
-func (n noCompanies) err() error {
-	return fmt.Errorf("the %s client cannot list companies: %w", n.psaType, psa.ErrInvalid)
-}
-func (n noCompanies) ListCompanies(context.Context) ([]psa.Company, error) { return nil, n.err() }
-func (n noCompanies) ContactDomains(context.Context, []string) (map[string][]string, error) {
-	return nil, n.err()
-}
-func (n noCompanies) SetCompanyTenantID(context.Context, string, string) (psa.Company, error) {
-	return psa.Company{}, n.err()
-}
 
 // acceptedTenant is an accepted mapping as a config tenant: the shared
 // multi-tenant app, the accepted company, partner.psa_contact_type, the

@@ -34,6 +34,21 @@ func (s *Service) Accept(ctx context.Context, tenantID string, o AcceptOptions) 
 	if err != nil {
 		return Proposal{}, err
 	}
+	companies, err := s.psa.ListCompanies(ctx)
+	if err != nil {
+		return Proposal{}, fmt.Errorf("onboarding: accept %s: list PSA companies: %w", p.TenantID, err)
+	}
+	taken, err := s.taken(ctx)
+	if err != nil {
+		return Proposal{}, err
+	}
+	return s.accept(ctx, p, o, companies, taken)
+}
+
+// accept is Accept on what the caller has read already: the proposal, the
+// PSA's companies and the companies taken (Discover accepts many tenants
+// on one reading).
+func (s *Service) accept(ctx context.Context, p Proposal, o AcceptOptions, companies []psa.Company, taken Taken) (Proposal, error) {
 	tid := p.TenantID
 	cid := strings.TrimSpace(o.CompanyID)
 	if cid == "" {
@@ -41,10 +56,6 @@ func (s *Service) Accept(ctx context.Context, tenantID string, o AcceptOptions) 
 			return Proposal{}, fmt.Errorf("tenant %s %w (status %s: %s)", tid, ErrNoCompany, p.Status, p.Reason)
 		}
 		cid = p.Company.CompanyID
-	}
-	companies, err := s.psa.ListCompanies(ctx)
-	if err != nil {
-		return Proposal{}, fmt.Errorf("onboarding: accept %s: list PSA companies: %w", tid, err)
 	}
 	var company *psa.Company
 	for i := range companies {
@@ -54,10 +65,6 @@ func (s *Service) Accept(ctx context.Context, tenantID string, o AcceptOptions) 
 	}
 	if company == nil {
 		return Proposal{}, fmt.Errorf("company %q is %w", cid, ErrUnknownCompany)
-	}
-	taken, err := s.taken(ctx)
-	if err != nil {
-		return Proposal{}, err
 	}
 	if owner, ok := taken[cid]; ok && !strings.EqualFold(owner, tid) {
 		return Proposal{}, fmt.Errorf("company %s is %w (%s)", cid, ErrCompanyTaken, owner)

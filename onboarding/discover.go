@@ -164,6 +164,14 @@ func (s *Service) Discover(ctx context.Context, o DiscoverOptions) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
+	all, err := s.store.AcceptedAll(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	accepted := make(map[string]Proposal, len(all))
+	for _, a := range all {
+		accepted[strings.ToLower(a.TenantID)] = a
+	}
 	now := s.cfg.Clock().UTC()
 	var open []Proposal
 	var toMatch []TenantFacts
@@ -176,9 +184,7 @@ func (s *Service) Discover(ctx context.Context, o DiscoverOptions) (Result, erro
 			res.Proposals = append(res.Proposals, p)
 			continue
 		}
-		if acc, ok, err := s.store.Accepted(ctx, tid); err != nil {
-			return Result{}, err
-		} else if ok {
+		if acc, ok := accepted[tid]; ok {
 			if p.Consent && !acc.Consent {
 				res.ConsentGained = append(res.ConsentGained, acc.TenantID)
 			}
@@ -213,11 +219,16 @@ func (s *Service) Discover(ctx context.Context, o DiscoverOptions) (Result, erro
 			return Result{}, err
 		}
 	}
+	companies := make([]psa.Company, len(facts))
+	for i, f := range facts {
+		companies[i] = f.Company
+	}
 	for _, p := range open {
 		if !o.DryRun && s.cfg.AutoAcceptTenantID && p.Status == StatusProposed && p.Company.Rule == RuleTenantID {
-			acc, err := s.Accept(ctx, p.TenantID, AcceptOptions{})
+			acc, err := s.accept(ctx, p, AcceptOptions{}, companies, taken)
 			if err == nil {
 				res.AutoAccepted = append(res.AutoAccepted, p.TenantID)
+				taken[acc.Company.CompanyID] = acc.TenantID
 				p = acc
 			} else {
 				s.cfg.Logger.WithError(err).WithField("tenant", p.TenantID).Warn("onboarding: auto-accept by tenant id failed; left as a proposal")
