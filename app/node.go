@@ -251,12 +251,11 @@ func (n *Node) Run(ctx context.Context) error {
 // slots of per-user jobs.
 func (n *Node) runWorkers(ctx context.Context, concurrency int) error {
 	mux := asynq.NewServeMux()
-	mux.Use(shareByTenant)
 	mux.Handle(worker.TypeUserSync, &worker.UserSyncHandler{Engine: n.app.engine, Log: n.log, Observe: n.metrics.ObserveOutcome})
 	mux.Handle(worker.TypeTenantSync, &worker.TenantSyncHandler{Engine: n.app.engine, Log: n.log, Observe: n.metrics.ObserveReport})
 	n.registerSubscriptionHandlers(mux)
-	jobsCfg := n.workerServerConfig(concurrency)
-	jobsCfg.Queues = map[string]int{n.queues.Critical: 6, n.queues.Default: 3}
+	jobsCfg := n.workerServerConfig(concurrency) // the queues' weights (worker.Queues.Weights), without the runs'
+	delete(jobsCfg.Queues, n.queues.Low)
 	runsCfg := n.workerServerConfig(n.cfg.Worker.TenantRuns())
 	runsCfg.Queues = map[string]int{n.queues.Low: 1}
 	var started []*asynq.Server

@@ -12,7 +12,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/config"
-	"github.com/psasync/psasync/psa/quota"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -77,7 +76,7 @@ func Sync(ctx context.Context, o SyncOptions) error {
 	}
 	runID := fmt.Sprintf("cli-%d-%d", os.Getpid(), time.Now().Unix())
 	started := time.Now().UTC()
-	rep, err := a.engine.Run(quota.WithTenant(ctx, in.Tenant), runID, in)
+	rep, err := a.engine.Run(ctx, runID, in)
 	prog.Done()
 	if err == nil {
 		keepCLIRun(ctx, a, runID, in, started, rep)

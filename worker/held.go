@@ -41,6 +41,7 @@ func (e *Engine) ApproveHeld(ctx context.Context, batchID string, contactIDs []s
 	if !ok {
 		return HeldResult{}, fmt.Errorf("held batch %s: %w", batchID, ledger.ErrNotFound)
 	}
+	ctx = psa.WithTenant(ctx, b.Tenant)
 	lock, err := e.store.lockTenant(ctx, b.Tenant, time.Minute)
 	if err != nil {
 		return HeldResult{}, fmt.Errorf("tenant %s: %w", b.Tenant, err)

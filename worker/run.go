@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/psasync/psasync/psa"
 )
 
 // Run performs a full or incremental run and returns its report. The error
@@ -23,6 +25,7 @@ func (e *Engine) Run(ctx context.Context, runID string, in RunInputs) (*Report, 
 	if err := in.Validate(); err != nil {
 		return nil, fmt.Errorf("run inputs: %w", err)
 	}
+	ctx = psa.WithTenant(ctx, in.Tenant) // its PSA calls count against the tenant's fair share
 	t, err := e.tenants.Tenant(ctx, in.Tenant)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", in.Tenant, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/psasync/psasync/graph/directory"
 	"github.com/psasync/psasync/ledger"
+	"github.com/psasync/psasync/psa"
 )
 
 // The per-user path: a change notification becomes a user:sync job
@@ -150,6 +151,7 @@ type userSync struct {
 
 // syncUser is SyncUser with its options; it also returns the user as read.
 func (e *Engine) syncUser(ctx context.Context, tenantID, userID string, o userSync) (UserOutcome, directory.User, error) {
+	ctx = psa.WithTenant(ctx, tenantID) // its PSA calls count against the tenant's fair share
 	out := UserOutcome{TenantID: tenantID, UserID: userID, At: e.cfg.Now().UTC()}
 	t, err := e.tenants.Tenant(ctx, tenantID)
 	if err != nil {

@@ -263,7 +263,7 @@ func (c *Client) admit(ctx context.Context, op, group string) (func(), error) {
 			s.release(ctx)
 		}
 	}
-	if tenant := TenantOf(ctx); tenant != "" && c.limiter != nil && c.cfg.ShareWindow > 0 {
+	if tenant := psa.TenantOf(ctx); tenant != "" && c.limiter != nil && c.cfg.ShareWindow > 0 {
 		if err := c.admitShare(ctx, op, tenant); err != nil {
 			release()
 			return nil, err

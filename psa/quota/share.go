@@ -13,7 +13,7 @@ import (
 )
 
 // The budget is shared between tenants, not taken first-come. A call made
-// for a tenant (WithTenant) first passes that tenant's fair share, then the
+// for a tenant (psa.WithTenant) first passes that tenant's fair share, then the
 // shared budget: the share is the budget divided by the tenants that
 // contend for it, those that made a call within Config.ShareWindow, counted
 // across all replicas in Redis. Each share is a GCRA of its own (rate and
@@ -25,21 +25,6 @@ import (
 
 // DefaultShareWindow is Config.ShareWindow when unset.
 const DefaultShareWindow = 30 * time.Second
-
-// tenantKey is the context key of WithTenant.
-type tenantKey struct{}
-
-// WithTenant marks the calls made with ctx as made for tenant, so that
-// they count against its fair share of the budget.
-func WithTenant(ctx context.Context, tenant string) context.Context {
-	return context.WithValue(ctx, tenantKey{}, tenant)
-}
-
-// TenantOf is the tenant WithTenant put in ctx, or "".
-func TenantOf(ctx context.Context) string {
-	s, _ := ctx.Value(tenantKey{}).(string)
-	return s
-}
 
 // contendersKey returns the sorted set of the tenants contending for ns.
 func contendersKey(ns string) string { return ns + ":tenants" }

@@ -28,7 +28,7 @@ func contend(t *testing.T, rdb *redis.Client, cfg Config, workers map[string]int
 	}
 	var wg sync.WaitGroup
 	for tenant, n := range workers {
-		ctx := WithTenant(context.Background(), tenant)
+		ctx := psa.WithTenant(context.Background(), tenant)
 		for range n {
 			wg.Go(func() {
 				for passed.Load() < total {
@@ -81,7 +81,7 @@ func TestTenantAloneGetsTheWholeBudget(t *testing.T) {
 	t.Parallel()
 	r := newTestRedis(t)
 	c := Wrap(&fakePSA{}, r.client(t), r.config(Config{Requests: 10, Period: time.Hour, Burst: 10}))
-	ctx := WithTenant(context.Background(), "only")
+	ctx := psa.WithTenant(context.Background(), "only")
 	for i := range 10 {
 		_, err := c.GetContact(ctx, "1")
 		require.NoError(t, err, "call %d", i)
@@ -94,9 +94,9 @@ func TestShareRefusalNamesTheTenant(t *testing.T) {
 	t.Parallel()
 	r := newTestRedis(t)
 	c := Wrap(&fakePSA{}, r.client(t), r.config(Config{Requests: 10, Period: time.Hour, Burst: 10}))
-	_, err := c.GetContact(WithTenant(context.Background(), "other"), "1")
+	_, err := c.GetContact(psa.WithTenant(context.Background(), "other"), "1")
 	require.NoError(t, err)
-	ctx := WithTenant(context.Background(), "busy")
+	ctx := psa.WithTenant(context.Background(), "busy")
 	var last error
 	for range 10 {
 		if _, last = c.GetContact(ctx, "1"); last != nil {
@@ -110,5 +110,5 @@ func TestShareRefusalNamesTheTenant(t *testing.T) {
 	require.Contains(t, pe.Message, "1/2 of 10 requests")
 	require.Positive(t, pe.RetryAfter)
 	require.EqualValues(t, 1, c.Stats().ShareLimited)
-	require.Equal(t, "busy", TenantOf(ctx))
+	require.Equal(t, "busy", psa.TenantOf(ctx))
 }
