@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"crypto/subtle"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -21,7 +20,7 @@ func (s *Server) requireBearer(c *gin.Context) {
 	case ok && s.tokenMatches(tok):
 	case ok && s.readTokenMatches(tok):
 		if !safeMethod(c.Request.Method) {
-			s.writeError(c, fmt.Errorf("%w: the read-only token cannot %s", errForbidden, c.Request.Method))
+			s.writeError(c, readOnlyRefusal(c.Request.Method))
 			return
 		}
 	default:
@@ -30,6 +29,12 @@ func (s *Server) requireBearer(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// readOnlyRefusal is the 403 of a read-only credential that tries to act:
+// it says so (the cross-site refusal's fixed text would mislead).
+func readOnlyRefusal(method string) error {
+	return &StatusError{Status: http.StatusForbidden, Code: codeForbidden, Message: "the read-only token cannot " + method + ": use the API token to act"}
 }
 
 // safeMethod is true for the methods that change nothing.

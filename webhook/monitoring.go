@@ -34,7 +34,7 @@ func (s *Server) requireMonitoringAuth(c *gin.Context) {
 		return
 	}
 	if readOnly && !safeMethod(c.Request.Method) {
-		s.writeError(c, fmt.Errorf("monitoring: %w: read-only credentials cannot %s", errForbidden, c.Request.Method))
+		s.writeError(c, readOnlyRefusal(c.Request.Method))
 		return
 	}
 	if err := s.crossOrigin.Check(c.Request); err != nil {
