@@ -132,13 +132,11 @@ func (c *Console) changesCSV(w http.ResponseWriter, r *http.Request, _ *session,
 		return
 	}
 	q.Limit, q.Cursor = ledger.MaxLimit, ""
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="changes.csv"`)
 	var all []ledger.Entry
 	for range 100 {
 		page, err := c.cfg.Decisions.Changes(r.Context(), q)
 		if err != nil {
-			c.log.WithError(err).Error("console: changes CSV")
+			c.fail(w, r, fmt.Errorf("console: changes CSV: %w", err))
 			return
 		}
 		all = append(all, page.Entries...)
@@ -147,6 +145,8 @@ func (c *Console) changesCSV(w http.ResponseWriter, r *http.Request, _ *session,
 		}
 		q.Cursor = page.Next
 	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="changes.csv"`)
 	if err := ledger.WriteCSV(w, all); err != nil {
 		c.log.WithError(err).Warn("console: write changes CSV")
 	}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -116,6 +117,9 @@ func (l *Ledger) update(ctx context.Context, key string, ttl time.Duration,
 			val, extra, err := fn(old)
 			if err != nil {
 				return err
+			}
+			if extra == nil && bytes.Equal(val, old) && val != nil {
+				return nil // nothing changed: no write
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				if val == nil {
