@@ -13,7 +13,6 @@ import (
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
-	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/sirupsen/logrus"
 
 	"github.com/psasync/psasync/graph/directory"
@@ -185,17 +184,11 @@ func (c *Client) postBatch(ctx context.Context, calls []*userCall) (map[string]b
 	info.PathParameters = map[string]string{"baseurl": c.cfg.BaseURL}
 	info.Headers.TryAdd("Accept", "application/json")
 	info.SetStreamContentAndContentType(body, "application/json")
-	errorMapping := abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
-	res, err := c.adapter.SendPrimitive(ctx, info, "[]byte", errorMapping)
-	if err != nil {
-		return nil, classify(ctx, op, err)
-	}
-	raw, _ := res.([]byte)
 	var out struct {
 		Responses []batchAnswer `json:"responses"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &Error{Op: op, Kind: directory.ErrUnavailable, Message: fmt.Sprintf("undecodable batch answer (%d bytes): %v", len(raw), err)}
+	if err := c.sendJSON(ctx, op, info, &out); err != nil {
+		return nil, err
 	}
 	byID := make(map[string]batchAnswer, len(out.Responses))
 	for _, a := range out.Responses {

@@ -56,18 +56,26 @@ func (w wireUser) user() directory.User {
 
 // getPage sends one prepared GET and decodes the page.
 func (c *Client) getPage(ctx context.Context, op string, info *abs.RequestInformation) (userPage, error) {
+	var p userPage
+	err := c.sendJSON(ctx, op, info, &p)
+	return p, err
+}
+
+// sendJSON sends one prepared request through the SDK's adapter (auth,
+// retry and throttling middleware) and decodes its JSON body into v
+// lean, without kiota's parse tree; Graph's errors come back classified.
+func (c *Client) sendJSON(ctx context.Context, op string, info *abs.RequestInformation, v any) error {
 	errorMapping := abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 	res, err := c.adapter.SendPrimitive(ctx, info, "[]byte", errorMapping)
 	if err != nil {
-		return userPage{}, classify(ctx, op, err)
+		return classify(ctx, op, err)
 	}
 	raw, _ := res.([]byte)
 	if len(raw) == 0 {
-		return userPage{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
+		return &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
 	}
-	var p userPage
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return userPage{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: fmt.Sprintf("undecodable page (%d bytes): %v", len(raw), err)}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return &Error{Op: op, Kind: directory.ErrUnavailable, Message: fmt.Sprintf("undecodable answer (%d bytes): %v", len(raw), err)}
 	}
-	return p, nil
+	return nil
 }

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/contracts"
-	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/tenantrelationships"
 
 	"github.com/psasync/psasync/graph/directory"
@@ -212,19 +210,7 @@ func listPages[T any](ctx context.Context, c *Client, op, permission string, inf
 // body into v; a 403 becomes a *directory.MissingPermissionError naming
 // permission.
 func (c *Client) getJSON(ctx context.Context, op, permission string, info *abs.RequestInformation, v any) error {
-	errorMapping := abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
-	res, err := c.adapter.SendPrimitive(ctx, info, "[]byte", errorMapping)
-	if err != nil {
-		return c.permissionError(op, permission, classify(ctx, op, err))
-	}
-	raw, _ := res.([]byte)
-	if len(raw) == 0 {
-		return &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return &Error{Op: op, Kind: directory.ErrUnavailable, Message: fmt.Sprintf("undecodable answer (%d bytes): %v", len(raw), err)}
-	}
-	return nil
+	return c.permissionError(op, permission, c.sendJSON(ctx, op, info, v))
 }
 
 // permissionError turns Graph's 403 into a *directory.MissingPermissionError
