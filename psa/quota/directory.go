@@ -42,12 +42,19 @@ func (c *Client) ListCompanies(ctx context.Context) ([]psa.Company, error) {
 	}
 	defer release()
 	out, err := d.ListCompanies(ctx)
-	for range max(0, (len(out)+c.pageSize-1)/c.pageSize-1) {
-		if serr := c.spend(ctx, op); serr != nil {
-			c.log.WithFields(logrus.Fields{"op": op}).WithError(serr).Debug("quota: pages already read exceed the budget")
-			break
+	extra := (len(out)+c.pageSize-1)/c.pageSize - 1
+	if extra > 0 && c.limiter == nil {
+		c.calls.Add(int64(extra))
+	}
+	if extra > 0 && c.limiter != nil {
+		// One limiter call for every further page, however many.
+		res, serr := c.limiter.AllowAtMost(ctx, c.cfg.Key, c.limit, extra)
+		if serr == nil {
+			c.calls.Add(int64(res.Allowed))
 		}
-		c.calls.Add(1)
+		if serr != nil || res.Allowed < extra {
+			c.log.WithFields(logrus.Fields{"op": op}).WithError(serr).Debug("quota: pages already read exceed the budget")
+		}
 	}
 	return out, err
 }
