@@ -71,16 +71,9 @@ func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request, _ []byte) (i
 	return project(r, v.([]companyJSON))
 }
 
+// pathCompany is the company the request's path names, or the vendor's 404.
 func (s *Sim) pathCompany(r *http.Request) (*company, *apiError) {
-	id, err := pathID(r, "company")
-	if err != nil {
-		return nil, err
-	}
-	co := s.data.companies[id]
-	if co == nil {
-		return nil, notFound(fmt.Sprintf("Company with id %d was not found.", id))
-	}
-	return co, nil
+	return pathRecord(r, "company", "Company", s.data.companies)
 }
 
 func (s *Sim) getCompany(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {

@@ -150,15 +150,21 @@ func (s *Sim) listContacts(w http.ResponseWriter, r *http.Request, _ []byte) (in
 
 // pathContact is the contact the request's path names, or the vendor's 404.
 func (s *Sim) pathContact(r *http.Request) (*contact, *apiError) {
-	id, err := pathID(r, "contact")
+	return pathRecord(r, "contact", "Contact", s.data.contacts)
+}
+
+// pathRecord is the record of table that the request's path segment seg
+// names, or Manage's 404 for a label ("Contact", "Company") of that id.
+func pathRecord[T any](r *http.Request, seg, label string, table map[int]*T) (*T, *apiError) {
+	id, err := pathID(r, seg)
 	if err != nil {
 		return nil, err
 	}
-	c := s.data.contacts[id]
-	if c == nil {
-		return nil, notFound(fmt.Sprintf("Contact with id %d was not found.", id))
+	v := table[id]
+	if v == nil {
+		return nil, notFound(fmt.Sprintf("%s with id %d was not found.", label, id))
 	}
-	return c, nil
+	return v, nil
 }
 
 func (s *Sim) getContact(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
