@@ -159,6 +159,15 @@ func TestChangeLogRunsAndDecisionsEndToEnd(t *testing.T) {
 	require.Len(t, op, 1)
 	require.Equal(t, strconv.Itoa(a), op[0].ContactID)
 	require.Contains(t, op[0].Trigger.Actor, "cli")
+	opRows, err := csv.NewReader(strings.NewReader(o.psasync(exitOK, "changes", "--trigger", "operator", "--format", "csv"))).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, opRows, 1+len(op[0].Changes), "a header and a row per field the link wrote")
+	linked := false
+	for _, row := range opRows[1:] {
+		require.Equal(t, []string{strconv.Itoa(a), "operator", ledger.ResultWritten}, []string{row[6], row[11], row[16]})
+		linked = linked || (row[8] == "m365_object_id" && row[9] == "" && row[10] == twin.ID)
+	}
+	require.True(t, linked, "the CSV shows the object id written onto the chosen contact")
 	o.psasync(exitBadArgs, "conflicts", "resolve", "--user", twin.ID, "--contact", "424242")
 	writes := o.env.PSA.Stats().Writes
 	for range 2 {
