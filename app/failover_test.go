@@ -47,7 +47,7 @@ func (b *burstSender) send(body []byte, what string) {
 	go func() {
 		defer b.wg.Done()
 		backoff := 50 * time.Millisecond
-		deadline := time.Now().Add(45 * time.Second)
+		deadline := time.Now().Add(90 * time.Second)
 		for time.Now().Before(deadline) {
 			start := time.Now()
 			code := 0
@@ -140,7 +140,7 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 			go func() {
 				// The supervisor: once Sentinel has promoted the replica,
 				// the killed node comes back as its replica.
-				if _, err := s.WaitFailover(ctx, killed, 30*time.Second); err != nil {
+				if _, err := s.WaitFailover(ctx, killed, 60*time.Second); err != nil {
 					restarted <- err
 					return
 				}
@@ -160,7 +160,7 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 	}
 	require.NoError(t, <-restarted, s.Logs())
 	snd.wg.Wait()
-	require.Empty(t, snd.failed, "notifications never answered 202 within 45 s")
+	require.Empty(t, snd.failed, "notifications never answered 202 within 90 s")
 
 	// Every change reaches the PSA, by psasync alone (no run is started).
 	var lost []string

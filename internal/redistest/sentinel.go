@@ -73,10 +73,33 @@ func StartSentinel(t testing.TB) *Sentinel {
 		s.Addrs = append(s.Addrs, sn.Addr())
 		s.sentinels = append(s.sentinels, sn)
 	}
+	if err := s.untilt(); err != nil {
+		t.Fatalf("sentinel setup: %v\n%s", err, s.Logs())
+	}
 	if err := eventually(20*time.Second, s.ready); err != nil {
 		t.Fatalf("sentinel setup not ready: %v\n%s", err, s.Logs())
 	}
 	return s
+}
+
+// untilt keeps the sentinels out of TILT mode on a loaded test machine.
+// A sentinel whose timer runs more than 2 s late (a CPU starved by -race
+// builds and browsers) distrusts its view and does nothing for 30 s, so a
+// failover the test waits for would not come. TILT guards against clock
+// jumps, which a test machine does not have; the failover itself is what
+// the tests are about.
+func (s *Sentinel) untilt() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, a := range s.Addrs {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: a})
+		err := sc.Process(ctx, redis.NewStatusCmd(ctx, "sentinel", "debug", "tilt-trigger", 15000, "tilt-period", 1000))
+		sc.Close()
+		if err != nil {
+			return fmt.Errorf("sentinel %s: set TILT timings: %w", a, err)
+		}
+	}
+	return nil
 }
 
 // ready checks that every sentinel knows the master, one replica in sync
