@@ -172,6 +172,8 @@ func (s *Service) List(ctx context.Context, status Status) ([]Proposal, error) {
 // RecheckConsent checks consent again in every accepted tenant
 // (Concurrency at once) and stores the answer; it returns the tenants that
 // gained consent since the last check, which the wiring starts syncing.
+// Once ctx is done no more checks start, and ctx's error is among those
+// returned.
 func (s *Service) RecheckConsent(ctx context.Context) (gained []string, err error) {
 	if s.dir == nil {
 		return nil, ErrNoPartner
