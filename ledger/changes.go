@@ -256,12 +256,9 @@ func (l *Ledger) scanStream(ctx context.Context, q Query, cur *streamID, want in
 			if m.ID == skip {
 				continue
 			}
-			e, ok := decodeEntry(m)
-			if ok && q.match(e) {
-				out = append(out, e)
-				if len(out) == want {
-					return out, nil
-				}
+			var full bool
+			if out, full = q.collect(out, m, want); full {
+				return out, nil
 			}
 		}
 		if int64(len(msgs)) < chunk {
@@ -318,12 +315,9 @@ func (l *Ledger) scanIndex(ctx context.Context, key string, q Query, cur *stream
 			if len(msgs) == 0 {
 				continue // trimmed from the log; the index lags
 			}
-			e, ok := decodeEntry(msgs[0])
-			if ok && q.match(e) {
-				out = append(out, e)
-				if len(out) == want {
-					return out, nil
-				}
+			var full bool
+			if out, full = q.collect(out, msgs[0], want); full {
+				return out, nil
 			}
 		}
 		if int64(len(members)) < chunk {
@@ -331,6 +325,17 @@ func (l *Ledger) scanIndex(ctx context.Context, key string, q Query, cur *stream
 		}
 		hi = "(" + members[len(members)-1]
 	}
+}
+
+// collect appends m's entry to out when it decodes and q matches it; full
+// reports that out now holds the want entries a page reads.
+func (q Query) collect(out []Entry, m redis.XMessage, want int) (_ []Entry, full bool) {
+	e, ok := decodeEntry(m)
+	if !ok || !q.match(e) {
+		return out, false
+	}
+	out = append(out, e)
+	return out, len(out) == want
 }
 
 func decodeEntry(m redis.XMessage) (Entry, bool) {

@@ -172,6 +172,8 @@ func (s *Service) List(ctx context.Context, status Status) ([]Proposal, error) {
 // RecheckConsent checks consent again in every accepted tenant
 // (Concurrency at once) and stores the answer; it returns the tenants that
 // gained consent since the last check, which the wiring starts syncing.
+// Once ctx is done no more checks start, and ctx's error is among those
+// returned.
 func (s *Service) RecheckConsent(ctx context.Context) (gained []string, err error) {
 	if s.dir == nil {
 		return nil, ErrNoPartner
@@ -183,36 +185,36 @@ func (s *Service) RecheckConsent(ctx context.Context) (gained []string, err erro
 	var (
 		mu   sync.Mutex
 		errs []error
-		wg   sync.WaitGroup
 	)
-	sem := make(chan struct{}, s.cfg.Concurrency)
-	for _, p := range accepted {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(p Proposal) {
-			defer func() { <-sem; wg.Done() }()
-			c, err := s.dir.CheckConsent(ctx, p.TenantID)
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("tenant %s: %w", p.TenantID, err))
-				mu.Unlock()
-				return
-			}
-			was := p.Consent
-			p.Consent, p.ConsentURL, p.ConsentError = c.Granted, c.AdminConsentURL, strings.TrimSpace(c.Code+" "+c.Reason)
-			if err := s.store.UpdateAccepted(ctx, p); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("tenant %s: %w", p.TenantID, err))
-				mu.Unlock()
-				return
-			}
-			if c.Granted && !was {
-				mu.Lock()
-				gained = append(gained, p.TenantID)
-				mu.Unlock()
-			}
-		}(p)
+	stopped := fanOut(ctx, s.cfg.Concurrency, len(accepted), func(i int) {
+		p := accepted[i]
+		ok, err := s.recheck(ctx, &p)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("tenant %s: %w", p.TenantID, err))
+		case ok:
+			gained = append(gained, p.TenantID)
+		}
+	})
+	if stopped != nil {
+		errs = append(errs, fmt.Errorf("onboarding: recheck consent: %w", stopped))
 	}
-	wg.Wait()
 	return gained, errors.Join(errs...)
+}
+
+// recheck checks an accepted tenant's consent and stores the answer; true
+// when consent arrived since the last check.
+func (s *Service) recheck(ctx context.Context, p *Proposal) (gained bool, err error) {
+	c, err := s.dir.CheckConsent(ctx, p.TenantID)
+	if err != nil {
+		return false, err
+	}
+	was := p.Consent
+	p.setConsent(c)
+	if err := s.store.UpdateAccepted(ctx, *p); err != nil {
+		return false, err
+	}
+	return p.Consent && !was, nil
 }

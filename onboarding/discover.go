@@ -185,10 +185,9 @@ func (s *Service) Discover(ctx context.Context, o DiscoverOptions) (Result, erro
 			continue
 		}
 		if acc, ok := accepted[tid]; ok {
-			if p.Consent && !acc.Consent {
+			if acc.takeConsent(p) {
 				res.ConsentGained = append(res.ConsentGained, acc.TenantID)
 			}
-			acc.Consent, acc.ConsentURL, acc.ConsentError = p.Consent, p.ConsentURL, p.ConsentError
 			if !o.DryRun {
 				if err := s.store.UpdateAccepted(ctx, acc); err != nil {
 					return Result{}, fmt.Errorf("onboarding: refresh %s: %w", tid, err)
@@ -198,7 +197,7 @@ func (s *Service) Discover(ctx context.Context, o DiscoverOptions) (Result, erro
 			continue
 		}
 		if rej, ok := rejected[tid]; ok {
-			rej.Consent, rej.ConsentURL, rej.ConsentError = p.Consent, p.ConsentURL, p.ConsentError
+			rej.takeConsent(p)
 			res.Proposals = append(res.Proposals, rej)
 			continue
 		}
@@ -257,45 +256,57 @@ func (s *Service) Discover(ctx context.Context, o DiscoverOptions) (Result, erro
 
 // read checks consent in every customer tenant and reads the consented
 // ones' organization, Concurrency at once, keeping the customers' order.
+// A cancelled ctx leaves the customers not reached yet unread.
 func (s *Service) read(ctx context.Context, customers []directory.Customer) []reading {
 	out := make([]reading, len(customers))
-	sem := make(chan struct{}, s.cfg.Concurrency)
-	var wg sync.WaitGroup
 	for i, c := range customers {
 		out[i].customer = c
+	}
+	_ = fanOut(ctx, s.cfg.Concurrency, len(out), func(i int) {
+		r := &out[i]
+		r.consent, r.err = s.dir.CheckConsent(ctx, r.customer.TenantID)
+		if r.err != nil || !r.consent.Granted {
+			return
+		}
+		org, err := s.dir.Organization(ctx, r.customer.TenantID)
+		if err != nil {
+			r.err = fmt.Errorf("read organization: %w", err)
+			return
+		}
+		r.org = &org
+	}) // the caller checks ctx
+	return out
+}
+
+// fanOut runs fn(0) to fn(n-1), at most limit at once, and waits for them
+// all. Once ctx is done it starts no more and returns ctx's error.
+func fanOut(ctx context.Context, limit, n int, fn func(i int)) error {
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			wg.Wait()
-			return out
+			return ctx.Err()
 		}
 		wg.Add(1)
-		go func(r *reading) {
+		go func() {
 			defer func() { <-sem; wg.Done() }()
-			r.consent, r.err = s.dir.CheckConsent(ctx, r.customer.TenantID)
-			if r.err != nil || !r.consent.Granted {
-				return
-			}
-			org, err := s.dir.Organization(ctx, r.customer.TenantID)
-			if err != nil {
-				r.err = fmt.Errorf("read organization: %w", err)
-				return
-			}
-			r.org = &org
-		}(&out[i])
+			fn(i)
+		}()
 	}
-	wg.Wait()
-	return out
+	return nil
 }
 
 // baseProposal is a customer as discovery read it, before matching.
 func baseProposal(r reading, now time.Time) Proposal {
 	c := r.customer
-	p := Proposal{TenantID: strings.ToLower(c.TenantID), Name: firstOf(c.DisplayName, c.ContractDisplayName), DiscoveredAt: now,
-		Consent: r.consent.Granted, ConsentURL: r.consent.AdminConsentURL}
-	if !r.consent.Granted {
-		p.ConsentError = strings.TrimSpace(r.consent.Code + " " + r.consent.Reason)
-	}
+	p := Proposal{TenantID: strings.ToLower(c.TenantID), Name: firstOf(c.DisplayName, c.ContractDisplayName), DiscoveredAt: now}
+	p.setConsent(r.consent)
 	if r.err != nil {
 		p.ConsentError = r.err.Error()
 	}

@@ -21,7 +21,10 @@ package onboarding
 
 import (
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/psasync/psasync/graph/directory"
 )
 
 // Status is where a discovered tenant stands.
@@ -96,5 +99,18 @@ var (
 	// ErrConfigured: the tenant is in the config file, which wins.
 	ErrConfigured = errors.New("is in the config file, which wins over discovery")
 )
+
+// setConsent takes a consent check's answer.
+func (p *Proposal) setConsent(c directory.Consent) {
+	p.Consent, p.ConsentURL, p.ConsentError = c.Granted, c.AdminConsentURL, strings.TrimSpace(c.Code+" "+c.Reason)
+}
+
+// takeConsent takes the consent of a fresher reading of the same tenant
+// and reports whether consent arrived with it.
+func (p *Proposal) takeConsent(fresh Proposal) (gained bool) {
+	gained = fresh.Consent && !p.Consent
+	p.Consent, p.ConsentURL, p.ConsentError = fresh.Consent, fresh.ConsentURL, fresh.ConsentError
+	return gained
+}
 
 func quote(s string) string { return `"` + s + `"` }

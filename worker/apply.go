@@ -89,12 +89,7 @@ func (e *Engine) adopt(ctx context.Context, w *waiter, tenant string, p *userPla
 func (e *Engine) apply(ctx context.Context, w *waiter, tenant string, p *userPlan) applyResult {
 	log := e.log.WithFields(logrus.Fields{"tenant": tenant, "user": p.user.ID})
 	if p.kind == actCreate {
-		var created psa.Contact
-		err := w.do(ctx, func() error {
-			var err error
-			created, err = e.psa.CreateContact(ctx, p.contact)
-			return err
-		})
+		created, err := doValue(ctx, w, func() (psa.Contact, error) { return e.psa.CreateContact(ctx, p.contact) })
 		if errors.Is(err, psa.ErrDuplicate) {
 			return applyResult{plan: p, refusedAsDuplicate: true, cause: err}
 		}
@@ -109,12 +104,7 @@ func (e *Engine) apply(ctx context.Context, w *waiter, tenant string, p *userPla
 		}
 		return applyResult{plan: p, written: created}
 	}
-	var updated psa.Contact
-	err := w.do(ctx, func() error {
-		var err error
-		updated, err = e.psa.UpdateContact(ctx, p.contact, p.fields)
-		return err
-	})
+	updated, err := doValue(ctx, w, func() (psa.Contact, error) { return e.psa.UpdateContact(ctx, p.contact, p.fields) })
 	if err != nil {
 		code := errorCode(err, CodeContactUpdateFailed)
 		log.WithError(err).WithField("code", code).Warn("update failed")

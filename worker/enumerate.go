@@ -27,7 +27,7 @@ func (r *run) enumerate(ctx context.Context) ([]directory.User, string, error) {
 		r.warn(WarnDeltaReset, "no delta link stored for this tenant; enumerated every user")
 		return nil, "", nil
 	}
-	res, err := r.delta(ctx, link)
+	res, err := doValue(ctx, r.w, func() (directory.DeltaResult, error) { return r.t.Directory.Delta(ctx, link) })
 	if errors.Is(err, directory.ErrDeltaExpired) {
 		r.full, r.rep.SyncMode = true, ModeFull
 		r.warn(WarnDeltaReset, "the stored delta link has expired; enumerated every user")
@@ -51,12 +51,7 @@ func (r *run) enumerate(ctx context.Context) ([]directory.User, string, error) {
 // round as well: it may be seen twice, never lost. When a throttled page
 // makes the listing start again, so does the planning.
 func (r *run) listAndPlan(ctx context.Context, c *planCollector, newPlanner func() *planner) (string, error) {
-	var link string
-	err := r.w.do(ctx, func() error {
-		var err error
-		link, err = r.t.Directory.LatestDeltaLink(ctx)
-		return err
-	})
+	link, err := doValue(ctx, r.w, func() (string, error) { return r.t.Directory.LatestDeltaLink(ctx) })
 	if err != nil {
 		return "", fmt.Errorf("read users of tenant %s from Microsoft Graph: %w", r.t.ID, err)
 	}
@@ -86,16 +81,6 @@ func (r *run) listAndPlan(ctx context.Context, c *planCollector, newPlanner func
 	return link, nil
 }
 
-func (r *run) delta(ctx context.Context, link string) (directory.DeltaResult, error) {
-	var res directory.DeltaResult
-	err := r.w.do(ctx, func() error {
-		var err error
-		res, err = r.t.Directory.Delta(ctx, link)
-		return err
-	})
-	return res, err
-}
-
 // readPartialUsers reads whole the delta items that carry only the changed
 // properties.
 func (r *run) readPartialUsers(ctx context.Context, users []directory.User) error {
@@ -103,15 +88,14 @@ func (r *run) readPartialUsers(ctx context.Context, users []directory.User) erro
 		if u.Deleted() || u.UserPrincipalName != "" {
 			continue
 		}
-		err := r.w.do(ctx, func() error {
-			var err error
-			users[i], err = r.t.Directory.GetUser(ctx, u.ID)
-			return err
-		})
-		if errors.Is(err, directory.ErrNotFound) {
+		whole, err := doValue(ctx, r.w, func() (directory.User, error) { return r.t.Directory.GetUser(ctx, u.ID) })
+		switch {
+		case errors.Is(err, directory.ErrNotFound):
 			users[i] = directory.User{ID: u.ID, Removed: &directory.Removed{Reason: "deleted"}}
-		} else if err != nil {
+		case err != nil:
 			return fmt.Errorf("read user %s: %w", u.ID, err)
+		default:
+			users[i] = whole
 		}
 	}
 	return nil
@@ -120,12 +104,7 @@ func (r *run) readPartialUsers(ctx context.Context, users []directory.User) erro
 // countEnabledUsers asks Graph for the tenant's enabled users (one
 // request): an incremental run sees only the users that changed.
 func (r *run) countEnabledUsers(ctx context.Context) {
-	var n int
-	err := r.w.do(ctx, func() error {
-		var err error
-		n, err = r.t.Directory.CountEnabledUsers(ctx)
-		return err
-	})
+	n, err := doValue(ctx, r.w, func() (int, error) { return r.t.Directory.CountEnabledUsers(ctx) })
 	if err != nil {
 		r.warn(WarnUserCountUnavailable, "could not count the tenant's enabled users, so total_office365_users is 0: "+err.Error())
 		return

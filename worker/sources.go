@@ -100,12 +100,7 @@ type liveSource struct {
 }
 
 func (l liveSource) byID(ctx context.Context, _ string, id string) (psa.Contact, bool, error) {
-	var c psa.Contact
-	err := l.w.do(ctx, func() error {
-		var err error
-		c, err = l.e.psa.GetContact(ctx, id)
-		return err
-	})
+	c, err := doValue(ctx, l.w, func() (psa.Contact, error) { return l.e.psa.GetContact(ctx, id) })
 	if errors.Is(err, psa.ErrNotFound) {
 		return psa.Contact{}, false, nil
 	}
@@ -129,12 +124,7 @@ func (l liveSource) byEmail(ctx context.Context, company, email string) ([]psa.C
 
 // find runs one PSA lookup under the waiter; by names it in errors.
 func (l liveSource) find(ctx context.Context, by string, lookup func() ([]psa.Contact, error)) ([]psa.Contact, error) {
-	var cs []psa.Contact
-	err := l.w.do(ctx, func() error {
-		var err error
-		cs, err = lookup()
-		return err
-	})
+	cs, err := doValue(ctx, l.w, lookup)
 	if err != nil {
 		return nil, fmt.Errorf("find contacts by %s: %w", by, err)
 	}

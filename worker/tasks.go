@@ -54,11 +54,8 @@ type UserSyncPayload struct {
 
 // NewUserSyncTask builds a user:sync task.
 func NewUserSyncTask(tenant, user string, opts ...asynq.Option) (*asynq.Task, error) {
-	b, err := json.Marshal(UserSyncPayload{Tenant: tenant, User: user})
-	if err != nil {
-		return nil, fmt.Errorf("encode user:sync payload: %w", err)
-	}
-	return asynq.NewTask(TypeUserSync, b, append([]asynq.Option{asynq.Queue(QueueDefault), asynq.MaxRetry(12), asynq.Timeout(2 * time.Minute)}, opts...)...), nil
+	return newTask(TypeUserSync, UserSyncPayload{Tenant: tenant, User: user}, opts,
+		asynq.Queue(QueueDefault), asynq.MaxRetry(12), asynq.Timeout(2*time.Minute))
 }
 
 // TenantSyncPayload is a run: its id and inputs.
@@ -69,11 +66,8 @@ type TenantSyncPayload struct {
 
 // NewTenantSyncTask builds a tenant:sync task for a run.
 func NewTenantSyncTask(runID string, in RunInputs, opts ...asynq.Option) (*asynq.Task, error) {
-	b, err := json.Marshal(TenantSyncPayload{RunID: runID, Inputs: in})
-	if err != nil {
-		return nil, fmt.Errorf("encode tenant:sync payload: %w", err)
-	}
-	return asynq.NewTask(TypeTenantSync, b, append([]asynq.Option{asynq.Queue(QueueLow), asynq.MaxRetry(3), asynq.Timeout(6 * time.Hour)}, opts...)...), nil
+	return newTask(TypeTenantSync, TenantSyncPayload{RunID: runID, Inputs: in}, opts,
+		asynq.Queue(QueueLow), asynq.MaxRetry(3), asynq.Timeout(6*time.Hour))
 }
 
 // SubscriptionPayload names the tenant (and subscription, when known) a
@@ -89,9 +83,15 @@ func NewSubscriptionTask(typ string, p SubscriptionPayload, opts ...asynq.Option
 	if typ != TypeSubscriptionEnsure && typ != TypeSubscriptionReauthorize {
 		return nil, fmt.Errorf("task type %q is not a subscription task", typ)
 	}
-	b, err := json.Marshal(p)
+	return newTask(typ, p, opts, asynq.Queue(QueueCritical), asynq.MaxRetry(20), asynq.Timeout(2*time.Minute))
+}
+
+// newTask encodes a job's payload into a task of its type: the job kind's
+// defaults first, so that the caller's options win.
+func newTask(typ string, payload any, opts []asynq.Option, defaults ...asynq.Option) (*asynq.Task, error) {
+	b, err := json.Marshal(payload)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
 	}
-	return asynq.NewTask(typ, b, append([]asynq.Option{asynq.Queue(QueueCritical), asynq.MaxRetry(20), asynq.Timeout(2 * time.Minute)}, opts...)...), nil
+	return asynq.NewTask(typ, b, append(defaults, opts...)...), nil
 }

@@ -93,6 +93,17 @@ func (w *waiter) do(ctx context.Context, fn func() error) error {
 	}
 }
 
+// doValue is do for a call that returns a value.
+func doValue[T any](ctx context.Context, w *waiter, call func() (T, error)) (T, error) {
+	var v T
+	err := w.do(ctx, func() error {
+		var err error
+		v, err = call()
+		return err
+	})
+	return v, err
+}
+
 // sleep records and waits one delay.
 func (w *waiter) sleep(ctx context.Context, d time.Duration, reason string) error {
 	w.mu.Lock()
