@@ -57,3 +57,13 @@ type Company struct {
 	// set to the company's id. Reading a company back leaves them out.
 	Contacts []Contact
 }
+
+// SeedContacts seeds c's contacts with seed (a simulator's SeedContact),
+// each with its CompanyID set to companyID: the last step of every
+// simulator's SeedCompany, once the company is stored.
+func (c Company) SeedContacts(companyID int, seed func(Contact) int) {
+	for _, ct := range c.Contacts {
+		ct.CompanyID = companyID
+		seed(ct)
+	}
+}

@@ -178,13 +178,7 @@ func invalidCompany(field, msg string) *apiError {
 // as the Inactive status.
 func (s *Sim) SeedCompany(c simkit.Company) int {
 	s.mu.Lock()
-	id := c.ID
-	if id <= 0 {
-		id = 1
-		for s.data.companies[id] != nil {
-			id++
-		}
-	}
+	id := s.data.companyIDs.Pick(c.ID, func(id int) bool { return s.data.companies[id] != nil })
 	co := s.data.addCompany(id, c.Name)
 	co.website, co.inactive = c.Website, c.Inactive
 	if c.TenantID != "" {
@@ -193,10 +187,7 @@ func (s *Sim) SeedCompany(c simkit.Company) int {
 		delete(co.custom, s.cfg.tenantField)
 	}
 	s.mu.Unlock()
-	for _, ct := range c.Contacts {
-		ct.CompanyID = id
-		s.SeedContact(ct)
-	}
+	c.SeedContacts(id, s.SeedContact)
 	return id
 }
 

@@ -239,13 +239,7 @@ func isGUID(s string) bool {
 // its id; c.ID 0 takes the next free id.
 func (s *Sim) SeedCompany(c simkit.Company) int {
 	s.mu.Lock()
-	id := c.ID
-	if id <= 0 {
-		id = 1
-		for s.companies[id] != nil {
-			id++
-		}
-	}
+	id := s.companyIDs.Pick(c.ID, func(id int) bool { return s.companies[id] != nil })
 	comp := s.addCompanyLocked(id, c.Name)
 	comp.website, comp.inactive, comp.tenants = c.Website, c.Inactive, nil
 	if c.TenantID != "" {
@@ -253,10 +247,7 @@ func (s *Sim) SeedCompany(c simkit.Company) int {
 		comp.tenants = []azureTenant{{id: s.nextTenantRow, tenantID: c.TenantID, name: c.Name}}
 	}
 	s.mu.Unlock()
-	for _, ct := range c.Contacts {
-		ct.CompanyID = id
-		s.SeedContact(ct)
-	}
+	c.SeedContacts(id, s.SeedContact)
 	return id
 }
 
