@@ -93,32 +93,29 @@ func list[T any](w http.ResponseWriter, r *http.Request, sp listSpec[T]) ([]T, *
 		return nil, err
 	}
 	items := sp.items
-	if c := strings.TrimSpace(q.Get("conditions")); c != "" {
-		cs, err := parseConditions(c, sp.conds)
+	for _, f := range []struct {
+		param string
+		sc    schema
+		match func(T, []clause) bool
+	}{
+		{"conditions", sp.conds, func(t T, cs []clause) bool {
+			return matches(cs, func(f string) literal { return sp.field(t, f) })
+		}},
+		{"childConditions", sp.child, sp.childMatch},
+		{"customFieldConditions", sp.custom, sp.customMatch},
+	} {
+		c := strings.TrimSpace(q.Get(f.param))
+		if c == "" {
+			continue
+		}
+		if f.sc == nil {
+			return nil, badCondition(f.param + " are not supported on this endpoint")
+		}
+		cs, err := parseConditions(c, f.sc)
 		if err != nil {
 			return nil, err
 		}
-		items = filter(items, func(t T) bool { return matches(cs, func(f string) literal { return sp.field(t, f) }) })
-	}
-	if c := strings.TrimSpace(q.Get("childConditions")); c != "" {
-		if sp.child == nil {
-			return nil, badCondition("childConditions are not supported on this endpoint")
-		}
-		cs, err := parseConditions(c, sp.child)
-		if err != nil {
-			return nil, err
-		}
-		items = filter(items, func(t T) bool { return sp.childMatch(t, cs) })
-	}
-	if c := strings.TrimSpace(q.Get("customFieldConditions")); c != "" {
-		if sp.custom == nil {
-			return nil, badCondition("customFieldConditions are not supported on this endpoint")
-		}
-		cs, err := parseConditions(c, sp.custom)
-		if err != nil {
-			return nil, err
-		}
-		items = filter(items, func(t T) bool { return sp.customMatch(t, cs) })
+		items = filter(items, func(t T) bool { return f.match(t, cs) })
 	}
 	return paginate(w, r, items, sp.id, p), nil
 }

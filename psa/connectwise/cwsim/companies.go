@@ -2,6 +2,7 @@ package cwsim
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,23 +94,10 @@ func (s *Sim) patchCompany(_ http.ResponseWriter, r *http.Request, body []byte) 
 	if err != nil {
 		return 0, nil, err
 	}
-	var ops []patchOp
-	if err := decodeBody(body, &ops); err != nil {
-		return 0, nil, err
-	}
-	if len(ops) == 0 {
-		return 0, nil, badRequest("the patch document has no operations")
-	}
 	next := *co
-	next.custom = make(map[int]any, len(co.custom))
-	for k, v := range co.custom {
-		next.custom[k] = v
-	}
-	for i, op := range ops {
-		if err := s.applyCompanyOp(&next, op); err != nil {
-			err.body.Message = fmt.Sprintf("patch operation %d (%s %s): %s", i, op.Op, op.Path, err.body.Message)
-			return 0, nil, err
-		}
+	next.custom = maps.Clone(co.custom)
+	if err := applyPatch(body, &next, s.applyCompanyOp); err != nil {
+		return 0, nil, err
 	}
 	*co = next
 	return http.StatusOK, s.companyJSONOf(co), nil
