@@ -1,9 +1,7 @@
 package halosim
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -108,29 +106,19 @@ func (s *Sim) getCompany(w http.ResponseWriter, r *http.Request, rawID string) {
 // before any is stored. The answer is the saved client (an array for more
 // than one), with its azure_tenants.
 func (s *Sim) postCompanies(w http.ResponseWriter, body []byte) {
-	var items []map[string]json.RawMessage
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&items); err != nil {
-		writeText(w, http.StatusBadRequest, "The request body must be a JSON array of clients: "+err.Error())
-		return
-	}
-	if len(items) == 0 {
-		writeText(w, http.StatusBadRequest, "No clients were supplied")
+	items, err := decodeItems(body, "clients")
+	if err != nil {
+		writeText(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	staged := make([]*company, 0, len(items))
-	for i, item := range items {
-		c, status, err := s.stageCompanyLocked(item)
-		if err != nil {
-			msg := err.Error()
-			if len(items) > 1 {
-				msg = fmt.Sprintf("Item %d: %s", i, msg)
-			}
-			writeText(w, status, msg)
-			return
-		}
-		staged = append(staged, c)
+	staged, status, err := stageItems(items, func(item map[string]json.RawMessage, _ []*company) (*company, int, error) {
+		return s.stageCompanyLocked(item)
+	})
+	if err != nil {
+		writeText(w, status, err.Error())
+		return
 	}
 	out := make([]wireCompany, 0, len(staged))
 	for _, c := range staged {
@@ -144,11 +132,7 @@ func (s *Sim) postCompanies(w http.ResponseWriter, body []byte) {
 		out = append(out, c.wireOf(true))
 	}
 	s.meter.Write()
-	if len(out) == 1 {
-		writeJSON(w, http.StatusOK, out[0])
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeSaved(w, out)
 }
 
 // stageCompanyLocked builds the client an item asks for, without storing it.

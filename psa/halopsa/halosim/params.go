@@ -1,6 +1,7 @@
 package halosim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -106,27 +107,67 @@ func page[T any](p listParams, all []T) []T {
 }
 
 func boolParam(q url.Values, key string, def bool) (bool, error) {
-	v := q.Get(key)
-	if v == "" {
-		return def, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, badf("The value '%s' is not valid for %s.", v, key)
-	}
-	return b, nil
+	return queryParam(q, key, def, strconv.ParseBool)
 }
 
 func intParam(q url.Values, key string, def int) (int, error) {
+	return queryParam(q, key, def, strconv.Atoi)
+}
+
+// queryParam reads an optional query parameter with parse; def when it is
+// absent.
+func queryParam[T any](q url.Values, key string, def T, parse func(string) (T, error)) (T, error) {
 	v := q.Get(key)
 	if v == "" {
 		return def, nil
 	}
-	n, err := strconv.Atoi(v)
+	x, err := parse(v)
 	if err != nil {
-		return 0, badf("The value '%s' is not valid for %s.", v, key)
+		var zero T
+		return zero, badf("The value '%s' is not valid for %s.", v, key)
 	}
-	return n, nil
+	return x, nil
+}
+
+// decodeItems reads the body of a POST that creates or updates records:
+// a JSON array of what (clients, users) with at least one item.
+func decodeItems(body []byte, what string) ([]map[string]json.RawMessage, error) {
+	var items []map[string]json.RawMessage
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&items); err != nil {
+		return nil, badf("The request body must be a JSON array of %s: %v", what, err)
+	}
+	if len(items) == 0 {
+		return nil, badf("No %s were supplied", what)
+	}
+	return items, nil
+}
+
+// stageItems builds the record each item asks for with stage (which sees
+// the records staged before it) without storing any, so that a POST stores
+// all or nothing. With several items an error names the one that failed.
+func stageItems[T any](items []map[string]json.RawMessage, stage func(item map[string]json.RawMessage, staged []T) (T, int, error)) ([]T, int, error) {
+	staged := make([]T, 0, len(items))
+	for i, item := range items {
+		rec, status, err := stage(item, staged)
+		if err != nil {
+			if len(items) > 1 {
+				err = badf("Item %d: %s", i, err.Error())
+			}
+			return nil, status, err
+		}
+		staged = append(staged, rec)
+	}
+	return staged, http.StatusOK, nil
+}
+
+// writeSaved answers a POST with what it saved: the record itself for one
+// item, an array for several.
+func writeSaved[T any](w http.ResponseWriter, saved []T) {
+	if len(saved) == 1 {
+		writeJSON(w, http.StatusOK, saved[0])
+		return
+	}
+	writeJSON(w, http.StatusOK, saved)
 }
 
 // rawString reads an optional string property (null counts as "").

@@ -1,7 +1,6 @@
 package halosim
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -127,14 +126,9 @@ func (s *Sim) getUser(w http.ResponseWriter, rawID string) {
 // items are checked before any is applied. One item gets the saved user back,
 // several get an array.
 func (s *Sim) postUsers(w http.ResponseWriter, body []byte) {
-	var items []map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&items); err != nil {
-		writeText(w, http.StatusBadRequest, "The request body must be a JSON array of users: "+err.Error())
-		return
-	}
-	if len(items) == 0 {
-		writeText(w, http.StatusBadRequest, "No users were supplied")
+	items, err := decodeItems(body, "users")
+	if err != nil {
+		writeText(w, http.StatusBadRequest, err.Error())
 		return
 	}
 
@@ -152,25 +146,14 @@ func (s *Sim) postUsers(w http.ResponseWriter, body []byte) {
 		return
 	}
 	s.meter.Write()
-	if len(out) == 1 {
-		writeJSON(w, http.StatusOK, out[0])
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeSaved(w, out)
 }
 
 // applyUsersLocked validates every item on copies, then stores them all.
 func (s *Sim) applyUsersLocked(items []map[string]json.RawMessage) ([]*user, int, error) {
-	staged := make([]*user, 0, len(items))
-	for i, item := range items {
-		u, status, err := s.stageUserLocked(item, staged)
-		if err != nil {
-			if len(items) > 1 {
-				err = badRequest{msg: fmt.Sprintf("Item %d: %s", i, err.Error())}
-			}
-			return nil, status, err
-		}
-		staged = append(staged, u)
+	staged, status, err := stageItems(items, s.stageUserLocked)
+	if err != nil {
+		return nil, status, err
 	}
 	for _, u := range staged {
 		if u.id == 0 {
