@@ -58,12 +58,15 @@ type Company struct {
 	Contacts []Contact
 }
 
-// SeedContacts seeds c's contacts with seed (a simulator's SeedContact),
-// each with its CompanyID set to companyID: the last step of every
-// simulator's SeedCompany, once the company is stored.
-func (c Company) SeedContacts(companyID int, seed func(Contact) int) {
+// Seed is every PSA simulator's SeedCompany: store keeps the company
+// (without its contacts) the vendor's way and returns its id, then each
+// contact goes to seedContact (the simulator's SeedContact) with its
+// CompanyID set to that id. It returns the company's id.
+func (c Company) Seed(store func(Company) int, seedContact func(Contact) int) int {
+	id := store(c)
 	for _, ct := range c.Contacts {
-		ct.CompanyID = companyID
-		seed(ct)
+		ct.CompanyID = id
+		seedContact(ct)
 	}
+	return id
 }

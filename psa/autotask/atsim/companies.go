@@ -95,16 +95,19 @@ func (s *Sim) applyCompanyFields(c *company, fields map[string]json.RawMessage) 
 // Autotask and returns the company's id (c.ID when set, a new one
 // otherwise): Website in webAddress, TenantID in the tenant-id company UDF
 // (DefaultTenantIDUDF unless WithTenantIDUDF), Inactive as isActive false.
-func (s *Sim) SeedCompany(c simkit.Company) int {
+func (s *Sim) SeedCompany(c simkit.Company) int { return c.Seed(s.storeCompany, s.SeedContact) }
+
+// storeCompany stores SeedCompany's company, without its contacts, and
+// returns its id.
+func (s *Sim) storeCompany(c simkit.Company) int {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	id := s.claimIDLocked(int64(c.ID))
 	co := &company{id: id, name: c.Name, active: !c.Inactive, webAddress: c.Website, udfs: map[string]string{}}
 	if c.TenantID != "" && len(s.cfg.companyUDFs) > 0 {
 		co.udfs[s.cfg.companyUDFs[0]] = c.TenantID
 	}
 	s.companies[id] = co
-	s.mu.Unlock()
-	c.SeedContacts(int(id), s.SeedContact)
 	return int(id)
 }
 

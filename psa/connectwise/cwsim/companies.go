@@ -164,8 +164,13 @@ func invalidCompany(field, msg string) *apiError {
 // API as SeedContact does: the website in website, TenantID in the tenant-id
 // company custom field (TenantIDFieldID unless WithTenantIDField), Inactive
 // as the Inactive status.
-func (s *Sim) SeedCompany(c simkit.Company) int {
+func (s *Sim) SeedCompany(c simkit.Company) int { return c.Seed(s.storeCompany, s.SeedContact) }
+
+// storeCompany stores SeedCompany's company, without its contacts, and
+// returns its id.
+func (s *Sim) storeCompany(c simkit.Company) int {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	id := s.data.companyIDs.Pick(c.ID, func(id int) bool { return s.data.companies[id] != nil })
 	co := s.data.addCompany(id, c.Name)
 	co.website, co.inactive = c.Website, c.Inactive
@@ -174,8 +179,6 @@ func (s *Sim) SeedCompany(c simkit.Company) int {
 	} else {
 		delete(co.custom, s.cfg.tenantField)
 	}
-	s.mu.Unlock()
-	c.SeedContacts(id, s.SeedContact)
 	return id
 }
 

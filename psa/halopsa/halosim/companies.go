@@ -106,33 +106,21 @@ func (s *Sim) getCompany(w http.ResponseWriter, r *http.Request, rawID string) {
 // before any is stored. The answer is the saved client (an array for more
 // than one), with its azure_tenants.
 func (s *Sim) postCompanies(w http.ResponseWriter, body []byte) {
-	items, err := decodeItems(body, "clients")
-	if err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	staged, status, err := stageItems(items, func(item map[string]json.RawMessage, _ []*company) (*company, int, error) {
+	postItems(s, w, body, "clients", func(item map[string]json.RawMessage, _ []*company) (*company, int, error) {
 		return s.stageCompanyLocked(item)
-	})
-	if err != nil {
-		writeText(w, status, err.Error())
-		return
-	}
-	out := make([]wireCompany, 0, len(staged))
-	for _, c := range staged {
-		for i := range c.tenants {
-			if c.tenants[i].id == 0 {
-				s.nextTenantRow++
-				c.tenants[i].id = s.nextTenantRow
-			}
+	}, s.storeCompanyLocked, func(c *company) wireCompany { return c.wireOf(true) })
+}
+
+// storeCompanyLocked stores a staged client, numbering its new Azure
+// tenant rows.
+func (s *Sim) storeCompanyLocked(c *company) {
+	for i := range c.tenants {
+		if c.tenants[i].id == 0 {
+			s.nextTenantRow++
+			c.tenants[i].id = s.nextTenantRow
 		}
-		s.companies[c.id] = c
-		out = append(out, c.wireOf(true))
 	}
-	s.meter.Write()
-	writeSaved(w, out)
+	s.companies[c.id] = c
 }
 
 // stageCompanyLocked builds the client an item asks for, without storing it.
@@ -221,8 +209,13 @@ func isGUID(s string) bool {
 // SeedCompany stores c (Website in website, TenantID as the client's one
 // Azure tenant, Inactive) with a "Main" site and its contacts, and returns
 // its id; c.ID 0 takes the next free id.
-func (s *Sim) SeedCompany(c simkit.Company) int {
+func (s *Sim) SeedCompany(c simkit.Company) int { return c.Seed(s.storeCompany, s.SeedContact) }
+
+// storeCompany stores SeedCompany's company, without its contacts, and
+// returns its id.
+func (s *Sim) storeCompany(c simkit.Company) int {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	id := s.companyIDs.Pick(c.ID, func(id int) bool { return s.companies[id] != nil })
 	comp := s.addCompanyLocked(id, c.Name)
 	comp.website, comp.inactive, comp.tenants = c.Website, c.Inactive, nil
@@ -230,8 +223,6 @@ func (s *Sim) SeedCompany(c simkit.Company) int {
 		s.nextTenantRow++
 		comp.tenants = []azureTenant{{id: s.nextTenantRow, tenantID: c.TenantID, name: c.Name}}
 	}
-	s.mu.Unlock()
-	c.SeedContacts(id, s.SeedContact)
 	return id
 }
 

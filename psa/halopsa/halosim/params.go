@@ -129,45 +129,51 @@ func queryParam[T any](q url.Values, key string, def T, parse func(string) (T, e
 	return x, nil
 }
 
-// decodeItems reads the body of a POST that creates or updates records:
-// a JSON array of what (clients, users) with at least one item.
-func decodeItems(body []byte, what string) ([]map[string]json.RawMessage, error) {
+// postItems answers a POST of a JSON array of what (clients, users), as
+// Halo creates and updates records: every item is staged (stage sees the
+// items staged before it), and only when all pass are they stored, in order,
+// then rendered for the answer: the one record, or an array for several.
+// With several items an error names the one that failed.
+func postItems[T, J any](s *Sim, w http.ResponseWriter, body []byte, what string,
+	stage func(item map[string]json.RawMessage, staged []T) (T, int, error), store func(T), render func(T) J) {
 	var items []map[string]json.RawMessage
 	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&items); err != nil {
-		return nil, badf("The request body must be a JSON array of %s: %v", what, err)
+		writeText(w, http.StatusBadRequest, fmt.Sprintf("The request body must be a JSON array of %s: %v", what, err))
+		return
 	}
 	if len(items) == 0 {
-		return nil, badf("No %s were supplied", what)
+		writeText(w, http.StatusBadRequest, "No "+what+" were supplied")
+		return
 	}
-	return items, nil
-}
-
-// stageItems builds the record each item asks for with stage (which sees
-// the records staged before it) without storing any, so that a POST stores
-// all or nothing. With several items an error names the one that failed.
-func stageItems[T any](items []map[string]json.RawMessage, stage func(item map[string]json.RawMessage, staged []T) (T, int, error)) ([]T, int, error) {
+	s.mu.Lock()
 	staged := make([]T, 0, len(items))
 	for i, item := range items {
 		rec, status, err := stage(item, staged)
 		if err != nil {
+			s.mu.Unlock()
+			msg := err.Error()
 			if len(items) > 1 {
-				err = badf("Item %d: %s", i, err.Error())
+				msg = fmt.Sprintf("Item %d: %s", i, msg)
 			}
-			return nil, status, err
+			writeText(w, status, msg)
+			return
 		}
 		staged = append(staged, rec)
 	}
-	return staged, http.StatusOK, nil
-}
-
-// writeSaved answers a POST with what it saved: the record itself for one
-// item, an array for several.
-func writeSaved[T any](w http.ResponseWriter, saved []T) {
-	if len(saved) == 1 {
-		writeJSON(w, http.StatusOK, saved[0])
+	out := make([]J, 0, len(staged))
+	for _, rec := range staged {
+		store(rec)
+	}
+	for _, rec := range staged {
+		out = append(out, render(rec))
+	}
+	s.mu.Unlock()
+	s.meter.Write()
+	if len(out) == 1 {
+		writeJSON(w, http.StatusOK, out[0])
 		return
 	}
-	writeJSON(w, http.StatusOK, saved)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // rawString reads an optional string property (null counts as "").

@@ -126,43 +126,16 @@ func (s *Sim) getUser(w http.ResponseWriter, rawID string) {
 // items are checked before any is applied. One item gets the saved user back,
 // several get an array.
 func (s *Sim) postUsers(w http.ResponseWriter, body []byte) {
-	items, err := decodeItems(body, "users")
-	if err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
-		return
-	}
-
-	s.mu.Lock()
-	saved, status, err := s.applyUsersLocked(items)
-	var out []wireUser
-	if err == nil {
-		for _, u := range saved {
-			out = append(out, s.wireLocked(u))
-		}
-	}
-	s.mu.Unlock()
-	if err != nil {
-		writeText(w, status, err.Error())
-		return
-	}
-	s.meter.Write()
-	writeSaved(w, out)
+	postItems(s, w, body, "users", s.stageUserLocked, s.storeUserLocked, s.wireLocked)
 }
 
-// applyUsersLocked validates every item on copies, then stores them all.
-func (s *Sim) applyUsersLocked(items []map[string]json.RawMessage) ([]*user, int, error) {
-	staged, status, err := stageItems(items, s.stageUserLocked)
-	if err != nil {
-		return nil, status, err
+// storeUserLocked stores a staged user, numbering a new one.
+func (s *Sim) storeUserLocked(u *user) {
+	if u.id == 0 {
+		u.id = s.nextUserID
+		s.nextUserID++
 	}
-	for _, u := range staged {
-		if u.id == 0 {
-			u.id = s.nextUserID
-			s.nextUserID++
-		}
-		s.users[u.id] = u
-	}
-	return staged, http.StatusOK, nil
+	s.users[u.id] = u
 }
 
 // stageUserLocked builds the user an item asks for, without storing it.
