@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// handler answers one API call with a status and a body to render, or the
+// vendor's error. route calls it with mu held.
+type handler func(w http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError)
+
 // route dispatches one authenticated API call below APIPath.
 func (s *Sim) route(w http.ResponseWriter, r *http.Request, body []byte, version string) {
 	path, ok := strings.CutPrefix(r.URL.Path, APIPath)
@@ -16,7 +20,6 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, body []byte, version
 		return
 	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
-	type handler func(w http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError)
 	var h map[string]handler
 	switch {
 	case path == "/company/contacts":
@@ -26,11 +29,11 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, body []byte, version
 	case path == "/company/contacts/departments":
 		h = map[string]handler{http.MethodGet: s.listDepartments}
 	case len(seg) == 3 && seg[0] == "company" && seg[1] == "contacts":
-		h = map[string]handler{http.MethodGet: s.getContact, http.MethodPut: s.putContact, http.MethodPatch: s.patchContact}
+		h = map[string]handler{http.MethodGet: getRecord(s.pathContact, s.contactJSONOf), http.MethodPut: s.putContact, http.MethodPatch: s.patchContact}
 	case path == "/company/companies":
 		h = map[string]handler{http.MethodGet: s.listCompanies}
 	case len(seg) == 3 && seg[0] == "company" && seg[1] == "companies":
-		h = map[string]handler{http.MethodGet: s.getCompany, http.MethodPatch: s.patchCompany}
+		h = map[string]handler{http.MethodGet: getRecord(s.pathCompany, s.companyJSONOf), http.MethodPatch: s.patchCompany}
 	case path == "/company/communicationTypes":
 		h = map[string]handler{http.MethodGet: s.listCommTypes}
 	case path == "/system/info":
@@ -62,6 +65,18 @@ func pathID(r *http.Request, what string) (int, *apiError) {
 		return 0, badRequest(fmt.Sprintf("%s id %q is not a valid id", what, raw))
 	}
 	return id, nil
+}
+
+// getRecord is the GET handler of one record: the one find reads off the
+// path (or its 404), rendered.
+func getRecord[T, J any](find func(*http.Request) (*T, *apiError), render func(*T) J) handler {
+	return func(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
+		rec, err := find(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, render(rec), nil
+	}
 }
 
 // listSpec describes one list endpoint: its records and the fields its

@@ -77,14 +77,6 @@ func (s *Sim) pathCompany(r *http.Request) (*company, *apiError) {
 	return pathRecord(r, "company", "Company", s.data.companies)
 }
 
-func (s *Sim) getCompany(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	co, err := s.pathCompany(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, s.companyJSONOf(co), nil
-}
-
 // patchCompany answers PATCH /company/companies/{id}: a JSON Patch whose
 // operations replace (or add) name or website, remove website, or replace
 // customFields with [{id, value}] (fields not listed keep their value; a

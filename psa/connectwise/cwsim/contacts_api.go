@@ -167,14 +167,6 @@ func pathRecord[T any](r *http.Request, seg, label string, table map[int]*T) (*T
 	return v, nil
 }
 
-func (s *Sim) getContact(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	c, err := s.pathContact(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, s.contactJSONOf(c), nil
-}
-
 func (s *Sim) createContact(_ http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError) {
 	rec := &contact{id: s.data.nextContact, custom: map[int]any{}}
 	if err := s.writeContact(r, body, rec, nil); err != nil {
