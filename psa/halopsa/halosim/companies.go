@@ -66,7 +66,7 @@ func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var all []wireCompany
 	for _, c := range s.companies {
-		if (c.inactive && !p.includeInactive) || (!c.inactive && !p.includeActive) {
+		if !p.shows(c.inactive) {
 			continue
 		}
 		if search != "" && !strings.Contains(strings.ToLower(c.name), search) {
@@ -88,13 +88,7 @@ func (s *Sim) getCompany(w http.ResponseWriter, r *http.Request, rawID string) {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.answerByID(w, rawID, "Customer %d not found", func(id int) (any, bool) {
-		c, ok := s.companies[id]
-		if !ok {
-			return nil, false
-		}
-		return c.wireOf(details), true
-	})
+	answerByID(s, w, rawID, "Customer %d not found", s.companies, func(c *company) wireCompany { return c.wireOf(details) })
 }
 
 // postCompanies answers POST /api/Client: a JSON array of clients, each

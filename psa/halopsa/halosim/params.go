@@ -49,7 +49,15 @@ func parseListParams(q url.Values) (listParams, error) {
 	return p, nil
 }
 
-// page cuts one page (or the first count records) out of all.
+// shows reports whether a list includes a record that is inactive or not
+// (includeactive, includeinactive).
+func (p listParams) shows(inactive bool) bool {
+	if inactive {
+		return p.includeInactive
+	}
+	return p.includeActive
+}
+
 // listMeta is the part of a Halo list envelope that says what the page is.
 type listMeta struct {
 	PageNo      int `json:"page_no,omitempty"`
@@ -72,17 +80,22 @@ func pageOf[T any](p listParams, all []T, id func(T) int) (listMeta, []T) {
 	return meta, items
 }
 
-// answerByID answers GET /api/{resource}/{id}: 400 for an id that is not
-// a number, 404 with notFound (formatted with the id) when find, called
-// with mu held, has nothing.
-func (s *Sim) answerByID(w http.ResponseWriter, rawID, notFound string, find func(id int) (any, bool)) {
+// answerByID answers GET /api/{resource}/{id} from table: 400 for an id
+// that is not a number, 404 with notFound (formatted with the id) when the
+// table has no such record, else the record as render (called with mu
+// held) makes it.
+func answerByID[T, J any](s *Sim, w http.ResponseWriter, rawID, notFound string, table map[int]*T, render func(*T) J) {
 	id, err := strconv.Atoi(rawID)
 	if err != nil {
 		writeText(w, http.StatusBadRequest, fmt.Sprintf("The value '%s' is not valid.", rawID))
 		return
 	}
 	s.mu.Lock()
-	out, ok := find(id)
+	rec, ok := table[id]
+	var out J
+	if ok {
+		out = render(rec)
+	}
 	s.mu.Unlock()
 	if !ok {
 		writeText(w, http.StatusNotFound, fmt.Sprintf(notFound, id))
@@ -92,6 +105,7 @@ func (s *Sim) answerByID(w http.ResponseWriter, rawID, notFound string, find fun
 	writeJSON(w, http.StatusOK, out)
 }
 
+// page cuts one page (or the first count records) out of all.
 func page[T any](p listParams, all []T) []T {
 	if !p.paginate {
 		if p.count > 0 && p.count < len(all) {

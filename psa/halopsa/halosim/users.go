@@ -86,7 +86,7 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 		if siteID != 0 && u.siteID != siteID {
 			continue
 		}
-		if (u.inactive && !p.includeInactive) || (!u.inactive && !p.includeActive) {
+		if !p.shows(u.inactive) {
 			continue
 		}
 		if search != "" && !u.matches(search) {
@@ -112,13 +112,7 @@ func (u *user) matches(lowerSearch string) bool {
 
 // getUser answers GET /api/Users/{id}.
 func (s *Sim) getUser(w http.ResponseWriter, rawID string) {
-	s.answerByID(w, rawID, "User %d not found", func(id int) (any, bool) {
-		u, ok := s.users[id]
-		if !ok {
-			return nil, false
-		}
-		return s.wireLocked(u), true
-	})
+	answerByID(s, w, rawID, "User %d not found", s.users, s.wireLocked)
 }
 
 // postUsers answers POST /api/Users: a JSON array whose items create users,
