@@ -174,10 +174,10 @@ func postItems[T, J any](s *Sim, w http.ResponseWriter, body []byte, what string
 		}
 		staged = append(staged, rec)
 	}
-	out := make([]J, 0, len(staged))
 	for _, rec := range staged {
 		store(rec)
 	}
+	out := make([]J, 0, len(staged))
 	for _, rec := range staged {
 		out = append(out, render(rec))
 	}
