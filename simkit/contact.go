@@ -57,3 +57,16 @@ type Company struct {
 	// set to the company's id. Reading a company back leaves them out.
 	Contacts []Contact
 }
+
+// Seed is every PSA simulator's SeedCompany: store keeps the company
+// (without its contacts) the vendor's way and returns its id, then each
+// contact goes to seedContact (the simulator's SeedContact) with its
+// CompanyID set to that id. It returns the company's id.
+func (c Company) Seed(store func(Company) int, seedContact func(Contact) int) int {
+	id := store(c)
+	for _, ct := range c.Contacts {
+		ct.CompanyID = id
+		seedContact(ct)
+	}
+	return id
+}

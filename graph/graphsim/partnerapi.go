@@ -25,9 +25,21 @@ const (
 
 // partnerRoutes registers the onboarding endpoints and their /_sim controls.
 func (s *Sim) partnerRoutes(m *http.ServeMux) {
-	m.HandleFunc("GET /v1.0/tenantRelationships/delegatedAdminCustomers", s.handleDelegatedAdminCustomers)
-	m.HandleFunc("GET /v1.0/contracts", s.handleContracts)
-	m.HandleFunc("GET /v1.0/organization", s.handleOrganization)
+	m.HandleFunc("GET /v1.0/tenantRelationships/delegatedAdminCustomers", s.serveCollection(collection{
+		resource: "tenantRelationships/delegatedAdminCustomers", context: "/tenantRelationships/$metadata#delegatedAdminCustomers",
+		maxTop: MaxDelegatedAdminCustomersTop, perms: []string{PermDelegatedAdminRelationshipRead, "DelegatedAdminRelationship.ReadWrite.All"},
+		items: s.delegatedAdminCustomersLocked,
+	}))
+	m.HandleFunc("GET /v1.0/contracts", s.serveCollection(collection{
+		resource: "contracts", context: "/$metadata#contracts", maxTop: MaxContractsTop,
+		perms: []string{PermDirectoryRead, "Directory.ReadWrite.All"},
+		items: s.contractsLocked,
+	}))
+	m.HandleFunc("GET /v1.0/organization", s.serveCollection(collection{
+		resource: "organization", context: "/$metadata#organization", maxTop: 999,
+		perms: []string{PermOrganizationRead, PermDirectoryRead, "Organization.ReadWrite.All", "Directory.ReadWrite.All"},
+		items: s.organizationLocked,
+	}))
 	m.HandleFunc("GET /_sim/customers", func(w http.ResponseWriter, r *http.Request) {
 		s.simResult(w, nil, http.StatusOK, map[string]any{"value": s.Customers()})
 	})
@@ -63,15 +75,40 @@ func (s *Sim) allowed(w http.ResponseWriter, r *http.Request, t *tenant, perms .
 	return ok
 }
 
-// handleDelegatedAdminCustomers answers GET
-// /v1.0/tenantRelationships/delegatedAdminCustomers: the partner's customers
-// with a GDAP relationship, paged ($top up to 300).
-func (s *Sim) handleDelegatedAdminCustomers(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := s.authenticate(w, r)
-	if !ok || !s.allowed(w, r, t, PermDelegatedAdminRelationshipRead, "DelegatedAdminRelationship.ReadWrite.All") {
-		return
+// collection is one of the read-only collections a partner app reads while
+// onboarding: the permissions it needs and how its items are built.
+type collection struct {
+	// resource names the collection in errors and skip tokens; context is
+	// its @odata.context below the service root.
+	resource, context string
+	// maxTop is the largest $top it takes.
+	maxTop int
+	// perms are the permissions of which the app needs one.
+	perms []string
+	// items builds the whole collection for the token's tenant; it is
+	// called with mu held.
+	items func(t *tenant) []map[string]any
+}
+
+// serveCollection answers GET on c: authentication, c's permissions, then
+// one page of its items.
+func (s *Sim) serveCollection(c collection) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, _, ok := s.authenticate(w, r)
+		if !ok || !s.allowed(w, r, t, c.perms...) {
+			return
+		}
+		s.mu.Lock()
+		items := c.items(t)
+		s.mu.Unlock()
+		s.writeCollection(w, r, t, c.resource, c.context, items, c.maxTop)
 	}
-	s.mu.Lock()
+}
+
+// delegatedAdminCustomersLocked is GET
+// /v1.0/tenantRelationships/delegatedAdminCustomers: the partner's customers
+// with a GDAP relationship ($top up to 300).
+func (s *Sim) delegatedAdminCustomersLocked(t *tenant) []map[string]any {
 	var items []map[string]any
 	for _, c := range s.customersLocked(t, RelationshipGDAP) {
 		items = append(items, map[string]any{
@@ -82,18 +119,12 @@ func (s *Sim) handleDelegatedAdminCustomers(w http.ResponseWriter, r *http.Reque
 			"displayName": s.tenants[c.TenantID].orgLocked().name,
 		})
 	}
-	s.mu.Unlock()
-	s.writeCollection(w, r, t, "tenantRelationships/delegatedAdminCustomers", "/tenantRelationships/$metadata#delegatedAdminCustomers", items, MaxDelegatedAdminCustomersTop)
+	return items
 }
 
-// handleContracts answers GET /v1.0/contracts: the partner's DAP/CSP
+// contractsLocked is GET /v1.0/contracts: the partner's DAP/CSP
 // partnerships with the names and domains copied when each started.
-func (s *Sim) handleContracts(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := s.authenticate(w, r)
-	if !ok || !s.allowed(w, r, t, PermDirectoryRead, "Directory.ReadWrite.All") {
-		return
-	}
-	s.mu.Lock()
+func (s *Sim) contractsLocked(t *tenant) []map[string]any {
 	var items []map[string]any
 	for _, c := range s.customersLocked(t, RelationshipContract) {
 		items = append(items, map[string]any{
@@ -105,18 +136,12 @@ func (s *Sim) handleContracts(w http.ResponseWriter, r *http.Request) {
 			"displayName":       c.ContractName,
 		})
 	}
-	s.mu.Unlock()
-	s.writeCollection(w, r, t, "contracts", "/$metadata#contracts", items, MaxContractsTop)
+	return items
 }
 
-// handleOrganization answers GET /v1.0/organization: the token's tenant's
-// one organization object with its verified domains.
-func (s *Sim) handleOrganization(w http.ResponseWriter, r *http.Request) {
-	t, _, ok := s.authenticate(w, r)
-	if !ok || !s.allowed(w, r, t, PermOrganizationRead, PermDirectoryRead, "Organization.ReadWrite.All", "Directory.ReadWrite.All") {
-		return
-	}
-	s.mu.Lock()
+// organizationLocked is GET /v1.0/organization: the token's tenant's one
+// organization object with its verified domains.
+func (s *Sim) organizationLocked(t *tenant) []map[string]any {
 	org := t.orgLocked()
 	domains := make([]map[string]any, 0, len(org.domains))
 	for _, d := range org.domains {
@@ -125,12 +150,10 @@ func (s *Sim) handleOrganization(w http.ResponseWriter, r *http.Request) {
 			"name": d.Name, "type": "Managed",
 		})
 	}
-	item := map[string]any{
+	return []map[string]any{{
 		"id": t.id, "deletedDateTime": nil, "displayName": org.name, "tenantType": "AAD",
 		"countryLetterCode": "US", "verifiedDomains": domains,
-	}
-	s.mu.Unlock()
-	s.writeCollection(w, r, t, "organization", "/$metadata#organization", []map[string]any{item}, 999)
+	}}
 }
 
 // customersLocked lists the partner's customers listed under kind

@@ -3,6 +3,7 @@ package atsim
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,17 +33,10 @@ func (s *Sim) companyUDFName(name string) (string, bool) {
 // userDefinedFields); the answer is {"itemId":N}. Any other field, an
 // undefined UDF or an unknown id is refused and nothing changes.
 func (s *Sim) patchCompany(w http.ResponseWriter, body []byte) {
-	fields, err := decodeFields(body)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorsBody(err.Error()))
+	id, fields, ok := decodePatch(w, body, "Company")
+	if !ok {
 		return
 	}
-	var id int64
-	if err := json.Unmarshal(fields["id"], &id); err != nil || id <= 0 {
-		writeJSON(w, http.StatusInternalServerError, errorsBody("id is required to update a Company."))
-		return
-	}
-	delete(fields, "id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.companies[id]
@@ -51,10 +45,7 @@ func (s *Sim) patchCompany(w http.ResponseWriter, body []byte) {
 		return
 	}
 	c := *old
-	c.udfs = make(map[string]string, len(old.udfs))
-	for k, v := range old.udfs {
-		c.udfs[k] = v
-	}
+	c.udfs = maps.Clone(old.udfs)
 	if err := s.applyCompanyFields(&c, fields); err != nil {
 		writeJSON(w, http.StatusInternalServerError, errorsBody(err.Error()))
 		return
@@ -104,24 +95,19 @@ func (s *Sim) applyCompanyFields(c *company, fields map[string]json.RawMessage) 
 // Autotask and returns the company's id (c.ID when set, a new one
 // otherwise): Website in webAddress, TenantID in the tenant-id company UDF
 // (DefaultTenantIDUDF unless WithTenantIDUDF), Inactive as isActive false.
-func (s *Sim) SeedCompany(c simkit.Company) int {
+func (s *Sim) SeedCompany(c simkit.Company) int { return c.Seed(s.storeCompany, s.SeedContact) }
+
+// storeCompany stores SeedCompany's company, without its contacts, and
+// returns its id.
+func (s *Sim) storeCompany(c simkit.Company) int {
 	s.mu.Lock()
-	id := int64(c.ID)
-	if id <= 0 {
-		id = s.newIDLocked()
-	} else if id >= s.nextID {
-		s.nextID = id + 1
-	}
+	defer s.mu.Unlock()
+	id := s.claimIDLocked(int64(c.ID))
 	co := &company{id: id, name: c.Name, active: !c.Inactive, webAddress: c.Website, udfs: map[string]string{}}
 	if c.TenantID != "" && len(s.cfg.companyUDFs) > 0 {
 		co.udfs[s.cfg.companyUDFs[0]] = c.TenantID
 	}
 	s.companies[id] = co
-	s.mu.Unlock()
-	for _, ct := range c.Contacts {
-		ct.CompanyID = int(id)
-		s.SeedContact(ct)
-	}
 	return int(id)
 }
 

@@ -2,6 +2,7 @@ package atsim
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -196,21 +197,31 @@ func (s *Sim) createContact(w http.ResponseWriter, parent int64, body []byte) {
 	writeJSON(w, http.StatusOK, map[string]int64{"itemId": c.id})
 }
 
+// decodePatch reads the body of a PATCH: the id of the entity (Company,
+// Contact) it updates and the other fields, lower-cased. When the body is
+// not usable it answers the refusal itself and ok is false.
+func decodePatch(w http.ResponseWriter, body []byte, entity string) (id int64, fields map[string]json.RawMessage, ok bool) {
+	fields, err := decodeFields(body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorsBody(err.Error()))
+		return 0, nil, false
+	}
+	if err := json.Unmarshal(fields["id"], &id); err != nil || id <= 0 {
+		writeJSON(w, http.StatusInternalServerError, errorsBody("id is required to update a "+entity+"."))
+		return 0, nil, false
+	}
+	delete(fields, "id")
+	return id, fields, true
+}
+
 // patchContact answers PATCH Companies/{parent}/Contacts: the body carries
 // the contact's id and only the fields to change; the contact must belong to
 // parent.
 func (s *Sim) patchContact(w http.ResponseWriter, parent int64, body []byte) {
-	fields, err := decodeFields(body)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorsBody(err.Error()))
+	id, fields, ok := decodePatch(w, body, "Contact")
+	if !ok {
 		return
 	}
-	var id int64
-	if err := json.Unmarshal(fields["id"], &id); err != nil || id <= 0 {
-		writeJSON(w, http.StatusInternalServerError, errorsBody("id is required to update a Contact."))
-		return
-	}
-	delete(fields, "id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.companies[parent]; !ok {
@@ -228,10 +239,7 @@ func (s *Sim) patchContact(w http.ResponseWriter, parent int64, body []byte) {
 		return
 	}
 	c := *old
-	c.udfs = make(map[string]string, len(old.udfs))
-	for k, v := range old.udfs {
-		c.udfs[k] = v
-	}
+	c.udfs = maps.Clone(old.udfs)
 	if err := s.applyFields(&c, fields, parent); err != nil {
 		writeJSON(w, http.StatusInternalServerError, errorsBody(err.Error()))
 		return

@@ -55,12 +55,7 @@ func (s *Sim) SeedContact(c SeedContact) int {
 	now := s.cfg.now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := int64(c.ID)
-	if id <= 0 {
-		id = s.newIDLocked()
-	} else if id >= s.nextID {
-		s.nextID = id + 1
-	}
+	id := s.claimIDLocked(int64(c.ID))
 	ct := &contact{
 		id: id, companyID: int64(c.CompanyID),
 		firstName: c.FirstName, lastName: c.LastName,
@@ -110,6 +105,16 @@ func (s *Sim) Contact(id int) (SeedContact, bool) {
 func (s *Sim) newIDLocked() int64 {
 	id := s.nextID
 	s.nextID++
+	return id
+}
+
+// claimIDLocked is the id a seeded record gets: id itself when set (new
+// ids then start above it), a new one when id is 0 or less.
+func (s *Sim) claimIDLocked(id int64) int64 {
+	if id <= 0 {
+		return s.newIDLocked()
+	}
+	s.nextID = max(s.nextID, id+1)
 	return id
 }
 

@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// handler answers one API call with a status and a body to render, or the
+// vendor's error. route calls it with mu held.
+type handler func(w http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError)
+
 // route dispatches one authenticated API call below APIPath.
 func (s *Sim) route(w http.ResponseWriter, r *http.Request, body []byte, version string) {
 	path, ok := strings.CutPrefix(r.URL.Path, APIPath)
@@ -16,7 +20,6 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, body []byte, version
 		return
 	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
-	type handler func(w http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError)
 	var h map[string]handler
 	switch {
 	case path == "/company/contacts":
@@ -26,11 +29,11 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, body []byte, version
 	case path == "/company/contacts/departments":
 		h = map[string]handler{http.MethodGet: s.listDepartments}
 	case len(seg) == 3 && seg[0] == "company" && seg[1] == "contacts":
-		h = map[string]handler{http.MethodGet: s.getContact, http.MethodPut: s.putContact, http.MethodPatch: s.patchContact}
+		h = map[string]handler{http.MethodGet: getRecord(s.pathContact, s.contactJSONOf), http.MethodPut: s.putContact, http.MethodPatch: s.patchContact}
 	case path == "/company/companies":
 		h = map[string]handler{http.MethodGet: s.listCompanies}
 	case len(seg) == 3 && seg[0] == "company" && seg[1] == "companies":
-		h = map[string]handler{http.MethodGet: s.getCompany, http.MethodPatch: s.patchCompany}
+		h = map[string]handler{http.MethodGet: getRecord(s.pathCompany, s.companyJSONOf), http.MethodPatch: s.patchCompany}
 	case path == "/company/communicationTypes":
 		h = map[string]handler{http.MethodGet: s.listCommTypes}
 	case path == "/system/info":
@@ -64,6 +67,18 @@ func pathID(r *http.Request, what string) (int, *apiError) {
 	return id, nil
 }
 
+// getRecord is the GET handler of one record: the one find reads off the
+// path (or its 404), rendered.
+func getRecord[T, J any](find func(*http.Request) (*T, *apiError), render func(*T) J) handler {
+	return func(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
+		rec, err := find(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, render(rec), nil
+	}
+}
+
 // listSpec describes one list endpoint: its records and the fields its
 // conditions and childConditions may name.
 type listSpec[T any] struct {
@@ -93,32 +108,29 @@ func list[T any](w http.ResponseWriter, r *http.Request, sp listSpec[T]) ([]T, *
 		return nil, err
 	}
 	items := sp.items
-	if c := strings.TrimSpace(q.Get("conditions")); c != "" {
-		cs, err := parseConditions(c, sp.conds)
+	for _, f := range []struct {
+		param string
+		sc    schema
+		match func(T, []clause) bool
+	}{
+		{"conditions", sp.conds, func(t T, cs []clause) bool {
+			return matches(cs, func(f string) literal { return sp.field(t, f) })
+		}},
+		{"childConditions", sp.child, sp.childMatch},
+		{"customFieldConditions", sp.custom, sp.customMatch},
+	} {
+		c := strings.TrimSpace(q.Get(f.param))
+		if c == "" {
+			continue
+		}
+		if f.sc == nil {
+			return nil, badCondition(f.param + " are not supported on this endpoint")
+		}
+		cs, err := parseConditions(c, f.sc)
 		if err != nil {
 			return nil, err
 		}
-		items = filter(items, func(t T) bool { return matches(cs, func(f string) literal { return sp.field(t, f) }) })
-	}
-	if c := strings.TrimSpace(q.Get("childConditions")); c != "" {
-		if sp.child == nil {
-			return nil, badCondition("childConditions are not supported on this endpoint")
-		}
-		cs, err := parseConditions(c, sp.child)
-		if err != nil {
-			return nil, err
-		}
-		items = filter(items, func(t T) bool { return sp.childMatch(t, cs) })
-	}
-	if c := strings.TrimSpace(q.Get("customFieldConditions")); c != "" {
-		if sp.custom == nil {
-			return nil, badCondition("customFieldConditions are not supported on this endpoint")
-		}
-		cs, err := parseConditions(c, sp.custom)
-		if err != nil {
-			return nil, err
-		}
-		items = filter(items, func(t T) bool { return sp.customMatch(t, cs) })
+		items = filter(items, func(t T) bool { return f.match(t, cs) })
 	}
 	return paginate(w, r, items, sp.id, p), nil
 }

@@ -2,6 +2,7 @@ package cwsim
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -76,14 +77,6 @@ func (s *Sim) pathCompany(r *http.Request) (*company, *apiError) {
 	return pathRecord(r, "company", "Company", s.data.companies)
 }
 
-func (s *Sim) getCompany(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	co, err := s.pathCompany(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, s.companyJSONOf(co), nil
-}
-
 // patchCompany answers PATCH /company/companies/{id}: a JSON Patch whose
 // operations replace (or add) name or website, remove website, or replace
 // customFields with [{id, value}] (fields not listed keep their value; a
@@ -93,23 +86,10 @@ func (s *Sim) patchCompany(_ http.ResponseWriter, r *http.Request, body []byte) 
 	if err != nil {
 		return 0, nil, err
 	}
-	var ops []patchOp
-	if err := decodeBody(body, &ops); err != nil {
-		return 0, nil, err
-	}
-	if len(ops) == 0 {
-		return 0, nil, badRequest("the patch document has no operations")
-	}
 	next := *co
-	next.custom = make(map[int]any, len(co.custom))
-	for k, v := range co.custom {
-		next.custom[k] = v
-	}
-	for i, op := range ops {
-		if err := s.applyCompanyOp(&next, op); err != nil {
-			err.body.Message = fmt.Sprintf("patch operation %d (%s %s): %s", i, op.Op, op.Path, err.body.Message)
-			return 0, nil, err
-		}
+	next.custom = maps.Clone(co.custom)
+	if err := applyPatch(body, &next, s.applyCompanyOp); err != nil {
+		return 0, nil, err
 	}
 	*co = next
 	return http.StatusOK, s.companyJSONOf(co), nil
@@ -176,26 +156,20 @@ func invalidCompany(field, msg string) *apiError {
 // API as SeedContact does: the website in website, TenantID in the tenant-id
 // company custom field (TenantIDFieldID unless WithTenantIDField), Inactive
 // as the Inactive status.
-func (s *Sim) SeedCompany(c simkit.Company) int {
+func (s *Sim) SeedCompany(c simkit.Company) int { return c.Seed(s.storeCompany, s.SeedContact) }
+
+// storeCompany stores SeedCompany's company, without its contacts, and
+// returns its id.
+func (s *Sim) storeCompany(c simkit.Company) int {
 	s.mu.Lock()
-	id := c.ID
-	if id <= 0 {
-		id = 1
-		for s.data.companies[id] != nil {
-			id++
-		}
-	}
+	defer s.mu.Unlock()
+	id := s.data.companyIDs.Pick(c.ID, func(id int) bool { return s.data.companies[id] != nil })
 	co := s.data.addCompany(id, c.Name)
 	co.website, co.inactive = c.Website, c.Inactive
 	if c.TenantID != "" {
 		co.custom[s.cfg.tenantField] = c.TenantID
 	} else {
 		delete(co.custom, s.cfg.tenantField)
-	}
-	s.mu.Unlock()
-	for _, ct := range c.Contacts {
-		ct.CompanyID = id
-		s.SeedContact(ct)
 	}
 	return id
 }

@@ -167,29 +167,12 @@ func pathRecord[T any](r *http.Request, seg, label string, table map[int]*T) (*T
 	return v, nil
 }
 
-func (s *Sim) getContact(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any, *apiError) {
-	c, err := s.pathContact(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, s.contactJSONOf(c), nil
-}
-
 func (s *Sim) createContact(_ http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError) {
-	var in contactIn
-	if err := decodeBody(body, &in); err != nil {
-		return 0, nil, err
-	}
 	rec := &contact{id: s.data.nextContact, custom: map[int]any{}}
-	if err := s.fillContact(rec, &in, nil); err != nil {
-		return 0, nil, err
-	}
-	if err := s.checkContact(rec, nil, in.IgnoreDuplicates); err != nil {
+	if err := s.writeContact(r, body, rec, nil); err != nil {
 		return 0, nil, err
 	}
 	s.data.nextContact++
-	s.touch(rec, r, true)
-	s.data.put(rec, nil)
 	return http.StatusCreated, s.contactJSONOf(rec), nil
 }
 
@@ -198,21 +181,29 @@ func (s *Sim) putContact(_ http.ResponseWriter, r *http.Request, body []byte) (i
 	if err != nil {
 		return 0, nil, err
 	}
-	id := old.id
+	rec := &contact{id: old.id, custom: map[int]any{}, enteredBy: old.enteredBy}
+	if err := s.writeContact(r, body, rec, old); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s.contactJSONOf(rec), nil
+}
+
+// writeContact fills rec from a POST or PUT body and stores it in the place
+// of old (nil for a new contact), once it passes the site's checks.
+func (s *Sim) writeContact(r *http.Request, body []byte, rec, old *contact) *apiError {
 	var in contactIn
 	if err := decodeBody(body, &in); err != nil {
-		return 0, nil, err
+		return err
 	}
-	rec := &contact{id: id, custom: map[int]any{}, enteredBy: old.enteredBy}
 	if err := s.fillContact(rec, &in, old); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if err := s.checkContact(rec, old, in.IgnoreDuplicates); err != nil {
-		return 0, nil, err
+		return err
 	}
-	s.touch(rec, r, false)
+	s.touch(rec, r, old == nil)
 	s.data.put(rec, old)
-	return http.StatusOK, s.contactJSONOf(rec), nil
+	return nil
 }
 
 func (s *Sim) patchContact(_ http.ResponseWriter, r *http.Request, body []byte) (int, any, *apiError) {
@@ -220,19 +211,9 @@ func (s *Sim) patchContact(_ http.ResponseWriter, r *http.Request, body []byte) 
 	if err != nil {
 		return 0, nil, err
 	}
-	var ops []patchOp
-	if err := decodeBody(body, &ops); err != nil {
-		return 0, nil, err
-	}
-	if len(ops) == 0 {
-		return 0, nil, badRequest("the patch document has no operations")
-	}
 	rec := old.clone()
-	for i, op := range ops {
-		if err := s.applyOp(rec, op); err != nil {
-			err.body.Message = fmt.Sprintf("patch operation %d (%s %s): %s", i, op.Op, op.Path, err.body.Message)
-			return 0, nil, err
-		}
+	if err := applyPatch(body, rec, s.applyOp); err != nil {
+		return 0, nil, err
 	}
 	if err := s.checkContact(rec, old, false); err != nil {
 		return 0, nil, err

@@ -16,6 +16,26 @@ type patchOp struct {
 	Value json.RawMessage `json:"value"`
 }
 
+// applyPatch applies the JSON Patch document in body to rec, operation by
+// operation with apply; an error names the operation that failed. rec is
+// the caller's copy: on an error it is half patched and must be dropped.
+func applyPatch[T any](body []byte, rec T, apply func(T, patchOp) *apiError) *apiError {
+	var ops []patchOp
+	if err := decodeBody(body, &ops); err != nil {
+		return err
+	}
+	if len(ops) == 0 {
+		return badRequest("the patch document has no operations")
+	}
+	for i, op := range ops {
+		if err := apply(rec, op); err != nil {
+			err.body.Message = fmt.Sprintf("patch operation %d (%s %s): %s", i, op.Op, op.Path, err.body.Message)
+			return err
+		}
+	}
+	return nil
+}
+
 // applyOp applies one operation to c. Supported: replace, add and remove on
 // firstName, lastName, title, inactiveFlag, company, department (and their
 // /id), communicationItems (whole array, one element by index or "-", or

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/psasync/psasync/simkit"
 )
 
 // Communication type ids of the standard types every simulated site has.
@@ -115,6 +117,8 @@ type store struct {
 	emails map[int]map[string]int
 
 	nextContact, nextType, nextDept, nextItem int
+	// companyIDs numbers companies seeded without an id.
+	companyIDs simkit.FreeIDs
 }
 
 func newStore(cfg config) *store {

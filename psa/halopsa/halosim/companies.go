@@ -1,9 +1,7 @@
 package halosim
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,7 +66,7 @@ func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var all []wireCompany
 	for _, c := range s.companies {
-		if (c.inactive && !p.includeInactive) || (!c.inactive && !p.includeActive) {
+		if !p.shows(c.inactive) {
 			continue
 		}
 		if search != "" && !strings.Contains(strings.ToLower(c.name), search) {
@@ -90,13 +88,7 @@ func (s *Sim) getCompany(w http.ResponseWriter, r *http.Request, rawID string) {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.answerByID(w, rawID, "Customer %d not found", func(id int) (any, bool) {
-		c, ok := s.companies[id]
-		if !ok {
-			return nil, false
-		}
-		return c.wireOf(details), true
-	})
+	answerByID(s, w, rawID, "Customer %d not found", s.companies, func(c *company) wireCompany { return c.wireOf(details) })
 }
 
 // postCompanies answers POST /api/Client: a JSON array of clients, each
@@ -108,47 +100,21 @@ func (s *Sim) getCompany(w http.ResponseWriter, r *http.Request, rawID string) {
 // before any is stored. The answer is the saved client (an array for more
 // than one), with its azure_tenants.
 func (s *Sim) postCompanies(w http.ResponseWriter, body []byte) {
-	var items []map[string]json.RawMessage
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&items); err != nil {
-		writeText(w, http.StatusBadRequest, "The request body must be a JSON array of clients: "+err.Error())
-		return
-	}
-	if len(items) == 0 {
-		writeText(w, http.StatusBadRequest, "No clients were supplied")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	staged := make([]*company, 0, len(items))
-	for i, item := range items {
-		c, status, err := s.stageCompanyLocked(item)
-		if err != nil {
-			msg := err.Error()
-			if len(items) > 1 {
-				msg = fmt.Sprintf("Item %d: %s", i, msg)
-			}
-			writeText(w, status, msg)
-			return
+	postItems(s, w, body, "clients", func(item map[string]json.RawMessage, _ []*company) (*company, int, error) {
+		return s.stageCompanyLocked(item)
+	}, s.storeCompanyLocked, func(c *company) wireCompany { return c.wireOf(true) })
+}
+
+// storeCompanyLocked stores a staged client, numbering its new Azure
+// tenant rows.
+func (s *Sim) storeCompanyLocked(c *company) {
+	for i := range c.tenants {
+		if c.tenants[i].id == 0 {
+			s.nextTenantRow++
+			c.tenants[i].id = s.nextTenantRow
 		}
-		staged = append(staged, c)
 	}
-	out := make([]wireCompany, 0, len(staged))
-	for _, c := range staged {
-		for i := range c.tenants {
-			if c.tenants[i].id == 0 {
-				s.nextTenantRow++
-				c.tenants[i].id = s.nextTenantRow
-			}
-		}
-		s.companies[c.id] = c
-		out = append(out, c.wireOf(true))
-	}
-	s.meter.Write()
-	if len(out) == 1 {
-		writeJSON(w, http.StatusOK, out[0])
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	s.companies[c.id] = c
 }
 
 // stageCompanyLocked builds the client an item asks for, without storing it.
@@ -237,25 +203,19 @@ func isGUID(s string) bool {
 // SeedCompany stores c (Website in website, TenantID as the client's one
 // Azure tenant, Inactive) with a "Main" site and its contacts, and returns
 // its id; c.ID 0 takes the next free id.
-func (s *Sim) SeedCompany(c simkit.Company) int {
+func (s *Sim) SeedCompany(c simkit.Company) int { return c.Seed(s.storeCompany, s.SeedContact) }
+
+// storeCompany stores SeedCompany's company, without its contacts, and
+// returns its id.
+func (s *Sim) storeCompany(c simkit.Company) int {
 	s.mu.Lock()
-	id := c.ID
-	if id <= 0 {
-		id = 1
-		for s.companies[id] != nil {
-			id++
-		}
-	}
+	defer s.mu.Unlock()
+	id := s.companyIDs.Pick(c.ID, func(id int) bool { return s.companies[id] != nil })
 	comp := s.addCompanyLocked(id, c.Name)
 	comp.website, comp.inactive, comp.tenants = c.Website, c.Inactive, nil
 	if c.TenantID != "" {
 		s.nextTenantRow++
 		comp.tenants = []azureTenant{{id: s.nextTenantRow, tenantID: c.TenantID, name: c.Name}}
-	}
-	s.mu.Unlock()
-	for _, ct := range c.Contacts {
-		ct.CompanyID = id
-		s.SeedContact(ct)
 	}
 	return id
 }

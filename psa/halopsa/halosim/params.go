@@ -1,6 +1,7 @@
 package halosim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -48,7 +49,15 @@ func parseListParams(q url.Values) (listParams, error) {
 	return p, nil
 }
 
-// page cuts one page (or the first count records) out of all.
+// shows reports whether a list includes a record that is inactive or not
+// (includeactive, includeinactive).
+func (p listParams) shows(inactive bool) bool {
+	if inactive {
+		return p.includeInactive
+	}
+	return p.includeActive
+}
+
 // listMeta is the part of a Halo list envelope that says what the page is.
 type listMeta struct {
 	PageNo      int `json:"page_no,omitempty"`
@@ -71,17 +80,22 @@ func pageOf[T any](p listParams, all []T, id func(T) int) (listMeta, []T) {
 	return meta, items
 }
 
-// answerByID answers GET /api/{resource}/{id}: 400 for an id that is not
-// a number, 404 with notFound (formatted with the id) when find, called
-// with mu held, has nothing.
-func (s *Sim) answerByID(w http.ResponseWriter, rawID, notFound string, find func(id int) (any, bool)) {
+// answerByID answers GET /api/{resource}/{id} from table: 400 for an id
+// that is not a number, 404 with notFound (formatted with the id) when the
+// table has no such record, else the record as render (called with mu
+// held) makes it.
+func answerByID[T, J any](s *Sim, w http.ResponseWriter, rawID, notFound string, table map[int]*T, render func(*T) J) {
 	id, err := strconv.Atoi(rawID)
 	if err != nil {
 		writeText(w, http.StatusBadRequest, fmt.Sprintf("The value '%s' is not valid.", rawID))
 		return
 	}
 	s.mu.Lock()
-	out, ok := find(id)
+	rec, ok := table[id]
+	var out J
+	if ok {
+		out = render(rec)
+	}
 	s.mu.Unlock()
 	if !ok {
 		writeText(w, http.StatusNotFound, fmt.Sprintf(notFound, id))
@@ -91,6 +105,7 @@ func (s *Sim) answerByID(w http.ResponseWriter, rawID, notFound string, find fun
 	writeJSON(w, http.StatusOK, out)
 }
 
+// page cuts one page (or the first count records) out of all.
 func page[T any](p listParams, all []T) []T {
 	if !p.paginate {
 		if p.count > 0 && p.count < len(all) {
@@ -106,27 +121,73 @@ func page[T any](p listParams, all []T) []T {
 }
 
 func boolParam(q url.Values, key string, def bool) (bool, error) {
-	v := q.Get(key)
-	if v == "" {
-		return def, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, badf("The value '%s' is not valid for %s.", v, key)
-	}
-	return b, nil
+	return queryParam(q, key, def, strconv.ParseBool)
 }
 
 func intParam(q url.Values, key string, def int) (int, error) {
+	return queryParam(q, key, def, strconv.Atoi)
+}
+
+// queryParam reads an optional query parameter with parse; def when it is
+// absent.
+func queryParam[T any](q url.Values, key string, def T, parse func(string) (T, error)) (T, error) {
 	v := q.Get(key)
 	if v == "" {
 		return def, nil
 	}
-	n, err := strconv.Atoi(v)
+	x, err := parse(v)
 	if err != nil {
-		return 0, badf("The value '%s' is not valid for %s.", v, key)
+		var zero T
+		return zero, badf("The value '%s' is not valid for %s.", v, key)
 	}
-	return n, nil
+	return x, nil
+}
+
+// postItems answers a POST of a JSON array of what (clients, users), as
+// Halo creates and updates records: every item is staged (stage sees the
+// items staged before it), and only when all pass are they stored, in order,
+// then rendered for the answer: the one record, or an array for several.
+// With several items an error names the one that failed.
+func postItems[T, J any](s *Sim, w http.ResponseWriter, body []byte, what string,
+	stage func(item map[string]json.RawMessage, staged []T) (T, int, error), store func(T), render func(T) J) {
+	var items []map[string]json.RawMessage
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&items); err != nil {
+		writeText(w, http.StatusBadRequest, fmt.Sprintf("The request body must be a JSON array of %s: %v", what, err))
+		return
+	}
+	if len(items) == 0 {
+		writeText(w, http.StatusBadRequest, "No "+what+" were supplied")
+		return
+	}
+	s.mu.Lock()
+	staged := make([]T, 0, len(items))
+	for i, item := range items {
+		rec, status, err := stage(item, staged)
+		if err != nil {
+			s.mu.Unlock()
+			msg := err.Error()
+			if len(items) > 1 {
+				msg = fmt.Sprintf("Item %d: %s", i, msg)
+			}
+			writeText(w, status, msg)
+			return
+		}
+		staged = append(staged, rec)
+	}
+	for _, rec := range staged {
+		store(rec)
+	}
+	out := make([]J, 0, len(staged))
+	for _, rec := range staged {
+		out = append(out, render(rec))
+	}
+	s.mu.Unlock()
+	s.meter.Write()
+	if len(out) == 1 {
+		writeJSON(w, http.StatusOK, out[0])
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // rawString reads an optional string property (null counts as "").

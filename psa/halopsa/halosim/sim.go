@@ -46,6 +46,8 @@ type Sim struct {
 	users      map[int]*user
 	nextUserID int
 	nextSiteID int
+	// companyIDs numbers companies seeded without an id.
+	companyIDs simkit.FreeIDs
 	// nextTenantRow numbers azure_tenants entries.
 	nextTenantRow int
 	tokens        map[string]time.Time

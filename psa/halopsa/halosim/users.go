@@ -1,7 +1,6 @@
 package halosim
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -87,7 +86,7 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 		if siteID != 0 && u.siteID != siteID {
 			continue
 		}
-		if (u.inactive && !p.includeInactive) || (!u.inactive && !p.includeActive) {
+		if !p.shows(u.inactive) {
 			continue
 		}
 		if search != "" && !u.matches(search) {
@@ -113,13 +112,7 @@ func (u *user) matches(lowerSearch string) bool {
 
 // getUser answers GET /api/Users/{id}.
 func (s *Sim) getUser(w http.ResponseWriter, rawID string) {
-	s.answerByID(w, rawID, "User %d not found", func(id int) (any, bool) {
-		u, ok := s.users[id]
-		if !ok {
-			return nil, false
-		}
-		return s.wireLocked(u), true
-	})
+	answerByID(s, w, rawID, "User %d not found", s.users, s.wireLocked)
 }
 
 // postUsers answers POST /api/Users: a JSON array whose items create users,
@@ -127,59 +120,16 @@ func (s *Sim) getUser(w http.ResponseWriter, rawID string) {
 // items are checked before any is applied. One item gets the saved user back,
 // several get an array.
 func (s *Sim) postUsers(w http.ResponseWriter, body []byte) {
-	var items []map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&items); err != nil {
-		writeText(w, http.StatusBadRequest, "The request body must be a JSON array of users: "+err.Error())
-		return
-	}
-	if len(items) == 0 {
-		writeText(w, http.StatusBadRequest, "No users were supplied")
-		return
-	}
-
-	s.mu.Lock()
-	saved, status, err := s.applyUsersLocked(items)
-	var out []wireUser
-	if err == nil {
-		for _, u := range saved {
-			out = append(out, s.wireLocked(u))
-		}
-	}
-	s.mu.Unlock()
-	if err != nil {
-		writeText(w, status, err.Error())
-		return
-	}
-	s.meter.Write()
-	if len(out) == 1 {
-		writeJSON(w, http.StatusOK, out[0])
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	postItems(s, w, body, "users", s.stageUserLocked, s.storeUserLocked, s.wireLocked)
 }
 
-// applyUsersLocked validates every item on copies, then stores them all.
-func (s *Sim) applyUsersLocked(items []map[string]json.RawMessage) ([]*user, int, error) {
-	staged := make([]*user, 0, len(items))
-	for i, item := range items {
-		u, status, err := s.stageUserLocked(item, staged)
-		if err != nil {
-			if len(items) > 1 {
-				err = badRequest{msg: fmt.Sprintf("Item %d: %s", i, err.Error())}
-			}
-			return nil, status, err
-		}
-		staged = append(staged, u)
+// storeUserLocked stores a staged user, numbering a new one.
+func (s *Sim) storeUserLocked(u *user) {
+	if u.id == 0 {
+		u.id = s.nextUserID
+		s.nextUserID++
 	}
-	for _, u := range staged {
-		if u.id == 0 {
-			u.id = s.nextUserID
-			s.nextUserID++
-		}
-		s.users[u.id] = u
-	}
-	return staged, http.StatusOK, nil
+	s.users[u.id] = u
 }
 
 // stageUserLocked builds the user an item asks for, without storing it.
