@@ -2,6 +2,7 @@ package psa
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -150,4 +151,15 @@ func ValidTenantID(s string) bool {
 		}
 	}
 	return true
+}
+
+// TenantIDArg trims tenantID and checks it with ValidTenantID, so that every
+// client's SetCompanyTenantID refuses a malformed id alike, as ErrInvalid
+// under op, before anything is sent.
+func TenantIDArg(op, tenantID string) (string, error) {
+	tenantID = strings.TrimSpace(tenantID)
+	if !ValidTenantID(tenantID) {
+		return "", &Error{Op: op, Kind: ErrInvalid, Message: fmt.Sprintf("tenant id %q is not a GUID", tenantID)}
+	}
+	return tenantID, nil
 }

@@ -111,9 +111,9 @@ func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID str
 	if c.tenantField == 0 {
 		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("no company custom field is configured for the tenant id (psa.connectwise.tenant_id_field)")}
 	}
-	tenantID = strings.TrimSpace(tenantID)
-	if !psa.ValidTenantID(tenantID) {
-		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("tenant id %q is not a GUID", tenantID)}
+	tenantID, err = psa.TenantIDArg(op, tenantID)
+	if err != nil {
+		return psa.Company{}, err
 	}
 	path := c.endpoint("/company/companies/"+strconv.Itoa(id), nil)
 	var cur wireCompany

@@ -125,9 +125,9 @@ func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID str
 	if err != nil {
 		return psa.Company{}, err
 	}
-	tenantID = strings.TrimSpace(tenantID)
-	if !psa.ValidTenantID(tenantID) {
-		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("tenant id %q is not a GUID", tenantID)}
+	tenantID, err = psa.TenantIDArg(op, tenantID)
+	if err != nil {
+		return psa.Company{}, err
 	}
 	var cur haloClient
 	if err := c.do(ctx, op, http.MethodGet, "/Client/"+strconv.Itoa(id), url.Values{"includedetails": {"true"}}, nil, &cur); err != nil {
