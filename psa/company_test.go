@@ -54,3 +54,23 @@ func TestValidTenantID(t *testing.T) {
 		require.False(t, psa.ValidTenantID(bad), bad)
 	}
 }
+
+func TestTenantIDArg(t *testing.T) {
+	t.Parallel()
+	id, err := psa.TenantIDArg("op", " 5f1c1d2e-0000-4000-8000-00000000d3e0 ")
+	require.NoError(t, err)
+	require.Equal(t, "5f1c1d2e-0000-4000-8000-00000000d3e0", id)
+	_, err = psa.TenantIDArg("op", "contoso")
+	require.ErrorIs(t, err, psa.ErrInvalid)
+	require.ErrorContains(t, err, `tenant id "contoso" is not a GUID`)
+}
+
+func TestMatchArg(t *testing.T) {
+	t.Parallel()
+	v, err := psa.MatchArg("op", "email", "  bo@contoso.example ")
+	require.NoError(t, err)
+	require.Equal(t, "bo@contoso.example", v)
+	_, err = psa.MatchArg("op", "object id", " \t")
+	require.ErrorIs(t, err, psa.ErrInvalid)
+	require.ErrorContains(t, err, "object id is empty")
+}

@@ -4,7 +4,10 @@
 // Client; nothing above psa sees a vendor wire type.
 package psa
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Field names a canonical contact field. The names are part of psasync's
 // contract: they appear in run reports (changed_fields) and in mapping config.
@@ -116,4 +119,15 @@ func (c *Contact) text(f Field) *string {
 func IsField(name string) bool {
 	var c Contact
 	return c.Set(Field(name), "")
+}
+
+// MatchArg trims value, the email or object id a FindContactsBy call
+// matches, and refuses it empty (as ErrInvalid under op, what naming it):
+// every vendor client checks it the same way before anything is sent.
+func MatchArg(op, what, value string) (string, error) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return "", &Error{Op: op, Kind: ErrInvalid, Message: what + " is empty"}
+	}
+	return value, nil
 }

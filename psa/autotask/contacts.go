@@ -145,11 +145,8 @@ func findArgs(op, companyID, what, value string) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	value = strings.TrimSpace(value)
-	if value == "" {
-		return 0, "", &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: what + " is empty"}
-	}
-	return cid, value, nil
+	value, err = psa.MatchArg(op, what, value)
+	return cid, value, err
 }
 
 // contactQuery is the query of company cid's contacts that also match
