@@ -64,13 +64,3 @@ func TestTenantIDArg(t *testing.T) {
 	require.ErrorIs(t, err, psa.ErrInvalid)
 	require.ErrorContains(t, err, `tenant id "contoso" is not a GUID`)
 }
-
-func TestMatchArg(t *testing.T) {
-	t.Parallel()
-	v, err := psa.MatchArg("op", "email", "  bo@contoso.example ")
-	require.NoError(t, err)
-	require.Equal(t, "bo@contoso.example", v)
-	_, err = psa.MatchArg("op", "object id", " \t")
-	require.ErrorIs(t, err, psa.ErrInvalid)
-	require.ErrorContains(t, err, "object id is empty")
-}

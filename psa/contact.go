@@ -5,6 +5,7 @@
 package psa
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -130,4 +131,17 @@ func MatchArg(op, what, value string) (string, error) {
 		return "", &Error{Op: op, Kind: ErrInvalid, Message: what + " is empty"}
 	}
 	return value, nil
+}
+
+// FieldSet is the set of fields an UpdateContact call lists, refusing a name
+// that is not a field (as ErrInvalid under op) before anything is sent.
+func FieldSet(op string, fields []Field) (map[Field]bool, error) {
+	set := make(map[Field]bool, len(fields))
+	for _, f := range fields {
+		if !IsField(string(f)) {
+			return nil, &Error{Op: op, Kind: ErrInvalid, Message: fmt.Sprintf("unknown contact field %q", f)}
+		}
+		set[f] = true
+	}
+	return set, nil
 }

@@ -163,22 +163,11 @@ func (c *Client) contactQuery(cid int64, narrow ...filter) queryBody {
 // POST Contacts/query filtered on companyID: ⌈N/PageSize⌉ requests.
 func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[psa.Contact, error] {
 	op := "autotask: list contacts of company " + companyID
-	return func(yield func(psa.Contact, error) bool) {
-		cid, err := parseID(op, "company id", companyID)
-		if err != nil {
-			yield(psa.Contact{}, err)
-			return
-		}
-		for w, err := range query[wireContact](ctx, c, op, "Contacts", c.contactQuery(cid)) {
-			if err != nil {
-				yield(psa.Contact{}, err)
-				return
-			}
-			if !yield(c.toContact(w), nil) {
-				return
-			}
-		}
+	cid, err := parseID(op, "company id", companyID)
+	if err != nil {
+		return psa.FailedSeq[psa.Contact](err)
 	}
+	return psa.ConvertSeq(query[wireContact](ctx, c, op, "Contacts", c.contactQuery(cid)), c.toContact)
 }
 
 // FindContactsByEmail returns the company's contacts that have email, in any

@@ -17,22 +17,11 @@ import (
 // forward-only paging, one read per page.
 func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[psa.Contact, error] {
 	op := "connectwise: list contacts of company " + companyID
-	return func(yield func(psa.Contact, error) bool) {
-		id, err := parseID(op, "company id", companyID)
-		if err != nil {
-			yield(psa.Contact{}, err)
-			return
-		}
-		for w, err := range listAll[wireContact](ctx, c, op, c.companyContacts(id, c.pageSize, nil)) {
-			if err != nil {
-				yield(psa.Contact{}, err)
-				return
-			}
-			if !yield(c.contact(w), nil) {
-				return
-			}
-		}
+	id, err := parseID(op, "company id", companyID)
+	if err != nil {
+		return psa.FailedSeq[psa.Contact](err)
 	}
+	return psa.ConvertSeq(listAll[wireContact](ctx, c, op, c.companyContacts(id, c.pageSize, nil)), c.contact)
 }
 
 // FindContactsByEmail returns the company's contacts that have email as

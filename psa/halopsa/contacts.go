@@ -151,15 +151,15 @@ func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa
 	if err != nil {
 		return psa.Contact{}, err
 	}
+	if _, err := psa.FieldSet(op, fields); err != nil {
+		return psa.Contact{}, err
+	}
 	synced := map[psa.Field]bool{}
 	for _, f := range c.SupportedFields() {
 		synced[f] = true
 	}
 	item := map[string]any{"id": userID}
 	for _, f := range fields {
-		if !psa.IsField(string(f)) {
-			return psa.Contact{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("unknown field %q", f)}
-		}
 		if !synced[f] {
 			c.send.Log.WithField("field", f).Debug("halopsa field not synced, skipped")
 			continue
