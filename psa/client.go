@@ -65,3 +65,16 @@ func FailedSeq[T any](err error) iter.Seq2[T, error] {
 		yield(zero, err)
 	}
 }
+
+// Collect gathers seq into a slice, stopping at the first error: for the
+// calls that answer a whole listing at once (ListCompanies).
+func Collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"strings"
+
+	"github.com/psasync/psasync/psa"
 )
 
 // Company is an Autotask company, as set-up screens and the missing-company
@@ -58,12 +60,5 @@ func (c *Client) QueryCompanies(ctx context.Context, name string) ([]Company, er
 		IncludeFields: []string{"id", "companyName", "isActive"},
 		Filter:        []filter{f},
 	}
-	var out []Company
-	for w, err := range query[wireCompany](ctx, c, op, "Companies", body) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w.company())
-	}
-	return out, nil
+	return psa.Collect(psa.ConvertSeq(query[wireCompany](ctx, c, op, "Companies", body), wireCompany.company))
 }

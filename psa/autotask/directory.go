@@ -51,14 +51,7 @@ func (c *Client) ListCompanies(ctx context.Context) ([]psa.Company, error) {
 	op := "autotask: list companies"
 	body := queryBody{MaxRecords: c.cfg.PageSize, IncludeFields: c.companyIncludeFields(),
 		Filter: []filter{{Op: "gte", Field: "id", Value: 0}}}
-	var out []psa.Company
-	for w, err := range query[wireCompany](ctx, c, op, "Companies", body) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c.neutralCompany(w))
-	}
-	return out, nil
+	return psa.Collect(psa.ConvertSeq(query[wireCompany](ctx, c, op, "Companies", body), c.neutralCompany))
 }
 
 // ContactDomains reads the companies' contacts with POST Contacts/query

@@ -44,14 +44,7 @@ func (c *Client) company(w wireCompany) psa.Company {
 func (c *Client) ListCompanies(ctx context.Context) ([]psa.Company, error) {
 	op := "connectwise: list companies"
 	u := c.endpoint("/company/companies", url.Values{"fields": {companyFields}, "pageSize": {strconv.Itoa(c.pageSize)}})
-	var out []psa.Company
-	for w, err := range listAll[wireCompany](ctx, c, op, u) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c.company(w))
-	}
-	return out, nil
+	return psa.Collect(psa.ConvertSeq(listAll[wireCompany](ctx, c, op, u), c.company))
 }
 
 // ContactDomains reads contacts with only their id, company and
