@@ -122,15 +122,21 @@ func IsField(name string) bool {
 	return c.Set(Field(name), "")
 }
 
-// MatchArg trims value, the email or object id a FindContactsBy call
-// matches, and refuses it empty (as ErrInvalid under op, what naming it):
-// every vendor client checks it the same way before anything is sent.
-func MatchArg(op, what, value string) (string, error) {
+// FindArgs reads the arguments of a FindContactsBy call, so that every
+// vendor client refuses bad ones alike before anything is sent: the company
+// id, read by the vendor's parse, and the value to match (an email or object
+// id, what naming it), trimmed and refused empty as ErrInvalid under op.
+func FindArgs[ID any](op, companyID, what, value string, parse func(op, what, id string) (ID, error)) (ID, string, error) {
+	id, err := parse(op, "company id", companyID)
+	if err != nil {
+		return id, "", err
+	}
 	value = strings.TrimSpace(value)
 	if value == "" {
-		return "", &Error{Op: op, Kind: ErrInvalid, Message: what + " is empty"}
+		var zero ID
+		return zero, "", &Error{Op: op, Kind: ErrInvalid, Message: what + " is empty"}
 	}
-	return value, nil
+	return id, value, nil
 }
 
 // FieldSet is the set of fields an UpdateContact call lists, refusing a name

@@ -138,17 +138,6 @@ func parseID(op, what, id string) (int64, error) {
 	return n, nil
 }
 
-// findArgs reads the arguments of a find call: the company id and the value
-// to match, trimmed and required.
-func findArgs(op, companyID, what, value string) (int64, string, error) {
-	cid, err := parseID(op, "company id", companyID)
-	if err != nil {
-		return 0, "", err
-	}
-	value, err = psa.MatchArg(op, what, value)
-	return cid, value, err
-}
-
 // contactQuery is the query of company cid's contacts that also match
 // narrow, asking for every field toContact reads.
 func (c *Client) contactQuery(cid int64, narrow ...filter) queryBody {
@@ -176,7 +165,7 @@ func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[p
 // case-insensitively, and the client checks again.
 func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email string) ([]psa.Contact, error) {
 	op := "autotask: find contacts by email in company " + companyID
-	cid, email, err := findArgs(op, companyID, "email", email)
+	cid, email, err := psa.FindArgs(op, companyID, "email", email, parseID)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +197,7 @@ func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email strin
 // ignoring case, so that a looser server-side match cannot slip through.
 func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
 	op := "autotask: find contacts by object id in company " + companyID
-	cid, objectID, err := findArgs(op, companyID, "object id", objectID)
+	cid, objectID, err := psa.FindArgs(op, companyID, "object id", objectID, parseID)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[p
 // again so that a looser server-side match cannot slip through.
 func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email string) ([]psa.Contact, error) {
 	op := "connectwise: find contacts by email"
-	id, email, err := findArgs(op, companyID, "email", email)
+	id, email, err := psa.FindArgs(op, companyID, "email", email, parseID)
 	if err != nil {
 		return nil, err
 	}
@@ -50,17 +50,6 @@ func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email strin
 		}
 	}
 	return out, nil
-}
-
-// findArgs reads the arguments of a find call: the company id and the value
-// to match (psa.MatchArg).
-func findArgs(op, companyID, what, value string) (int, string, error) {
-	id, err := parseID(op, "company id", companyID)
-	if err != nil {
-		return 0, "", err
-	}
-	value, err = psa.MatchArg(op, what, value)
-	return id, value, err
 }
 
 // companyContacts is the URL of the contacts of company id, pageSize a page,

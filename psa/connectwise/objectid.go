@@ -32,7 +32,7 @@ import (
 // stays the engine's guard.
 func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
 	op := "connectwise: find contacts by object id in company " + companyID
-	company, objectID, err := findArgs(op, companyID, "object id", objectID)
+	company, objectID, err := psa.FindArgs(op, companyID, "object id", objectID, parseID)
 	if err != nil {
 		return nil, err
 	}

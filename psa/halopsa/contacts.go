@@ -61,11 +61,8 @@ func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, object
 // whose field equals value, ignoring case; search narrows the read with
 // Halo's "like" search on name and email (useful for an email only).
 func (c *Client) findUsers(ctx context.Context, op, companyID, what, value string, search bool, field func(haloUser) string) ([]psa.Contact, error) {
-	clientID, err := parseID(op, "company id", companyID)
+	clientID, value, err := psa.FindArgs(op, companyID, what, value, parseID)
 	if err != nil {
-		return nil, err
-	}
-	if value, err = psa.MatchArg(op, what, value); err != nil {
 		return nil, err
 	}
 	q := url.Values{"client_id": {strconv.Itoa(clientID)}, "includeinactive": {"true"}}
