@@ -153,13 +153,19 @@ func ValidTenantID(s string) bool {
 	return true
 }
 
-// TenantIDArg trims tenantID and checks it with ValidTenantID, so that every
-// client's SetCompanyTenantID refuses a malformed id alike, as ErrInvalid
-// under op, before anything is sent.
-func TenantIDArg(op, tenantID string) (string, error) {
+// TenantArgs reads the arguments of SetCompanyTenantID, so that every
+// vendor client refuses bad ones alike before anything is sent: the company
+// id, read by the vendor's parse, and the tenant id, trimmed and checked with
+// ValidTenantID (ErrInvalid under op).
+func TenantArgs[ID any](op, companyID, tenantID string, parse func(op, what, id string) (ID, error)) (ID, string, error) {
+	id, err := parse(op, "company id", companyID)
+	if err != nil {
+		return id, "", err
+	}
 	tenantID = strings.TrimSpace(tenantID)
 	if !ValidTenantID(tenantID) {
-		return "", &Error{Op: op, Kind: ErrInvalid, Message: fmt.Sprintf("tenant id %q is not a GUID", tenantID)}
+		var zero ID
+		return zero, "", &Error{Op: op, Kind: ErrInvalid, Message: fmt.Sprintf("tenant id %q is not a GUID", tenantID)}
 	}
-	return tenantID, nil
+	return id, tenantID, nil
 }

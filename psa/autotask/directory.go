@@ -98,16 +98,12 @@ func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[s
 // returned with no PATCH.
 func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID string) (psa.Company, error) {
 	op := "autotask: set tenant id of company " + companyID
-	id, err := parseID(op, "company id", companyID)
+	id, tenantID, err := psa.TenantArgs(op, companyID, tenantID, parseID)
 	if err != nil {
 		return psa.Company{}, err
 	}
 	if c.cfg.TenantIDUDF == "" {
 		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "no company UDF is configured for the tenant id (psa.autotask.tenant_id_udf)"}
-	}
-	tenantID, err = psa.TenantIDArg(op, tenantID)
-	if err != nil {
-		return psa.Company{}, err
 	}
 	w, err := getItem[wireCompany](ctx, c, op, "Companies", id)
 	if err != nil {

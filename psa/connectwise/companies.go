@@ -97,16 +97,12 @@ func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[s
 // tenantID is returned with no PATCH.
 func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID string) (psa.Company, error) {
 	op := "connectwise: set tenant id of company " + companyID
-	id, err := parseID(op, "company id", companyID)
+	id, tenantID, err := psa.TenantArgs(op, companyID, tenantID, parseID)
 	if err != nil {
 		return psa.Company{}, err
 	}
 	if c.tenantField == 0 {
 		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("no company custom field is configured for the tenant id (psa.connectwise.tenant_id_field)")}
-	}
-	tenantID, err = psa.TenantIDArg(op, tenantID)
-	if err != nil {
-		return psa.Company{}, err
 	}
 	path := c.endpoint("/company/companies/"+strconv.Itoa(id), nil)
 	var cur wireCompany

@@ -121,11 +121,7 @@ func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[s
 // holding only tenantID is returned with no write.
 func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID string) (psa.Company, error) {
 	op := "halopsa: set tenant id of company " + companyID
-	id, err := parseID(op, "company id", companyID)
-	if err != nil {
-		return psa.Company{}, err
-	}
-	tenantID, err = psa.TenantIDArg(op, tenantID)
+	id, tenantID, err := psa.TenantArgs(op, companyID, tenantID, parseID)
 	if err != nil {
 		return psa.Company{}, err
 	}
