@@ -39,3 +39,42 @@ type Client interface {
 	// as changed and never costs a write.
 	SupportedFields() []Field
 }
+
+// ConvertSeq yields f of each value seq yields, and ends with seq's first
+// error: how a vendor's ListContacts turns wire records into neutral
+// contacts page by page. Stopping early stops seq.
+func ConvertSeq[T, U any](seq iter.Seq2[T, error], f func(T) U) iter.Seq2[U, error] {
+	return func(yield func(U, error) bool) {
+		for v, err := range seq {
+			if err != nil {
+				var zero U
+				yield(zero, err)
+				return
+			}
+			if !yield(f(v), nil) {
+				return
+			}
+		}
+	}
+}
+
+// FailedSeq yields err alone: a listing refused before its first read.
+func FailedSeq[T any](err error) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		yield(zero, err)
+	}
+}
+
+// Collect gathers seq into a slice, stopping at the first error: for the
+// calls that answer a whole listing at once (ListCompanies).
+func Collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

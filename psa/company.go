@@ -2,6 +2,7 @@ package psa
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -150,4 +151,21 @@ func ValidTenantID(s string) bool {
 		}
 	}
 	return true
+}
+
+// TenantArgs reads the arguments of SetCompanyTenantID, so that every
+// vendor client refuses bad ones alike before anything is sent: the company
+// id, read by the vendor's parse, and the tenant id, trimmed and checked with
+// ValidTenantID (ErrInvalid under op).
+func TenantArgs[ID any](op, companyID, tenantID string, parse func(op, what, id string) (ID, error)) (ID, string, error) {
+	id, err := parse(op, "company id", companyID)
+	if err != nil {
+		return id, "", err
+	}
+	tenantID = strings.TrimSpace(tenantID)
+	if !ValidTenantID(tenantID) {
+		var zero ID
+		return zero, "", &Error{Op: op, Kind: ErrInvalid, Message: fmt.Sprintf("tenant id %q is not a GUID", tenantID)}
+	}
+	return id, tenantID, nil
 }

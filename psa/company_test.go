@@ -54,3 +54,22 @@ func TestValidTenantID(t *testing.T) {
 		require.False(t, psa.ValidTenantID(bad), bad)
 	}
 }
+
+func TestTenantArgs(t *testing.T) {
+	t.Parallel()
+	parse := func(op, what, id string) (string, error) {
+		if id == "" {
+			return "", &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: what + " is empty"}
+		}
+		return id, nil
+	}
+	id, tenant, err := psa.TenantArgs("op", "7", " 5f1c1d2e-0000-4000-8000-00000000d3e0 ", parse)
+	require.NoError(t, err)
+	require.Equal(t, "7", id)
+	require.Equal(t, "5f1c1d2e-0000-4000-8000-00000000d3e0", tenant)
+	_, _, err = psa.TenantArgs("op", "7", "contoso", parse)
+	require.ErrorIs(t, err, psa.ErrInvalid)
+	require.ErrorContains(t, err, `tenant id "contoso" is not a GUID`)
+	_, _, err = psa.TenantArgs("op", "", "contoso", parse)
+	require.ErrorContains(t, err, "company id is empty", "the company id is read first")
+}

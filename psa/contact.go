@@ -4,7 +4,11 @@
 // Client; nothing above psa sees a vendor wire type.
 package psa
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Field names a canonical contact field. The names are part of psasync's
 // contract: they appear in run reports (changed_fields) and in mapping config.
@@ -116,4 +120,34 @@ func (c *Contact) text(f Field) *string {
 func IsField(name string) bool {
 	var c Contact
 	return c.Set(Field(name), "")
+}
+
+// FindArgs reads the arguments of a FindContactsBy call, so that every
+// vendor client refuses bad ones alike before anything is sent: the company
+// id, read by the vendor's parse, and the value to match (an email or object
+// id, what naming it), trimmed and refused empty as ErrInvalid under op.
+func FindArgs[ID any](op, companyID, what, value string, parse func(op, what, id string) (ID, error)) (ID, string, error) {
+	id, err := parse(op, "company id", companyID)
+	if err != nil {
+		return id, "", err
+	}
+	value = strings.TrimSpace(value)
+	if value == "" {
+		var zero ID
+		return zero, "", &Error{Op: op, Kind: ErrInvalid, Message: what + " is empty"}
+	}
+	return id, value, nil
+}
+
+// FieldSet is the set of fields an UpdateContact call lists, refusing a name
+// that is not a field (as ErrInvalid under op) before anything is sent.
+func FieldSet(op string, fields []Field) (map[Field]bool, error) {
+	set := make(map[Field]bool, len(fields))
+	for _, f := range fields {
+		if !IsField(string(f)) {
+			return nil, &Error{Op: op, Kind: ErrInvalid, Message: fmt.Sprintf("unknown contact field %q", f)}
+		}
+		set[f] = true
+	}
+	return set, nil
 }

@@ -2,9 +2,6 @@ package autotask
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -42,22 +39,9 @@ func (c *Client) GetCompany(ctx context.Context, id string) (Company, error) {
 	if err != nil {
 		return Company{}, err
 	}
-	u, err := c.endpoint(ctx, "V1.0/Companies/"+strconv.FormatInt(n, 10))
+	w, err := getItem[wireCompany](ctx, c, op, "Companies", n)
 	if err != nil {
 		return Company{}, err
-	}
-	var ans struct {
-		Item json.RawMessage `json:"item"`
-	}
-	if err := c.do(ctx, op, http.MethodGet, u, nil, &ans); err != nil {
-		return Company{}, err
-	}
-	if len(ans.Item) == 0 || string(ans.Item) == "null" {
-		return Company{}, &psa.Error{Op: op, Kind: psa.ErrNotFound, StatusCode: http.StatusOK, Message: "Autotask answered item null"}
-	}
-	var w wireCompany
-	if err := json.Unmarshal(ans.Item, &w); err != nil {
-		return Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("decode company: %w", err)}
 	}
 	return w.company(), nil
 }
@@ -76,16 +60,5 @@ func (c *Client) QueryCompanies(ctx context.Context, name string) ([]Company, er
 		IncludeFields: []string{"id", "companyName", "isActive"},
 		Filter:        []filter{f},
 	}
-	var out []Company
-	for raw, err := range c.query(ctx, op, "Companies", body) {
-		if err != nil {
-			return nil, err
-		}
-		var w wireCompany
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("decode company: %w", err)}
-		}
-		out = append(out, w.company())
-	}
-	return out, nil
+	return psa.Collect(psa.ConvertSeq(query[wireCompany](ctx, c, op, "Companies", body), wireCompany.company))
 }

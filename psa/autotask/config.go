@@ -30,37 +30,37 @@ const udfPrefix = "udf:"
 type Config struct {
 	// ZoneURL is where the API user's zone is looked up
 	// (GET {ZoneURL}/v1.0/zoneInformation?user=...); default DefaultZoneURL.
-	ZoneURL string `yaml:"zone_url"`
+	ZoneURL string `yaml:"zone_url" json:"zone_url"`
 	// Username is the API-only user's user name (an email address).
-	Username string `yaml:"username"`
+	Username string `yaml:"username" json:"username"`
 	// Secret is the API user's password; it never appears in errors or logs.
-	Secret string `yaml:"secret"`
+	Secret string `yaml:"secret" json:"secret"`
 	// IntegrationCode is the API tracking identifier; Autotask's thread
 	// limit is counted per tracking identifier and endpoint.
-	IntegrationCode string `yaml:"integration_code"`
+	IntegrationCode string `yaml:"integration_code" json:"integration_code"`
 	// ImpersonationResourceID, when set, makes writes appear as made by
 	// that resource (header ImpersonationResourceId).
-	ImpersonationResourceID string `yaml:"impersonation_resource_id"`
+	ImpersonationResourceID string `yaml:"impersonation_resource_id" json:"impersonation_resource_id"`
 	// ExternalIDField is where the Microsoft 365 object id is kept:
 	// "externalID" (default, the native field) or "udf:<name>" for a
 	// contact user-defined field.
-	ExternalIDField string `yaml:"external_id_field"`
+	ExternalIDField string `yaml:"external_id_field" json:"external_id_field"`
 	// DepartmentUDF names the contact UDF that holds the department;
 	// empty means the department is not synced.
-	DepartmentUDF string `yaml:"department_udf"`
+	DepartmentUDF string `yaml:"department_udf" json:"department_udf"`
 	// OfficeLocationUDF names the contact UDF that holds the office
 	// location; empty means it is not synced.
-	OfficeLocationUDF string `yaml:"office_location_udf"`
+	OfficeLocationUDF string `yaml:"office_location_udf" json:"office_location_udf"`
 	// ContactTypeUDF names the contact UDF that holds the contact type;
 	// empty means it is not synced.
-	ContactTypeUDF string `yaml:"contact_type_udf"`
+	ContactTypeUDF string `yaml:"contact_type_udf" json:"contact_type_udf"`
 	// TenantIDUDF names the company UDF that holds the customer's
 	// Microsoft 365 tenant id, for onboarding to match tenants to companies
 	// and to write a mapping back; empty means none.
-	TenantIDUDF string `yaml:"tenant_id_udf"`
+	TenantIDUDF string `yaml:"tenant_id_udf" json:"tenant_id_udf"`
 	// PageSize is the MaxRecords of each query page, 1 to 500; default 500
 	// so that a company of N contacts costs ⌈N/500⌉ reads.
-	PageSize int `yaml:"page_size"`
+	PageSize int `yaml:"page_size" json:"page_size"`
 }
 
 // String prints the config with the secret hidden, so that %v and %+v are
@@ -79,20 +79,10 @@ func (c Config) GoString() string { return "autotask.Config" + c.String() }
 // formatter (production logging) marshals field values, and any other JSON
 // output of a Config must not leak them either.
 func (c Config) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		ZoneURL                 string `json:"zone_url"`
-		Username                string `json:"username"`
-		Secret                  string `json:"secret"`
-		IntegrationCode         string `json:"integration_code"`
-		ImpersonationResourceID string `json:"impersonation_resource_id"`
-		ExternalIDField         string `json:"external_id_field"`
-		DepartmentUDF           string `json:"department_udf"`
-		OfficeLocationUDF       string `json:"office_location_udf"`
-		ContactTypeUDF          string `json:"contact_type_udf"`
-		TenantIDUDF             string `json:"tenant_id_udf"`
-		PageSize                int    `json:"page_size"`
-	}{c.ZoneURL, c.Username, c.shownSecret(), redactCode(c.IntegrationCode), c.ImpersonationResourceID,
-		c.ExternalIDField, c.DepartmentUDF, c.OfficeLocationUDF, c.ContactTypeUDF, c.TenantIDUDF, c.PageSize})
+	type plain Config // the fields and their tags, without this method
+	p := plain(c)
+	p.Secret, p.IntegrationCode = c.shownSecret(), redactCode(c.IntegrationCode)
+	return json.Marshal(p)
 }
 
 // shownSecret is the secret as String and MarshalJSON show it: redacted when

@@ -3,7 +3,6 @@ package autotask
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"net/http"
@@ -129,15 +128,6 @@ func (c *Client) toContact(w wireContact) psa.Contact {
 	return out
 }
 
-// decodeContact reads one query item or item body.
-func (c *Client) decodeContact(op string, raw json.RawMessage) (psa.Contact, error) {
-	var w wireContact
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return psa.Contact{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("decode contact: %w", err)}
-	}
-	return c.toContact(w), nil
-}
-
 // parseID reads a psasync id string as an Autotask id (0 is Autotask's own
 // company, so it is allowed).
 func parseID(op, what, id string) (int64, error) {
@@ -148,32 +138,25 @@ func parseID(op, what, id string) (int64, error) {
 	return n, nil
 }
 
+// contactQuery is the query of company cid's contacts that also match
+// narrow, asking for every field toContact reads.
+func (c *Client) contactQuery(cid int64, narrow ...filter) queryBody {
+	return queryBody{
+		MaxRecords:    c.cfg.PageSize,
+		IncludeFields: c.includeFields(),
+		Filter:        append([]filter{{Op: "eq", Field: "companyID", Value: cid}}, narrow...),
+	}
+}
+
 // ListContacts yields every contact of a company, active and inactive, with
 // POST Contacts/query filtered on companyID: ⌈N/PageSize⌉ requests.
 func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[psa.Contact, error] {
 	op := "autotask: list contacts of company " + companyID
-	return func(yield func(psa.Contact, error) bool) {
-		cid, err := parseID(op, "company id", companyID)
-		if err != nil {
-			yield(psa.Contact{}, err)
-			return
-		}
-		body := queryBody{
-			MaxRecords:    c.cfg.PageSize,
-			IncludeFields: c.includeFields(),
-			Filter:        []filter{{Op: "eq", Field: "companyID", Value: cid}},
-		}
-		for raw, err := range c.query(ctx, op, "Contacts", body) {
-			if err != nil {
-				yield(psa.Contact{}, err)
-				return
-			}
-			ct, err := c.decodeContact(op, raw)
-			if !yield(ct, err) || err != nil {
-				return
-			}
-		}
+	cid, err := parseID(op, "company id", companyID)
+	if err != nil {
+		return psa.FailedSeq[psa.Contact](err)
 	}
+	return psa.ConvertSeq(query[wireContact](ctx, c, op, "Contacts", c.contactQuery(cid)), c.toContact)
 }
 
 // FindContactsByEmail returns the company's contacts that have email, in any
@@ -182,34 +165,19 @@ func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[p
 // case-insensitively, and the client checks again.
 func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email string) ([]psa.Contact, error) {
 	op := "autotask: find contacts by email in company " + companyID
-	cid, err := parseID(op, "company id", companyID)
+	cid, email, err := psa.FindArgs(op, companyID, "email", email, parseID)
 	if err != nil {
 		return nil, err
 	}
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "email is empty"}
-	}
-	body := queryBody{
-		MaxRecords:    c.cfg.PageSize,
-		IncludeFields: c.includeFields(),
-		Filter: []filter{
-			{Op: "eq", Field: "companyID", Value: cid},
-			{Op: "or", Items: []filter{
-				{Op: "eq", Field: "emailAddress", Value: email},
-				{Op: "eq", Field: "emailAddress2", Value: email},
-				{Op: "eq", Field: "emailAddress3", Value: email},
-			}},
-		},
-	}
+	body := c.contactQuery(cid, filter{Op: "or", Items: []filter{
+		{Op: "eq", Field: "emailAddress", Value: email},
+		{Op: "eq", Field: "emailAddress2", Value: email},
+		{Op: "eq", Field: "emailAddress3", Value: email},
+	}})
 	var primary, secondary []psa.Contact
-	for raw, err := range c.query(ctx, op, "Contacts", body) {
+	for w, err := range query[wireContact](ctx, c, op, "Contacts", body) {
 		if err != nil {
 			return nil, err
-		}
-		var w wireContact
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("decode contact: %w", err)}
 		}
 		switch {
 		case strings.EqualFold(w.EmailAddress, email):
@@ -229,33 +197,20 @@ func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email strin
 // ignoring case, so that a looser server-side match cannot slip through.
 func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
 	op := "autotask: find contacts by object id in company " + companyID
-	cid, err := parseID(op, "company id", companyID)
+	cid, objectID, err := psa.FindArgs(op, companyID, "object id", objectID, parseID)
 	if err != nil {
 		return nil, err
-	}
-	objectID = strings.TrimSpace(objectID)
-	if objectID == "" {
-		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "object id is empty"}
 	}
 	byID := filter{Op: "eq", Field: "externalID", Value: objectID}
 	if name := c.cfg.externalIDUDF(); name != "" {
 		byID = filter{Op: "eq", Field: name, Value: objectID, UDF: true}
 	}
-	body := queryBody{
-		MaxRecords:    c.cfg.PageSize,
-		IncludeFields: c.includeFields(),
-		Filter:        []filter{{Op: "eq", Field: "companyID", Value: cid}, byID},
-	}
 	var out []psa.Contact
-	for raw, err := range c.query(ctx, op, "Contacts", body) {
+	for w, err := range query[wireContact](ctx, c, op, "Contacts", c.contactQuery(cid, byID)) {
 		if err != nil {
 			return nil, err
 		}
-		ct, err := c.decodeContact(op, raw)
-		if err != nil {
-			return nil, err
-		}
-		if ct.CompanyID == strconv.FormatInt(cid, 10) && strings.EqualFold(strings.TrimSpace(ct.ExternalID), objectID) {
+		if ct := c.toContact(w); ct.CompanyID == strconv.FormatInt(cid, 10) && strings.EqualFold(strings.TrimSpace(ct.ExternalID), objectID) {
 			out = append(out, ct)
 		}
 	}
@@ -270,20 +225,11 @@ func (c *Client) GetContact(ctx context.Context, id string) (psa.Contact, error)
 	if err != nil {
 		return psa.Contact{}, err
 	}
-	u, err := c.endpoint(ctx, "V1.0/Contacts/"+strconv.FormatInt(n, 10))
+	w, err := getItem[wireContact](ctx, c, op, "Contacts", n)
 	if err != nil {
 		return psa.Contact{}, err
 	}
-	var ans struct {
-		Item json.RawMessage `json:"item"`
-	}
-	if err := c.do(ctx, op, http.MethodGet, u, nil, &ans); err != nil {
-		return psa.Contact{}, err
-	}
-	if len(ans.Item) == 0 || string(ans.Item) == "null" {
-		return psa.Contact{}, &psa.Error{Op: op, Kind: psa.ErrNotFound, StatusCode: http.StatusOK, Message: "Autotask answered item null"}
-	}
-	return c.decodeContact(op, ans.Item)
+	return c.toContact(w), nil
 }
 
 // CreateContact creates ct with POST Companies/{companyID}/Contacts and

@@ -2,7 +2,6 @@ package autotask
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -52,18 +51,7 @@ func (c *Client) ListCompanies(ctx context.Context) ([]psa.Company, error) {
 	op := "autotask: list companies"
 	body := queryBody{MaxRecords: c.cfg.PageSize, IncludeFields: c.companyIncludeFields(),
 		Filter: []filter{{Op: "gte", Field: "id", Value: 0}}}
-	var out []psa.Company
-	for raw, err := range c.query(ctx, op, "Companies", body) {
-		if err != nil {
-			return nil, err
-		}
-		var w wireCompany
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("decode company: %w", err)}
-		}
-		out = append(out, c.neutralCompany(w))
-	}
-	return out, nil
+	return psa.Collect(psa.ConvertSeq(query[wireCompany](ctx, c, op, "Companies", body), c.neutralCompany))
 }
 
 // ContactDomains reads the companies' contacts with POST Contacts/query
@@ -87,13 +75,9 @@ func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[s
 		body := queryBody{MaxRecords: c.cfg.PageSize,
 			IncludeFields: []string{"id", "companyID", "emailAddress", "emailAddress2", "emailAddress3"},
 			Filter:        []filter{{Op: "in", Field: "companyID", Value: chunk}}}
-		for raw, err := range c.query(ctx, op, "Contacts", body) {
+		for w, err := range query[wireContact](ctx, c, op, "Contacts", body) {
 			if err != nil {
 				return nil, err
-			}
-			var w wireContact
-			if err := json.Unmarshal(raw, &w); err != nil {
-				return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("decode contact: %w", err)}
 			}
 			company := strconv.FormatInt(w.CompanyID, 10)
 			for _, e := range []string{w.EmailAddress, w.EmailAddress2, w.EmailAddress3} {
@@ -114,32 +98,19 @@ func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[s
 // returned with no PATCH.
 func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID string) (psa.Company, error) {
 	op := "autotask: set tenant id of company " + companyID
-	id, err := parseID(op, "company id", companyID)
+	id, tenantID, err := psa.TenantArgs(op, companyID, tenantID, parseID)
 	if err != nil {
 		return psa.Company{}, err
 	}
 	if c.cfg.TenantIDUDF == "" {
 		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "no company UDF is configured for the tenant id (psa.autotask.tenant_id_udf)"}
 	}
-	tenantID = strings.TrimSpace(tenantID)
-	if !psa.ValidTenantID(tenantID) {
-		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("tenant id %q is not a GUID", tenantID)}
-	}
-	u, err := c.endpoint(ctx, "V1.0/Companies/"+strconv.FormatInt(id, 10))
+	w, err := getItem[wireCompany](ctx, c, op, "Companies", id)
 	if err != nil {
 		return psa.Company{}, err
 	}
-	var ans struct {
-		Item *wireCompany `json:"item"`
-	}
-	if err := c.do(ctx, op, http.MethodGet, u, nil, &ans); err != nil {
-		return psa.Company{}, err
-	}
-	if ans.Item == nil {
-		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrNotFound, StatusCode: http.StatusOK, Message: "Autotask answered item null"}
-	}
-	cur := c.neutralCompany(*ans.Item)
-	if !slices.ContainsFunc(ans.Item.UDFs, func(u wireUDF) bool { return strings.EqualFold(u.Name, c.cfg.TenantIDUDF) }) {
+	cur := c.neutralCompany(w)
+	if !slices.ContainsFunc(w.UDFs, func(u wireUDF) bool { return strings.EqualFold(u.Name, c.cfg.TenantIDUDF) }) {
 		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid,
 			Message: fmt.Sprintf("tenant_id_udf %q is not a company UDF of this database (company %d lists no such user-defined field)", c.cfg.TenantIDUDF, id)}
 	}

@@ -44,14 +44,7 @@ func (c *Client) company(w wireCompany) psa.Company {
 func (c *Client) ListCompanies(ctx context.Context) ([]psa.Company, error) {
 	op := "connectwise: list companies"
 	u := c.endpoint("/company/companies", url.Values{"fields": {companyFields}, "pageSize": {strconv.Itoa(c.pageSize)}})
-	var out []psa.Company
-	for w, err := range listAll[wireCompany](ctx, c, op, u) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c.company(w))
-	}
-	return out, nil
+	return psa.Collect(psa.ConvertSeq(listAll[wireCompany](ctx, c, op, u), c.company))
 }
 
 // ContactDomains reads contacts with only their id, company and
@@ -104,16 +97,12 @@ func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[s
 // tenantID is returned with no PATCH.
 func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID string) (psa.Company, error) {
 	op := "connectwise: set tenant id of company " + companyID
-	id, err := parseID(op, "company id", companyID)
+	id, tenantID, err := psa.TenantArgs(op, companyID, tenantID, parseID)
 	if err != nil {
 		return psa.Company{}, err
 	}
 	if c.tenantField == 0 {
 		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("no company custom field is configured for the tenant id (psa.connectwise.tenant_id_field)")}
-	}
-	tenantID = strings.TrimSpace(tenantID)
-	if !psa.ValidTenantID(tenantID) {
-		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("tenant id %q is not a GUID", tenantID)}
 	}
 	path := c.endpoint("/company/companies/"+strconv.Itoa(id), nil)
 	var cur wireCompany

@@ -30,33 +30,33 @@ type Config struct {
 	// client appends /v4_6_release/apis/3.0. A URL whose path already ends
 	// in /apis/3.0 (an on-premises site or another codebase) is used as the
 	// API base unchanged.
-	SiteURL string `yaml:"site_url"`
+	SiteURL string `yaml:"site_url" json:"site_url"`
 	// CompanyID is the company you log in to Manage with, e.g. "mymsp".
-	CompanyID string `yaml:"company_id"`
+	CompanyID string `yaml:"company_id" json:"company_id"`
 	// PublicKey and PrivateKey are the API member's key pair. The private
 	// key never appears in errors, logs or String output.
-	PublicKey  string `yaml:"public_key"`
-	PrivateKey string `yaml:"private_key"`
+	PublicKey  string `yaml:"public_key" json:"public_key"`
+	PrivateKey string `yaml:"private_key" json:"private_key"`
 	// ClientID is the integration's clientId from developer.connectwise.com,
 	// sent in the clientId header.
-	ClientID string `yaml:"client_id"`
+	ClientID string `yaml:"client_id" json:"client_id"`
 	// APIVersion pins the versioned Accept header; default DefaultAPIVersion.
-	APIVersion string `yaml:"api_version"`
+	APIVersion string `yaml:"api_version" json:"api_version"`
 	// ObjectIDFieldID is the contact custom field that stores the M365
 	// object id (psa.Contact.ExternalID); 0 means it is not stored.
-	ObjectIDFieldID int `yaml:"object_id_field_id"`
+	ObjectIDFieldID int `yaml:"object_id_field_id" json:"object_id_field_id"`
 	// OfficeLocationFieldID is the contact custom field that stores the
 	// office location (psa.Contact.OfficeLocation); 0 means it is not
 	// stored. Manage has no contact field of its own for it: a contact's
 	// site belongs to its company's address book, not to the person.
-	OfficeLocationFieldID int `yaml:"office_location_field_id"`
+	OfficeLocationFieldID int `yaml:"office_location_field_id" json:"office_location_field_id"`
 	// TenantIDFieldID is the company custom field (a Text field) that holds
 	// the customer's Microsoft 365 tenant id, for onboarding to match
 	// tenants to companies and to write a mapping back; 0 means none.
-	TenantIDFieldID int `yaml:"tenant_id_field"`
+	TenantIDFieldID int `yaml:"tenant_id_field" json:"tenant_id_field"`
 	// PageSize is how many contacts one list read returns, at most
 	// MaxPageSize; default DefaultPageSize.
-	PageSize int `yaml:"page_size"`
+	PageSize int `yaml:"page_size" json:"page_size"`
 }
 
 // apiVersionPattern is Manage's version format ("2025.1", "2019.5").
@@ -165,17 +165,8 @@ func (c Config) GoString() string { return c.String() }
 // values, and any other JSON output of a Config must not leak the key
 // either.
 func (c Config) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		SiteURL               string `json:"site_url"`
-		CompanyID             string `json:"company_id"`
-		PublicKey             string `json:"public_key"`
-		PrivateKey            string `json:"private_key"`
-		ClientID              string `json:"client_id"`
-		APIVersion            string `json:"api_version"`
-		ObjectIDFieldID       int    `json:"object_id_field_id"`
-		OfficeLocationFieldID int    `json:"office_location_field_id"`
-		TenantIDFieldID       int    `json:"tenant_id_field"`
-		PageSize              int    `json:"page_size"`
-	}{c.SiteURL, c.CompanyID, c.PublicKey, c.shownKey(), c.ClientID, c.APIVersion,
-		c.ObjectIDFieldID, c.OfficeLocationFieldID, c.TenantIDFieldID, c.PageSize})
+	type plain Config // the fields and their tags, without this method
+	p := plain(c)
+	p.PrivateKey = c.shownKey()
+	return json.Marshal(p)
 }

@@ -17,26 +17,11 @@ import (
 // forward-only paging, one read per page.
 func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[psa.Contact, error] {
 	op := "connectwise: list contacts of company " + companyID
-	return func(yield func(psa.Contact, error) bool) {
-		id, err := parseID(op, "company id", companyID)
-		if err != nil {
-			yield(psa.Contact{}, err)
-			return
-		}
-		u := c.endpoint("/company/contacts", url.Values{
-			"conditions": {fmt.Sprintf("company/id=%d", id)},
-			"pageSize":   {strconv.Itoa(c.pageSize)},
-		})
-		for w, err := range listAll[wireContact](ctx, c, op, u) {
-			if err != nil {
-				yield(psa.Contact{}, err)
-				return
-			}
-			if !yield(c.contact(w), nil) {
-				return
-			}
-		}
+	id, err := parseID(op, "company id", companyID)
+	if err != nil {
+		return psa.FailedSeq[psa.Contact](err)
 	}
+	return psa.ConvertSeq(listAll[wireContact](ctx, c, op, c.companyContacts(id, c.pageSize, nil)), c.contact)
 }
 
 // FindContactsByEmail returns the company's contacts that have email as
@@ -45,18 +30,12 @@ func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[p
 // again so that a looser server-side match cannot slip through.
 func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email string) ([]psa.Contact, error) {
 	op := "connectwise: find contacts by email"
-	id, err := parseID(op, "company id", companyID)
+	id, email, err := psa.FindArgs(op, companyID, "email", email, parseID)
 	if err != nil {
 		return nil, err
 	}
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("email is empty")}
-	}
-	u := c.endpoint("/company/contacts", url.Values{
-		"conditions":      {fmt.Sprintf("company/id=%d", id)},
+	u := c.companyContacts(id, c.pageSize, url.Values{
 		"childConditions": {fmt.Sprintf(`communicationItems/value=%s AND communicationItems/communicationType="Email"`, quote(email))},
-		"pageSize":        {strconv.Itoa(c.pageSize)},
 	})
 	var out []psa.Contact
 	for w, err := range listAll[wireContact](ctx, c, op, u) {
@@ -71,6 +50,17 @@ func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email strin
 		}
 	}
 	return out, nil
+}
+
+// companyContacts is the URL of the contacts of company id, pageSize a page,
+// narrowed by the conditions in more (childConditions,
+// customFieldConditions).
+func (c *Client) companyContacts(id, pageSize int, more url.Values) *url.URL {
+	q := url.Values{"conditions": {fmt.Sprintf("company/id=%d", id)}, "pageSize": {strconv.Itoa(pageSize)}}
+	for k, v := range more {
+		q[k] = v
+	}
+	return c.endpoint("/company/contacts", q)
 }
 
 // quote writes s as a Manage condition string literal.

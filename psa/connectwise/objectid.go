@@ -32,13 +32,9 @@ import (
 // stays the engine's guard.
 func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
 	op := "connectwise: find contacts by object id in company " + companyID
-	company, err := parseID(op, "company id", companyID)
+	company, objectID, err := psa.FindArgs(op, companyID, "object id", objectID, parseID)
 	if err != nil {
 		return nil, err
-	}
-	objectID = strings.TrimSpace(objectID)
-	if objectID == "" {
-		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("object id is empty")}
 	}
 	if c.objectField == 0 {
 		return nil, nil
@@ -47,10 +43,8 @@ func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, object
 	if err != nil || !ok {
 		return nil, err
 	}
-	u := c.endpoint("/company/contacts", url.Values{
-		"conditions":            {fmt.Sprintf("company/id=%d", company)},
+	u := c.companyContacts(company, c.pageSize, url.Values{
 		"customFieldConditions": {fmt.Sprintf("caption=%s AND value=%s", quote(caption), quote(objectID))},
-		"pageSize":              {strconv.Itoa(c.pageSize)},
 	})
 	var out []psa.Contact
 	for w, err := range listAll[wireContact](ctx, c, op, u) {
@@ -72,10 +66,7 @@ func (c *Client) objectCaption(ctx context.Context, op string, company int) (str
 		return *p, true, nil
 	}
 	var ws []wireContact
-	u := c.endpoint("/company/contacts", url.Values{
-		"conditions": {fmt.Sprintf("company/id=%d", company)},
-		"pageSize":   {"1"},
-	})
+	u := c.companyContacts(company, 1, nil)
 	if _, err := c.do(ctx, request{op: op, method: http.MethodGet, url: u, out: &ws}); err != nil {
 		return "", false, err
 	}

@@ -51,18 +51,6 @@ func listAll[T any](ctx context.Context, c *Client, op string, first *url.URL) i
 	}
 }
 
-// collect gathers an iterator into a slice, stopping at the first error.
-func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
-	var out []T
-	for v, err := range seq {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
 // nextPage returns the rel="next" URL of a Link header, or nil on the last
 // page. Only the link's path and query are used: the request goes to the
 // configured site's scheme and host whatever host the link names (a site

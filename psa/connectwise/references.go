@@ -56,7 +56,7 @@ func (c *Client) resolve(ctx context.Context, t *refTable, name string) (int, er
 	if t.byName == nil || time.Since(t.loadedAt) > refreshAfter {
 		op := "connectwise: list " + t.what + "s"
 		u := c.endpoint(t.path, url.Values{"pageSize": {strconv.Itoa(MaxPageSize)}})
-		recs, err := collect(listAll[namedRecord](ctx, c, op, u))
+		recs, err := psa.Collect(listAll[namedRecord](ctx, c, op, u))
 		if err != nil {
 			return 0, err
 		}

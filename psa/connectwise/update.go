@@ -2,7 +2,6 @@ package connectwise
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -55,12 +54,9 @@ func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa
 	if err != nil {
 		return psa.Contact{}, err
 	}
-	want := map[psa.Field]bool{}
-	for _, f := range fields {
-		if !psa.IsField(string(f)) {
-			return psa.Contact{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Err: fmt.Errorf("unknown contact field %q", f)}
-		}
-		want[f] = true
+	want, err := psa.FieldSet(op, fields)
+	if err != nil {
+		return psa.Contact{}, err
 	}
 
 	var ops []patchOp

@@ -121,13 +121,9 @@ func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[s
 // holding only tenantID is returned with no write.
 func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID string) (psa.Company, error) {
 	op := "halopsa: set tenant id of company " + companyID
-	id, err := parseID(op, "company id", companyID)
+	id, tenantID, err := psa.TenantArgs(op, companyID, tenantID, parseID)
 	if err != nil {
 		return psa.Company{}, err
-	}
-	tenantID = strings.TrimSpace(tenantID)
-	if !psa.ValidTenantID(tenantID) {
-		return psa.Company{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("tenant id %q is not a GUID", tenantID)}
 	}
 	var cur haloClient
 	if err := c.do(ctx, op, http.MethodGet, "/Client/"+strconv.Itoa(id), url.Values{"includedetails": {"true"}}, nil, &cur); err != nil {

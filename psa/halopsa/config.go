@@ -25,36 +25,36 @@ const (
 type Config struct {
 	// InstanceURL is the Halo web address, e.g. https://mymsp.halopsa.com;
 	// the API is {InstanceURL}/api.
-	InstanceURL string `yaml:"instance_url"`
+	InstanceURL string `yaml:"instance_url" json:"instance_url"`
 	// AuthURL is the authorisation server, e.g. https://mymsp.halopsa.com/auth.
 	// Empty means: ask {InstanceURL}/api/authinfo, else use {InstanceURL}/auth.
-	AuthURL string `yaml:"auth_url"`
+	AuthURL string `yaml:"auth_url" json:"auth_url"`
 	// Tenant is the hosted tenant name sent as ?tenant= on token requests;
 	// empty for self-hosted instances (or taken from /api/authinfo).
-	Tenant string `yaml:"tenant"`
+	Tenant string `yaml:"tenant" json:"tenant"`
 	// ClientID and ClientSecret are the API application's client credentials.
-	ClientID     string `yaml:"client_id"`
-	ClientSecret string `yaml:"client_secret"`
+	ClientID     string `yaml:"client_id" json:"client_id"`
+	ClientSecret string `yaml:"client_secret" json:"client_secret"`
 	// Scope is the OAuth scope requested; default DefaultScope.
-	Scope string `yaml:"scope"`
+	Scope string `yaml:"scope" json:"scope"`
 	// SiteID, when set, is the site new users are created in (site_id);
 	// otherwise Halo puts them in the client's default site.
-	SiteID int `yaml:"site_id"`
+	SiteID int `yaml:"site_id" json:"site_id"`
 	// PageSize is how many users a list request reads; default DefaultPageSize.
-	PageSize int `yaml:"page_size"`
+	PageSize int `yaml:"page_size" json:"page_size"`
 	// OfficeLocationField is the name of a user custom field (e.g.
 	// "CFOfficeLocation") that holds the office location. Halo users have no
 	// native field for it; empty means office location is not synced.
-	OfficeLocationField string `yaml:"office_location_field"`
+	OfficeLocationField string `yaml:"office_location_field" json:"office_location_field"`
 	// ContactTypeField is the name of a user custom field that holds the
 	// contact type; empty means contact type is not synced.
-	ContactTypeField string `yaml:"contact_type_field"`
+	ContactTypeField string `yaml:"contact_type_field" json:"contact_type_field"`
 	// TenantIDField is where a client keeps the customer's Microsoft 365
 	// tenant id, for onboarding: "azure_tenants" (the default,
 	// DefaultTenantIDField), the Azure tenants Halo links to the client
 	// (AreaAzureTenant.azure_tenant_id), the field CIPP and Halo's own
 	// Microsoft integrations read. It is the only place supported.
-	TenantIDField string `yaml:"tenant_id_field"`
+	TenantIDField string `yaml:"tenant_id_field" json:"tenant_id_field"`
 }
 
 // DefaultTenantIDField is Halo's native list of a client's Azure tenants.
@@ -133,24 +133,12 @@ func (c Config) String() string {
 // secret hidden: logrus's JSON formatter (production logging) marshals field
 // values, and any other JSON output of a Config must not leak it either.
 func (c Config) MarshalJSON() ([]byte, error) {
-	secret := ""
-	if c.ClientSecret != "" {
-		secret = "[redacted]"
+	type plain Config // the fields and their tags, without this method
+	p := plain(c)
+	if p.ClientSecret != "" {
+		p.ClientSecret = "[redacted]"
 	}
-	return json.Marshal(struct {
-		InstanceURL         string `json:"instance_url"`
-		AuthURL             string `json:"auth_url"`
-		Tenant              string `json:"tenant"`
-		ClientID            string `json:"client_id"`
-		ClientSecret        string `json:"client_secret"`
-		Scope               string `json:"scope"`
-		SiteID              int    `json:"site_id"`
-		PageSize            int    `json:"page_size"`
-		OfficeLocationField string `json:"office_location_field"`
-		ContactTypeField    string `json:"contact_type_field"`
-		TenantIDField       string `json:"tenant_id_field"`
-	}{c.InstanceURL, c.AuthURL, c.Tenant, c.ClientID, secret, c.Scope,
-		c.SiteID, c.PageSize, c.OfficeLocationField, c.ContactTypeField, c.TenantIDField})
+	return json.Marshal(p)
 }
 
 // redacted is the client secret as String shows it.

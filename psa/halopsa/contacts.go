@@ -41,32 +41,8 @@ func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[p
 // email, ignoring case. Halo's search parameter is a "like" match on name
 // and email, so the exact comparison is done here.
 func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email string) ([]psa.Contact, error) {
-	const op = "halopsa: find contacts by email"
-	clientID, err := parseID(op, "company id", companyID)
-	if err != nil {
-		return nil, err
-	}
-	email = strings.TrimSpace(email)
-	if email == "" {
-		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "email is empty"}
-	}
-	q := url.Values{"client_id": {strconv.Itoa(clientID)}, "includeinactive": {"true"}, "search": {email}}
-	var out []psa.Contact
-	for users, err := range c.userPages(ctx, op+" in client "+companyID, q) {
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			if !strings.EqualFold(strings.TrimSpace(u.EmailAddress), email) {
-				continue
-			}
-			if u.ClientID != 0 && u.ClientID != clientID {
-				continue
-			}
-			out = append(out, c.toContact(u, clientID))
-		}
-	}
-	return out, nil
+	return c.findUsers(ctx, "halopsa: find contacts by email", companyID, "email", email, true,
+		func(u haloUser) string { return u.EmailAddress })
 }
 
 // FindContactsByExternalID returns the client's users whose azureoid (the
@@ -77,23 +53,29 @@ func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email strin
 // page by page, and compares azureoid here: ⌈users/page_size⌉ reads, paid
 // only when psasync has no link for the user.
 func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
-	const op = "halopsa: find contacts by object id"
-	clientID, err := parseID(op, "company id", companyID)
+	return c.findUsers(ctx, "halopsa: find contacts by object id", companyID, "object id", objectID, false,
+		func(u haloUser) string { return u.AzureOID })
+}
+
+// findUsers returns the users of client companyID, active and inactive,
+// whose field equals value, ignoring case; search narrows the read with
+// Halo's "like" search on name and email (useful for an email only).
+func (c *Client) findUsers(ctx context.Context, op, companyID, what, value string, search bool, field func(haloUser) string) ([]psa.Contact, error) {
+	clientID, value, err := psa.FindArgs(op, companyID, what, value, parseID)
 	if err != nil {
 		return nil, err
 	}
-	objectID = strings.TrimSpace(objectID)
-	if objectID == "" {
-		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "object id is empty"}
-	}
 	q := url.Values{"client_id": {strconv.Itoa(clientID)}, "includeinactive": {"true"}}
+	if search {
+		q.Set("search", value)
+	}
 	var out []psa.Contact
 	for users, err := range c.userPages(ctx, op+" in client "+companyID, q) {
 		if err != nil {
 			return nil, err
 		}
 		for _, u := range users {
-			if !strings.EqualFold(strings.TrimSpace(u.AzureOID), objectID) {
+			if !strings.EqualFold(strings.TrimSpace(field(u)), value) {
 				continue
 			}
 			if u.ClientID != 0 && u.ClientID != clientID {
@@ -166,15 +148,15 @@ func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa
 	if err != nil {
 		return psa.Contact{}, err
 	}
+	if _, err := psa.FieldSet(op, fields); err != nil {
+		return psa.Contact{}, err
+	}
 	synced := map[psa.Field]bool{}
 	for _, f := range c.SupportedFields() {
 		synced[f] = true
 	}
 	item := map[string]any{"id": userID}
 	for _, f := range fields {
-		if !psa.IsField(string(f)) {
-			return psa.Contact{}, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("unknown field %q", f)}
-		}
 		if !synced[f] {
 			c.send.Log.WithField("field", f).Debug("halopsa field not synced, skipped")
 			continue

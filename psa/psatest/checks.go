@@ -145,6 +145,23 @@ func (b *bundle) requireSame(t *testing.T, want, got psa.Contact, msg string) {
 	}
 }
 
+// requireFoundOnly checks a find call's answer: no error, and exactly the
+// contact want with its fields as seeded.
+func (b *bundle) requireFoundOnly(t *testing.T, want psa.Contact, got []psa.Contact, err error, msg string) {
+	t.Helper()
+	require.NoError(t, err, msg)
+	require.Len(t, got, 1, msg)
+	require.Equal(t, want.ID, got[0].ID, msg)
+	b.requireSame(t, want, got[0], "the contact found")
+}
+
+// requireNoneFound checks that a find call found nothing, without error.
+func requireNoneFound(t *testing.T, got []psa.Contact, err error, msg string) {
+	t.Helper()
+	require.NoError(t, err, msg)
+	require.Empty(t, got, msg)
+}
+
 // list drains ListContacts.
 func (b *bundle) list(t *testing.T, company string) []psa.Contact {
 	t.Helper()
@@ -238,14 +255,10 @@ func checkFindByEmail(t *testing.T, b *bundle) {
 	b.seed(t, other)
 
 	got, err := b.client.FindContactsByEmail(b.ctx, b.sim.Company, strings.ToUpper(match.Email))
-	require.NoError(t, err)
-	require.Len(t, got, 1, "only the company's contact with that email, in any casing")
-	require.Equal(t, match.ID, got[0].ID)
-	b.requireSame(t, match, got[0], "the contact found")
+	b.requireFoundOnly(t, match, got, err, "only the company's contact with that email, in any casing")
 
 	got, err = b.client.FindContactsByEmail(b.ctx, b.sim.Company, "nobody@contoso.example")
-	require.NoError(t, err)
-	require.Empty(t, got)
+	requireNoneFound(t, got, err, "no contact has that email")
 }
 
 // checkFindByExternalID: the lookup that finds a contact again after its
@@ -254,8 +267,7 @@ func checkFindByEmail(t *testing.T, b *bundle) {
 func checkFindByExternalID(t *testing.T, b *bundle) {
 	if !slices.Contains(b.supported, psa.FieldExternalID) {
 		got, err := b.client.FindContactsByExternalID(b.ctx, b.sim.Company, "oid-any")
-		require.NoError(t, err, "a configuration that stores no object id finds none")
-		require.Empty(t, got)
+		requireNoneFound(t, got, err, "a configuration that stores no object id finds none")
 		return
 	}
 	match := b.sample(b.sim.Company, "match")
@@ -267,14 +279,10 @@ func checkFindByExternalID(t *testing.T, b *bundle) {
 	b.seed(t, other)
 
 	got, err := b.client.FindContactsByExternalID(b.ctx, b.sim.Company, match.ExternalID)
-	require.NoError(t, err)
-	require.Len(t, got, 1, "only the company's contact with that object id")
-	require.Equal(t, match.ID, got[0].ID)
-	b.requireSame(t, match, got[0], "the contact found")
+	b.requireFoundOnly(t, match, got, err, "only the company's contact with that object id")
 
 	got, err = b.client.FindContactsByExternalID(b.ctx, b.sim.Company, "oid-nobody")
-	require.NoError(t, err)
-	require.Empty(t, got)
+	requireNoneFound(t, got, err, "no contact has that object id")
 	got, err = b.client.FindContactsByExternalID(b.ctx, b.sim.OtherCompany, match.ExternalID)
 	require.NoError(t, err)
 	require.Len(t, got, 1, "the other company finds its own contact")

@@ -189,54 +189,52 @@ func (c *Client) ListContacts(ctx context.Context, companyID string) iter.Seq2[p
 // FindContactsByEmail asks the limiter (contacts-read, one request) and then
 // the inner client.
 func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email string) ([]psa.Contact, error) {
-	release, err := c.admit(ctx, "quota: find contacts by email", GroupContactsRead)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	return c.inner.FindContactsByEmail(ctx, companyID, email)
+	return admitted(ctx, c, "quota: find contacts by email", GroupContactsRead, func() ([]psa.Contact, error) {
+		return c.inner.FindContactsByEmail(ctx, companyID, email)
+	})
 }
 
 // FindContactsByExternalID asks the limiter (contacts-read, one request)
 // and then the inner client: the object-id lookup is a read like the email
 // lookup, and counts against the same budget.
 func (c *Client) FindContactsByExternalID(ctx context.Context, companyID, objectID string) ([]psa.Contact, error) {
-	release, err := c.admit(ctx, "quota: find contacts by object id", GroupContactsRead)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	return c.inner.FindContactsByExternalID(ctx, companyID, objectID)
+	return admitted(ctx, c, "quota: find contacts by object id", GroupContactsRead, func() ([]psa.Contact, error) {
+		return c.inner.FindContactsByExternalID(ctx, companyID, objectID)
+	})
 }
 
 // GetContact asks the limiter (contacts-read) and then the inner client.
 func (c *Client) GetContact(ctx context.Context, id string) (psa.Contact, error) {
-	release, err := c.admit(ctx, "quota: get contact", GroupContactsRead)
-	if err != nil {
-		return psa.Contact{}, err
-	}
-	defer release()
-	return c.inner.GetContact(ctx, id)
+	return admitted(ctx, c, "quota: get contact", GroupContactsRead, func() (psa.Contact, error) {
+		return c.inner.GetContact(ctx, id)
+	})
 }
 
 // CreateContact asks the limiter (contacts-write) and then the inner client.
 func (c *Client) CreateContact(ctx context.Context, ct psa.Contact) (psa.Contact, error) {
-	release, err := c.admit(ctx, "quota: create contact", GroupContactsWrite)
-	if err != nil {
-		return psa.Contact{}, err
-	}
-	defer release()
-	return c.inner.CreateContact(ctx, ct)
+	return admitted(ctx, c, "quota: create contact", GroupContactsWrite, func() (psa.Contact, error) {
+		return c.inner.CreateContact(ctx, ct)
+	})
 }
 
 // UpdateContact asks the limiter (contacts-write) and then the inner client.
 func (c *Client) UpdateContact(ctx context.Context, ct psa.Contact, fields []psa.Field) (psa.Contact, error) {
-	release, err := c.admit(ctx, "quota: update contact", GroupContactsWrite)
+	return admitted(ctx, c, "quota: update contact", GroupContactsWrite, func() (psa.Contact, error) {
+		return c.inner.UpdateContact(ctx, ct, fields)
+	})
+}
+
+// admitted makes call, a call of one request, once admit let it through,
+// and gives the slot back after it: the shape of every decorated call but
+// the listing, which is charged page by page.
+func admitted[T any](ctx context.Context, c *Client, op, group string, call func() (T, error)) (T, error) {
+	release, err := c.admit(ctx, op, group)
 	if err != nil {
-		return psa.Contact{}, err
+		var zero T
+		return zero, err
 	}
 	defer release()
-	return c.inner.UpdateContact(ctx, ct, fields)
+	return call()
 }
 
 // SupportedFields is the inner client's: it makes no request, so it asks

@@ -15,14 +15,16 @@ const GroupCompanies = "companies"
 
 var _ psa.CompanyDirectory = (*Client)(nil)
 
-// directory is the wrapped client's company directory, or an error saying
-// it has none.
-func (c *Client) directory(op string) (psa.CompanyDirectory, error) {
+// directed makes call on the wrapped client's company directory once admit
+// let it through (see admitted); without a directory it is psa.ErrInvalid
+// and asks no limiter.
+func directed[T any](ctx context.Context, c *Client, op, group string, call func(psa.CompanyDirectory) (T, error)) (T, error) {
 	d, ok := c.inner.(psa.CompanyDirectory)
 	if !ok {
-		return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "this PSA client has no company directory"}
+		var zero T
+		return zero, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: "this PSA client has no company directory"}
 	}
-	return d, nil
+	return admitted(ctx, c, op, group, func() (T, error) { return call(d) })
 }
 
 // ListCompanies asks the limiter (companies) once before the listing and
@@ -32,31 +34,30 @@ func (c *Client) directory(op string) (psa.CompanyDirectory, error) {
 // refuses them is logged, not returned, and the next calls wait for it.
 func (c *Client) ListCompanies(ctx context.Context) ([]psa.Company, error) {
 	const op = "quota: list companies"
-	d, err := c.directory(op)
-	if err != nil {
-		return nil, err
+	return directed(ctx, c, op, GroupCompanies, func(d psa.CompanyDirectory) ([]psa.Company, error) {
+		out, err := d.ListCompanies(ctx)
+		c.chargeFurtherPages(ctx, op, (len(out)+c.pageSize-1)/c.pageSize-1)
+		return out, err
+	})
+}
+
+// chargeFurtherPages charges the budget for extra pages already read, in
+// one limiter call however many; a budget that refuses them is logged.
+func (c *Client) chargeFurtherPages(ctx context.Context, op string, extra int) {
+	if extra <= 0 {
+		return
 	}
-	release, err := c.admit(ctx, op, GroupCompanies)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	out, err := d.ListCompanies(ctx)
-	extra := (len(out)+c.pageSize-1)/c.pageSize - 1
-	if extra > 0 && c.limiter == nil {
+	if c.limiter == nil {
 		c.calls.Add(int64(extra))
+		return
 	}
-	if extra > 0 && c.limiter != nil {
-		// One limiter call for every further page, however many.
-		res, serr := c.limiter.AllowAtMost(ctx, c.cfg.Key, c.limit, extra)
-		if serr == nil {
-			c.calls.Add(int64(res.Allowed))
-		}
-		if serr != nil || res.Allowed < extra {
-			c.log.WithFields(logrus.Fields{"op": op}).WithError(serr).Debug("quota: pages already read exceed the budget")
-		}
+	res, err := c.limiter.AllowAtMost(ctx, c.cfg.Key, c.limit, extra)
+	if err == nil {
+		c.calls.Add(int64(res.Allowed))
 	}
-	return out, err
+	if err != nil || res.Allowed < extra {
+		c.log.WithFields(logrus.Fields{"op": op}).WithError(err).Debug("quota: pages already read exceed the budget")
+	}
 }
 
 // ContactDomains asks the limiter (contacts-read, one request) and then the
@@ -64,17 +65,9 @@ func (c *Client) ListCompanies(ctx context.Context) ([]psa.Company, error) {
 // reads: the wrapper cannot see them, and it is an onboarding call made
 // once per discovery, not per sync.
 func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[string][]string, error) {
-	const op = "quota: contact domains"
-	d, err := c.directory(op)
-	if err != nil {
-		return nil, err
-	}
-	release, err := c.admit(ctx, op, GroupContactsRead)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	return d.ContactDomains(ctx, companyIDs)
+	return directed(ctx, c, "quota: contact domains", GroupContactsRead, func(d psa.CompanyDirectory) (map[string][]string, error) {
+		return d.ContactDomains(ctx, companyIDs)
+	})
 }
 
 // SetCompanyTenantID asks the limiter (companies) for two units, the read
@@ -82,18 +75,11 @@ func (c *Client) ContactDomains(ctx context.Context, companyIDs []string) (map[s
 // inner client.
 func (c *Client) SetCompanyTenantID(ctx context.Context, companyID, tenantID string) (psa.Company, error) {
 	const op = "quota: set company tenant id"
-	d, err := c.directory(op)
-	if err != nil {
-		return psa.Company{}, err
-	}
-	release, err := c.admit(ctx, op, GroupCompanies)
-	if err != nil {
-		return psa.Company{}, err
-	}
-	defer release()
-	if err := c.spend(ctx, op); err != nil {
-		return psa.Company{}, err
-	}
-	c.calls.Add(1)
-	return d.SetCompanyTenantID(ctx, companyID, tenantID)
+	return directed(ctx, c, op, GroupCompanies, func(d psa.CompanyDirectory) (psa.Company, error) {
+		if err := c.spend(ctx, op); err != nil {
+			return psa.Company{}, err
+		}
+		c.calls.Add(1)
+		return d.SetCompanyTenantID(ctx, companyID, tenantID)
+	})
 }
