@@ -73,8 +73,8 @@ func (c *Console) decisionRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /ui/changes", c.read(c.changes))
 	m.HandleFunc("GET /ui/changes.csv", c.read(c.changesCSV))
 	m.HandleFunc("GET /ui/conflicts", c.read(c.conflicts))
-	m.HandleFunc("GET /ui/held", c.read(c.held))
-	m.HandleFunc("GET /ui/quarantine", c.read(c.quarantine))
+	m.HandleFunc("GET /ui/held", c.read(tenantList(c, "held", "Held deactivations", c.cfg.Decisions.HeldBatches)))
+	m.HandleFunc("GET /ui/quarantine", c.read(tenantList(c, "quarantine", "Quarantine", c.cfg.Decisions.Quarantined)))
 	if c.cfg.Operator != nil {
 		m.HandleFunc("POST /ui/conflicts/resolve", c.act(c.resolveConflict, true))
 		m.HandleFunc("POST /ui/held/decide", c.act(c.decideHeld, true))
@@ -173,30 +173,23 @@ func (c *Console) conflicts(w http.ResponseWriter, r *http.Request, s *session, 
 	c.showLoaded(w, r, s, "conflicts", "Conflicts", &p, err, &p.Error)
 }
 
-type heldPage struct {
-	Tenant  string
-	Batches []ledger.HeldBatch
-	CanAct  bool
-}
-
-func (c *Console) held(w http.ResponseWriter, r *http.Request, s *session, _ string) {
-	p := heldPage{Tenant: r.URL.Query().Get("tenant"), CanAct: c.cfg.Operator != nil}
-	var err error
-	p.Batches, err = c.cfg.Decisions.HeldBatches(r.Context(), p.Tenant)
-	c.showLoaded(w, r, s, "held", "Held deactivations", p, err, nil)
-}
-
-type quarantinePage struct {
+// tenantListPage is a decision list filtered by tenant: the held
+// deactivations or the quarantine.
+type tenantListPage[T any] struct {
 	Tenant string
-	Items  []ledger.Quarantine
+	Items  []T
 	CanAct bool
 }
 
-func (c *Console) quarantine(w http.ResponseWriter, r *http.Request, s *session, _ string) {
-	p := quarantinePage{Tenant: r.URL.Query().Get("tenant"), CanAct: c.cfg.Operator != nil}
-	var err error
-	p.Items, err = c.cfg.Decisions.Quarantined(r.Context(), p.Tenant)
-	c.showLoaded(w, r, s, "quarantine", "Quarantine", p, err, nil)
+// tenantList is the page name listing what list returns for the tenant
+// asked for ("" all).
+func tenantList[T any](c *Console, name, title string, list func(ctx context.Context, tenant string) ([]T, error)) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *session, _ string) {
+		p := tenantListPage[T]{Tenant: r.URL.Query().Get("tenant"), CanAct: c.cfg.Operator != nil}
+		var err error
+		p.Items, err = list(r.Context(), p.Tenant)
+		c.showLoaded(w, r, s, name, title, p, err, nil)
+	}
 }
 
 // resolveConflict links the user to the chosen contact (action=link) or
