@@ -256,6 +256,23 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 }
 
+// showLoaded renders the page name (also its navigation section) once its
+// data is loaded. When the store refused the visitor's filter (a ledger
+// ParamError or a refusal), a page with room for it (problem non-nil) shows
+// why with 400; any other error fails the request.
+func (c *Console) showLoaded(w http.ResponseWriter, r *http.Request, s *session, name, title string, data any, err error, problem *string) {
+	if msg, ok := filterRefusal(err); ok && problem != nil {
+		*problem = msg
+		c.render(w, r, http.StatusBadRequest, name, c.page(s, title, name, data))
+		return
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, name, c.page(s, title, name, data))
+}
+
 type errorPage struct {
 	Message string
 	SignIn  bool

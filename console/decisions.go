@@ -41,10 +41,22 @@ func refusedf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
 }
 
-func errorsIsRefused(err error) bool { return errors.Is(err, ErrRefused) }
-
 // refusalText is a refusal's reason without the class prefix.
 func refusalText(err error) string { return strings.TrimPrefix(err.Error(), ErrRefused.Error()+": ") }
+
+// filterRefusal is why a store refused a page's filter, safe to show: a
+// ledger ParamError's text or a refusal's reason; ok is false for any
+// other error.
+func filterRefusal(err error) (msg string, ok bool) {
+	var pe *ledger.ParamError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Error(), true
+	case errors.Is(err, ErrRefused):
+		return refusalText(err), true
+	}
+	return "", false
+}
 
 // actor names a console user in the change log by the token signed in with.
 func actor(s *session) string {
@@ -61,8 +73,8 @@ func (c *Console) decisionRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /ui/changes", c.read(c.changes))
 	m.HandleFunc("GET /ui/changes.csv", c.read(c.changesCSV))
 	m.HandleFunc("GET /ui/conflicts", c.read(c.conflicts))
-	m.HandleFunc("GET /ui/held", c.read(c.held))
-	m.HandleFunc("GET /ui/quarantine", c.read(c.quarantine))
+	m.HandleFunc("GET /ui/held", c.read(tenantList(c, "held", "Held deactivations", c.cfg.Decisions.HeldBatches)))
+	m.HandleFunc("GET /ui/quarantine", c.read(tenantList(c, "quarantine", "Quarantine", c.cfg.Decisions.Quarantined)))
 	if c.cfg.Operator != nil {
 		m.HandleFunc("POST /ui/conflicts/resolve", c.act(c.resolveConflict, true))
 		m.HandleFunc("POST /ui/held/decide", c.act(c.decideHeld, true))
@@ -99,28 +111,21 @@ func changeQuery(r *http.Request) (url.Values, ledger.Query, error) {
 func (c *Console) changes(w http.ResponseWriter, r *http.Request, s *session, _ string) {
 	v, q, err := changeQuery(r)
 	p := changesPage{Query: v}
-	var pe *ledger.ParamError
-	if errors.As(err, &pe) {
-		p.Error = pe.Error()
-		c.render(w, r, http.StatusBadRequest, "changes", c.page(s, "Changes", "changes", p))
-		return
+	if err == nil {
+		var page ledger.Page
+		page, err = c.cfg.Decisions.Changes(r.Context(), q)
+		p.Entries = page.Entries
+		if page.Next != "" {
+			nv := cloneValues(v)
+			nv.Set("cursor", page.Next)
+			p.Next = "?" + nv.Encode()
+		}
+		cv := cloneValues(v)
+		cv.Del("cursor")
+		cv.Del("limit")
+		p.CSV = "?" + cv.Encode()
 	}
-	page, err := c.cfg.Decisions.Changes(r.Context(), q)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	p.Entries = page.Entries
-	if page.Next != "" {
-		nv := cloneValues(v)
-		nv.Set("cursor", page.Next)
-		p.Next = "?" + nv.Encode()
-	}
-	cv := cloneValues(v)
-	cv.Del("cursor")
-	cv.Del("limit")
-	p.CSV = "?" + cv.Encode()
-	c.render(w, r, http.StatusOK, "changes", c.page(s, "Changes", "changes", p))
+	c.showLoaded(w, r, s, "changes", "Changes", &p, err, &p.Error)
 }
 
 // changesCSV exports every entry matching the filter (up to 100,000,
@@ -163,53 +168,28 @@ type conflictsPage struct {
 func (c *Console) conflicts(w http.ResponseWriter, r *http.Request, s *session, _ string) {
 	q := r.URL.Query()
 	p := conflictsPage{Tenant: q.Get("tenant"), Status: q.Get("status"), CanAct: c.cfg.Operator != nil}
-	cs, err := c.cfg.Decisions.Conflicts(r.Context(), p.Tenant, p.Status)
-	var pe *ledger.ParamError
-	if errors.As(err, &pe) {
-		p.Error = pe.Error()
-		c.render(w, r, http.StatusBadRequest, "conflicts", c.page(s, "Conflicts", "conflicts", p))
-		return
-	}
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	p.Conflicts = cs
-	c.render(w, r, http.StatusOK, "conflicts", c.page(s, "Conflicts", "conflicts", p))
+	var err error
+	p.Conflicts, err = c.cfg.Decisions.Conflicts(r.Context(), p.Tenant, p.Status)
+	c.showLoaded(w, r, s, "conflicts", "Conflicts", &p, err, &p.Error)
 }
 
-type heldPage struct {
-	Tenant  string
-	Batches []ledger.HeldBatch
-	CanAct  bool
-}
-
-func (c *Console) held(w http.ResponseWriter, r *http.Request, s *session, _ string) {
-	p := heldPage{Tenant: r.URL.Query().Get("tenant"), CanAct: c.cfg.Operator != nil}
-	bs, err := c.cfg.Decisions.HeldBatches(r.Context(), p.Tenant)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	p.Batches = bs
-	c.render(w, r, http.StatusOK, "held", c.page(s, "Held deactivations", "held", p))
-}
-
-type quarantinePage struct {
+// tenantListPage is a decision list filtered by tenant: the held
+// deactivations or the quarantine.
+type tenantListPage[T any] struct {
 	Tenant string
-	Items  []ledger.Quarantine
+	Items  []T
 	CanAct bool
 }
 
-func (c *Console) quarantine(w http.ResponseWriter, r *http.Request, s *session, _ string) {
-	p := quarantinePage{Tenant: r.URL.Query().Get("tenant"), CanAct: c.cfg.Operator != nil}
-	qs, err := c.cfg.Decisions.Quarantined(r.Context(), p.Tenant)
-	if err != nil {
-		c.fail(w, r, err)
-		return
+// tenantList is the page name listing what list returns for the tenant
+// asked for ("" all).
+func tenantList[T any](c *Console, name, title string, list func(ctx context.Context, tenant string) ([]T, error)) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *session, _ string) {
+		p := tenantListPage[T]{Tenant: r.URL.Query().Get("tenant"), CanAct: c.cfg.Operator != nil}
+		var err error
+		p.Items, err = list(r.Context(), p.Tenant)
+		c.showLoaded(w, r, s, name, title, p, err, nil)
 	}
-	p.Items = qs
-	c.render(w, r, http.StatusOK, "quarantine", c.page(s, "Quarantine", "quarantine", p))
 }
 
 // resolveConflict links the user to the chosen contact (action=link) or
@@ -228,11 +208,8 @@ func (c *Console) resolveConflict(w http.ResponseWriter, r *http.Request, s *ses
 	default:
 		err = refusedf("action must be link or ignore")
 	}
-	if c.actionFailed(w, r, s, err) {
-		return
-	}
-	c.log.WithFields(map[string]any{"tenant": tenant, "user": user, "role": s.Role}).Info("console: " + done)
-	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", "conflicts", donePage{Message: done, Back: "/ui/conflicts?tenant=" + url.QueryEscape(tenant), BackText: "Back to the conflicts"}))
+	c.finish(w, r, s, "conflicts", err, map[string]any{"tenant": tenant, "user": user},
+		donePage{Message: done, Back: "/ui/conflicts?tenant=" + url.QueryEscape(tenant), BackText: "Back to the conflicts"})
 }
 
 type donePage struct {
@@ -256,22 +233,27 @@ func (c *Console) decideHeld(w http.ResponseWriter, r *http.Request, s *session,
 	default:
 		err = refusedf("action must be approve or reject")
 	}
-	if c.actionFailed(w, r, s, err) {
-		return
-	}
-	c.log.WithFields(map[string]any{"batch": id, "contacts": len(ids), "role": s.Role}).Info("console: " + done)
-	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", "held", donePage{Message: done, Back: "/ui/held", BackText: "Back to the held deactivations"}))
+	c.finish(w, r, s, "held", err, map[string]any{"batch": id, "contacts": len(ids)},
+		donePage{Message: done, Back: "/ui/held", BackText: "Back to the held deactivations"})
 }
 
 // release ends the quarantine of a user (or, without one, of the tenant).
 func (c *Console) release(w http.ResponseWriter, r *http.Request, s *session, _ string) {
 	tenant, user := r.PostFormValue("tenant"), r.PostFormValue("user")
 	done, err := c.cfg.Operator.Release(r.Context(), tenant, user, actor(s))
+	c.finish(w, r, s, "quarantine", err, map[string]any{"tenant": tenant, "user": user},
+		donePage{Message: done, Back: "/ui/quarantine", BackText: "Back to the quarantine"})
+}
+
+// finish ends an operator action: why it was refused, the failure, or what
+// was done, logged with fields and the session's role and shown with the
+// way back to the page of section nav.
+func (c *Console) finish(w http.ResponseWriter, r *http.Request, s *session, nav string, err error, fields map[string]any, d donePage) {
 	if c.actionFailed(w, r, s, err) {
 		return
 	}
-	c.log.WithFields(map[string]any{"tenant": tenant, "user": user, "role": s.Role}).Info("console: " + done)
-	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", "quarantine", donePage{Message: done, Back: "/ui/quarantine", BackText: "Back to the quarantine"}))
+	c.log.WithFields(fields).WithField("role", s.Role).Info("console: " + d.Message)
+	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", nav, d))
 }
 
 // actionFailed shows why an operator action was refused (stale batch,

@@ -40,27 +40,15 @@ func (c *Console) onboardingRoutes(m *http.ServeMux) {
 func (c *Console) onboarding(w http.ResponseWriter, r *http.Request, s *session, _ string) {
 	p := onboardingPage{Status: r.URL.Query().Get("status"), Statuses: []string{
 		string(onboarding.StatusNeedsReview), string(onboarding.StatusProposed), string(onboarding.StatusAccepted), string(onboarding.StatusRejected)}}
-	ps, err := c.cfg.Onboarder.Proposals(r.Context(), p.Status)
-	if errorsIsRefused(err) {
-		p.Error = refusalText(err)
-		c.render(w, r, http.StatusBadRequest, "onboarding", c.page(s, "Onboarding", "onboarding", p))
-		return
-	}
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	p.Proposals = ps
-	c.render(w, r, http.StatusOK, "onboarding", c.page(s, "Onboarding", "onboarding", p))
+	var err error
+	p.Proposals, err = c.cfg.Onboarder.Proposals(r.Context(), p.Status)
+	c.showLoaded(w, r, s, "onboarding", "Onboarding", &p, err, &p.Error)
 }
 
 func (c *Console) discover(w http.ResponseWriter, r *http.Request, s *session, _ string) {
 	done, err := c.cfg.Onboarder.Discover(r.Context())
-	if c.actionFailed(w, r, s, err) {
-		return
-	}
-	c.log.WithField("role", s.Role).Info("console: " + done)
-	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", "onboarding", donePage{Message: done, Back: "/ui/onboarding?status=needs_review", BackText: "Review the tenants"}))
+	c.finish(w, r, s, "onboarding", err, nil,
+		donePage{Message: done, Back: "/ui/onboarding?status=needs_review", BackText: "Review the tenants"})
 }
 
 // decideTenant accepts (with the proposal's company or the one picked) or
@@ -79,9 +67,6 @@ func (c *Console) decideTenant(w http.ResponseWriter, r *http.Request, s *sessio
 	default:
 		err = refusedf("action must be accept or reject")
 	}
-	if c.actionFailed(w, r, s, err) {
-		return
-	}
-	c.log.WithFields(map[string]any{"tenant": tenant, "role": s.Role}).Info("console: " + done)
-	c.render(w, r, http.StatusOK, "done", c.page(s, "Done", "onboarding", donePage{Message: done, Back: "/ui/onboarding", BackText: "Back to onboarding"}))
+	c.finish(w, r, s, "onboarding", err, map[string]any{"tenant": tenant},
+		donePage{Message: done, Back: "/ui/onboarding", BackText: "Back to onboarding"})
 }

@@ -158,13 +158,8 @@ func (c *Console) launch(w http.ResponseWriter, r *http.Request, s *session, in 
 }
 
 func (c *Console) jobs(w http.ResponseWriter, r *http.Request, s *session, _ string) {
-	ctx := r.Context()
-	capa, err := c.cfg.Source.Capacity(ctx)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "jobs", c.page(s, "Jobs", "jobs", capa))
+	capa, err := c.cfg.Source.Capacity(r.Context())
+	c.showLoaded(w, r, s, "jobs", "Jobs", capa, err, nil)
 }
 
 func startOfDay(t time.Time) time.Time {

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -40,15 +40,11 @@ type startSyncResponse struct {
 // inputs (an empty body means all defaults), start the run, answer 202 with
 // its id and Location.
 func (s *Server) handleStartSync(c *gin.Context) {
-	buf, err := s.readJSONBody(c, true)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	req, err := decodeSyncRequest(buf.Bytes())
-	s.releaseBody(buf)
-	if err != nil {
-		s.writeError(c, err)
+	var req SyncRequest
+	if !s.readObject(c, func(body []byte) (err error) {
+		req, err = decodeSyncRequest(body)
+		return err
+	}) {
 		return
 	}
 	id, err := s.cfg.Runs.StartRun(c.Request.Context(), req)
@@ -122,35 +118,17 @@ func (s *Server) writeRawJSON(c *gin.Context, raw json.RawMessage, op string) {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", raw)
 }
 
-// decodeSyncRequest decodes the run inputs as given. Field
-// names are matched exactly (unlike encoding/json's case-insensitive
-// matching) and an unknown one is a 400 naming it; a value of the wrong type
-// is a 400 naming the field and the expected type.
+// decodeSyncRequest decodes the run inputs as given. Field names are
+// matched exactly (decodeObject) and an unknown one is a 400 naming it; a
+// value of the wrong type is a 400 naming the field and the expected type.
 func decodeSyncRequest(body []byte) (SyncRequest, error) {
 	var req SyncRequest
-	if len(bytes.TrimSpace(body)) == 0 {
-		return req, nil
+	fields, err := decodeObject(body)
+	if err != nil {
+		return SyncRequest{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var fields map[string]json.RawMessage
-	if err := dec.Decode(&fields); err != nil {
-		return SyncRequest{}, fmt.Errorf("decode sync request: %w: %w", &RequestError{Message: bodyErrorMessage(err)}, err)
-	}
-	if fields == nil {
-		return SyncRequest{}, &RequestError{Message: "request body must be a JSON object"}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return SyncRequest{}, &RequestError{Message: "unexpected data after the JSON object"}
-	}
-
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		raw := fields[k]
-		var err error
 		switch k {
 		case "tenant":
 			err = decodeField(k, "a string", raw, &req.Tenant)

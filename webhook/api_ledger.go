@@ -105,18 +105,21 @@ func (s *Server) handleChanges(c *gin.Context) {
 	}
 }
 
-// takeFormat removes the format parameter from v and checks it.
+// takeFormat removes the format parameter from v and checks it against
+// allowed (at least two), the first being the default.
 func takeFormat(v url.Values, allowed ...string) (string, error) {
 	f := v.Get("format")
 	if len(v["format"]) > 1 {
-		return "", &RequestError{Message: `parameter "format": given more than once`}
+		return "", &RequestError{Message: `query parameter "format" is given more than once`}
 	}
 	v.Del("format")
 	if f == "" {
 		return allowed[0], nil
 	}
 	if !slices.Contains(allowed, f) {
-		return "", &RequestError{Message: fmt.Sprintf(`parameter "format": %q is not one of %s`, clip(f, maxFieldNameEcho), strings.Join(allowed, ", "))}
+		last := len(allowed) - 1
+		return "", BadRequest(`query parameter "format" must be %s or %s, got %q`,
+			strings.Join(allowed[:last], ", "), allowed[last], clip(f, maxFieldNameEcho))
 	}
 	return f, nil
 }
@@ -143,49 +146,42 @@ func onlyParams(c *gin.Context, known ...string) (map[string]string, error) {
 // handleConflicts serves GET /api/v1/conflicts?tenant=&status= (status
 // open by default; resolved, ignored, closed or all).
 func (s *Server) handleConflicts(c *gin.Context) {
-	p, err := onlyParams(c, "tenant", "status")
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	list, err := s.cfg.Decisions.Conflicts(c.Request.Context(), p["tenant"], p["status"])
-	if err != nil {
-		s.writeError(c, paramError(fmt.Errorf("webhook: list conflicts: %w", err)))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"conflicts": list})
+	s.listDecisions(c, "conflicts", []string{"tenant", "status"}, func(ctx context.Context, p map[string]string) (any, error) {
+		return s.cfg.Decisions.Conflicts(ctx, p["tenant"], p["status"])
+	})
 }
 
 // handleHeld serves GET /api/v1/held?tenant=: the pending batches of
 // deactivations the guard held back.
 func (s *Server) handleHeld(c *gin.Context) {
-	p, err := onlyParams(c, "tenant")
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	list, err := s.cfg.Decisions.HeldBatches(c.Request.Context(), p["tenant"])
-	if err != nil {
-		s.writeError(c, fmt.Errorf("webhook: list held batches: %w", err))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"held": list})
+	s.listDecisions(c, "held", []string{"tenant"}, func(ctx context.Context, p map[string]string) (any, error) {
+		return s.cfg.Decisions.HeldBatches(ctx, p["tenant"])
+	})
 }
 
 // handleQuarantine serves GET /api/v1/quarantine?tenant=: quarantined users
 // and tenants.
 func (s *Server) handleQuarantine(c *gin.Context) {
-	p, err := onlyParams(c, "tenant")
+	s.listDecisions(c, "quarantine", []string{"tenant"}, func(ctx context.Context, p map[string]string) (any, error) {
+		return s.cfg.Decisions.Quarantined(ctx, p["tenant"])
+	})
+}
+
+// listDecisions answers a decision list route: its known parameters (any
+// other is a 400), then what list returns under key, or its error (a bad
+// parameter the ledger names is a 400).
+func (s *Server) listDecisions(c *gin.Context, key string, known []string, list func(context.Context, map[string]string) (any, error)) {
+	p, err := onlyParams(c, known...)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	list, err := s.cfg.Decisions.Quarantined(c.Request.Context(), p["tenant"])
+	res, err := list(c.Request.Context(), p)
 	if err != nil {
-		s.writeError(c, fmt.Errorf("webhook: list quarantine: %w", err))
+		s.writeError(c, paramError(fmt.Errorf("webhook: list %s: %w", key, err)))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"quarantine": list})
+	c.JSON(http.StatusOK, gin.H{key: res})
 }
 
 // listRunHistory serves GET /api/v1/runs from the run history: the filters

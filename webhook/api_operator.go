@@ -1,12 +1,9 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -83,16 +80,8 @@ func (s *Server) operatorAction(act func(*gin.Context, operatorBody, string) (js
 				return
 			}
 		}
-		buf, err := s.readJSONBody(c, true)
-		if err != nil {
-			s.writeError(c, err)
-			return
-		}
 		var b operatorBody
-		err = decodeOperatorBody(buf.Bytes(), &b)
-		s.releaseBody(buf)
-		if err != nil {
-			s.writeError(c, err)
+		if !s.decodeBody(c, &b, "contact_id", "contact_ids", "dry_run") {
 			return
 		}
 		actor := "api token"
@@ -110,21 +99,4 @@ func (s *Server) operatorAction(act func(*gin.Context, operatorBody, string) (js
 		}
 		c.Data(http.StatusOK, "application/json; charset=utf-8", out)
 	}
-}
-
-// decodeOperatorBody decodes an operator's request body strictly; an empty
-// body is no fields.
-func decodeOperatorBody(body []byte, b *operatorBody) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(b); err != nil {
-		return &RequestError{Message: bodyErrorMessage(err)}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &RequestError{Message: "unexpected data after the JSON object"}
-	}
-	return nil
 }

@@ -1,16 +1,11 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -84,9 +79,9 @@ func (s *Server) handleDiscoverTenants(c *gin.Context) {
 
 // handleExportTenants serves GET /api/v1/tenants/export?format=json|csv|yaml.
 func (s *Server) handleExportTenants(c *gin.Context) {
-	format := c.DefaultQuery("format", "json")
-	if !slices.Contains([]string{"json", "csv", "yaml"}, format) {
-		s.writeError(c, BadRequest(`query parameter "format" must be json, csv or yaml, got %q`, clip(format, maxFieldNameEcho)))
+	format, err := takeFormat(c.Request.URL.Query(), "json", "csv", "yaml")
+	if err != nil {
+		s.writeError(c, err)
 		return
 	}
 	ct, body, err := s.cfg.Tenants.ExportTenants(c.Request.Context(), format)
@@ -105,7 +100,7 @@ func (s *Server) handleAcceptTenant(c *gin.Context) {
 		return
 	}
 	var req AcceptTenantRequest
-	if !s.decodeTenantBody(c, &req, "company_id", "write_back") {
+	if !s.decodeBody(c, &req, "company_id", "write_back") {
 		return
 	}
 	res, err := s.cfg.Tenants.AcceptTenant(c.Request.Context(), tenant, req)
@@ -120,7 +115,7 @@ func (s *Server) handleRejectTenant(c *gin.Context) {
 		return
 	}
 	var req rejectTenantRequest
-	if !s.decodeTenantBody(c, &req, "reason") {
+	if !s.decodeBody(c, &req, "reason") {
 		return
 	}
 	res, err := s.cfg.Tenants.RejectTenant(c.Request.Context(), tenant, req.Reason)
@@ -134,52 +129,6 @@ func (s *Server) tenantParam(c *gin.Context) (string, bool) {
 		return "", false
 	}
 	return t, true
-}
-
-// decodeTenantBody decodes an optional JSON object body into dst, whose
-// field names are fields; an unknown field or a wrong type is a 400
-// naming it.
-func (s *Server) decodeTenantBody(c *gin.Context, dst any, fields ...string) bool {
-	buf, err := s.readJSONBody(c, true)
-	if err != nil {
-		s.writeError(c, err)
-		return false
-	}
-	defer s.releaseBody(buf)
-	body := bytes.TrimSpace(buf.Bytes())
-	if len(body) == 0 {
-		return true
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var got map[string]json.RawMessage
-	if err := dec.Decode(&got); err != nil || got == nil {
-		msg := "request body must be a JSON object"
-		if err != nil {
-			msg = bodyErrorMessage(err)
-		}
-		s.writeError(c, &RequestError{Message: msg})
-		return false
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		s.writeError(c, &RequestError{Message: "unexpected data after the JSON object"})
-		return false
-	}
-	for k := range got {
-		if !slices.Contains(fields, k) {
-			s.writeError(c, BadRequest("unknown field %q (want %s)", clip(k, maxFieldNameEcho), strings.Join(fields, ", ")))
-			return false
-		}
-	}
-	if err := json.Unmarshal(body, dst); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			s.writeError(c, BadRequest("field %q must be %s, got %s", typeErr.Field, typeErr.Type.String(), typeErr.Value))
-		} else {
-			s.writeError(c, &RequestError{Message: bodyErrorMessage(err)})
-		}
-		return false
-	}
-	return true
 }
 
 // writeTenantResult answers a result as JSON, or its error.

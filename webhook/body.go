@@ -2,10 +2,14 @@ package webhook
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -45,6 +49,74 @@ func (s *Server) readJSONBody(c *gin.Context, allowEmpty bool) (*bytes.Buffer, e
 		return nil, fmt.Errorf("read body: %w", &RequestError{Message: "could not read the request body"})
 	}
 	return buf, nil
+}
+
+// readObject reads the request's optional JSON body (readJSONBody, empty
+// allowed) and hands it to decode. A failure of either is answered;
+// readObject reports whether both went well.
+func (s *Server) readObject(c *gin.Context, decode func(body []byte) error) bool {
+	buf, err := s.readJSONBody(c, true)
+	if err == nil {
+		err = decode(buf.Bytes())
+		s.releaseBody(buf)
+	}
+	if err != nil {
+		s.writeError(c, err)
+		return false
+	}
+	return true
+}
+
+// decodeBody reads the request's optional JSON object body into dst, whose
+// json names are fields (decodeFields); a failure is answered and
+// decodeBody reports whether it went well.
+func (s *Server) decodeBody(c *gin.Context, dst any, fields ...string) bool {
+	return s.readObject(c, func(body []byte) error { return decodeFields(body, dst, fields...) })
+}
+
+// decodeObject splits a body that is exactly one JSON object into its
+// fields, under their exact names (unlike encoding/json's case-insensitive
+// matching); an empty body has none. Any other body is a 400 saying why,
+// without quoting it.
+func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil {
+		return nil, fmt.Errorf("decode body: %w: %w", &RequestError{Message: bodyErrorMessage(err)}, err)
+	}
+	if fields == nil {
+		return nil, &RequestError{Message: "request body must be a JSON object"}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, &RequestError{Message: "unexpected data after the JSON object"}
+	}
+	return fields, nil
+}
+
+// decodeFields decodes a JSON object body into dst, whose json names are
+// fields; an empty body leaves dst as it is. An unknown field or a value
+// of the wrong type is a 400 naming it.
+func decodeFields(body []byte, dst any, fields ...string) error {
+	got, err := decodeObject(body)
+	if err != nil || len(got) == 0 {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(got)) {
+		if !slices.Contains(fields, k) {
+			return BadRequest("unknown field %q (want %s)", clip(k, maxFieldNameEcho), strings.Join(fields, ", "))
+		}
+	}
+	if err := json.Unmarshal(body, dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return BadRequest("field %q must be %s, got %s", typeErr.Field, typeErr.Type.String(), typeErr.Value)
+		}
+		return fmt.Errorf("decode body: %w: %w", &RequestError{Message: bodyErrorMessage(err)}, err)
+	}
+	return nil
 }
 
 func (s *Server) getBuffer() *bytes.Buffer {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -95,15 +96,19 @@ func requestID(c *gin.Context) string {
 
 // validRequestID accepts short ids of letters, digits, '-', '_' and '.',
 // so a client-sent id cannot forge log fields or grow without bound.
-func validRequestID(id string) bool {
-	if id == "" || len(id) > maxRequestIDLen {
+func validRequestID(id string) bool { return validID(id, maxRequestIDLen, "-_.") }
+
+// validID reports whether id is 1 to max ASCII letters, digits and bytes
+// of punct: the one rule for ids that reach logs and keys from outside.
+func validID(id string, max int, punct string) bool {
+	if id == "" || len(id) > max {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
 		ch := id[i]
 		switch {
 		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9',
-			ch == '-', ch == '_', ch == '.':
+			strings.IndexByte(punct, ch) >= 0:
 		default:
 			return false
 		}

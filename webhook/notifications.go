@@ -348,21 +348,7 @@ func userIDFromResource(resource, dataID string) (string, bool) {
 
 // validUserID accepts 1 to maxIDLength letters, digits and '-', '_', '.',
 // '@' (object ids are GUIDs; UPN-shaped ids are tolerated).
-func validUserID(id string) bool {
-	if id == "" || len(id) > maxIDLength {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		ch := id[i]
-		switch {
-		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9',
-			ch == '-', ch == '_', ch == '.', ch == '@':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func validUserID(id string) bool { return validID(id, maxIDLength, "-_.@") }
 
 // subscriptionCache remembers the lookups of one POST, so a batch of one
 // subscription costs one store read, and caps distinct lookups. The map is

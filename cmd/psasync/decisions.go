@@ -9,45 +9,58 @@ import (
 // The decisions that wait for a person: list them, and act on them. Every
 // action names its operator in the change log as the command line's user.
 
-// newConflictsCmd is `psasync conflicts list|resolve|ignore`.
-func newConflictsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "conflicts", Short: "List and resolve users that several PSA contacts could be (DuplicateContact)"}
-	cmd.AddCommand(
-		newListCmd("conflicts", "List the conflicts (open by default), each user with its candidate contacts side by side", true),
-		newActionCmd(&cobra.Command{
-			Use: "resolve", Short: "Link the user of an open conflict to one of its candidate contacts, and sync it now",
-			Example: "  psasync conflicts resolve --tenant T --user 2f0c...e1 --contact 4711",
-		}, app.ActionResolveConflict, "tenant", "user", "contact"),
-		newActionCmd(&cobra.Command{
-			Use: "ignore", Short: "Ignore a conflicting user: syncs skip it until the conflict reopens",
-		}, app.ActionIgnoreConflict, "tenant", "user"),
-	)
-	return cmd
+// decisionKind is one kind of decision, `psasync <use> list|<actions>`.
+type decisionKind struct {
+	use, short string
+	// list is the list command's help; withStatus gives it --status.
+	list       string
+	withStatus bool
+	actions    []decisionAction
 }
 
-// newHeldCmd is `psasync held list|approve|reject`.
-func newHeldCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "held", Short: "List and decide the deactivations the guard held back"}
-	cmd.AddCommand(
-		newListCmd("held", "List the pending batches of held deactivations, each contact with its reason", false),
-		newActionCmd(&cobra.Command{
-			Use: "approve BATCH", Short: "Approve a held batch (or --contact C ... of it) and deactivate those contacts now",
-			Example: "  psasync held approve 01JD... --contact 4711 --contact 4712",
-		}, app.ActionApproveHeld, "batch", "contacts"),
-		newActionCmd(&cobra.Command{
-			Use: "reject BATCH", Short: "Reject a held batch (or --contact C ... of it): those contacts stay active and are not proposed again while their reason stands",
-		}, app.ActionRejectHeld, "batch", "contacts"),
-	)
-	return cmd
+// decisionAction is one operator's command on a kind of decision, with the
+// flags newActionCmd gives it.
+type decisionAction struct {
+	use, short, example, action string
+	flags                       []string
 }
 
-// newQuarantineCmd is `psasync quarantine list|release`.
-func newQuarantineCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "quarantine", Short: "List and release quarantined users and tenants"}
-	release := newActionCmd(&cobra.Command{
-		Use: "release", Short: "Release a user (--user) or, without --user, the tenant itself from quarantine",
-	}, app.ActionReleaseTenant, "tenant", "user")
-	cmd.AddCommand(newListCmd("quarantine", "List the quarantined users and tenants with their last error", false), release)
+// decisionKinds are the conflicts, the held deactivations and the
+// quarantine.
+var decisionKinds = []decisionKind{
+	{use: "conflicts", short: "List and resolve users that several PSA contacts could be (DuplicateContact)",
+		list: "List the conflicts (open by default), each user with its candidate contacts side by side", withStatus: true,
+		actions: []decisionAction{
+			{use: "resolve", short: "Link the user of an open conflict to one of its candidate contacts, and sync it now",
+				example: "  psasync conflicts resolve --tenant T --user 2f0c...e1 --contact 4711",
+				action:  app.ActionResolveConflict, flags: []string{"tenant", "user", "contact"}},
+			{use: "ignore", short: "Ignore a conflicting user: syncs skip it until the conflict reopens",
+				action: app.ActionIgnoreConflict, flags: []string{"tenant", "user"}},
+		}},
+	{use: "held", short: "List and decide the deactivations the guard held back",
+		list: "List the pending batches of held deactivations, each contact with its reason",
+		actions: []decisionAction{
+			{use: "approve BATCH", short: "Approve a held batch (or --contact C ... of it) and deactivate those contacts now",
+				example: "  psasync held approve 01JD... --contact 4711 --contact 4712",
+				action:  app.ActionApproveHeld, flags: []string{"batch", "contacts"}},
+			{use: "reject BATCH", short: "Reject a held batch (or --contact C ... of it): those contacts stay active and are not proposed again while their reason stands",
+				action: app.ActionRejectHeld, flags: []string{"batch", "contacts"}},
+		}},
+	{use: "quarantine", short: "List and release quarantined users and tenants",
+		list: "List the quarantined users and tenants with their last error",
+		actions: []decisionAction{
+			{use: "release", short: "Release a user (--user) or, without --user, the tenant itself from quarantine",
+				action: app.ActionReleaseTenant, flags: []string{"tenant", "user"}},
+		}},
+}
+
+// newDecisionCmd is `psasync <kind> list|<actions>`.
+func newDecisionCmd(k decisionKind) *cobra.Command {
+	cmd := &cobra.Command{Use: k.use, Short: k.short}
+	cmd.AddCommand(newListCmd(k.use, k.list, k.withStatus))
+	for _, a := range k.actions {
+		cmd.AddCommand(newActionCmd(&cobra.Command{Use: a.use, Short: a.short, Example: a.example}, a.action, a.flags...))
+	}
 	return cmd
 }
 

@@ -78,8 +78,10 @@ PSA was unavailable; 2 bad flags or config (nothing was written).`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(newSyncCmd(), newSubscriptionsCmd(), newChangesCmd(), newRunsCmd(), newConflictsCmd(), newHeldCmd(),
-		newQuarantineCmd(), newSyncUserCmd(), newTenantsCmd(), newVersionCmd())
+	root.AddCommand(newSyncCmd(), newSubscriptionsCmd(), newChangesCmd(), newRunsCmd(), newSyncUserCmd(), newTenantsCmd(), newVersionCmd())
+	for _, k := range decisionKinds {
+		root.AddCommand(newDecisionCmd(k))
+	}
 	for _, r := range []app.Role{app.RoleServe, app.RoleWebhook, app.RoleWorker, app.RoleScheduler} {
 		root.AddCommand(newRoleCmd(r))
 	}
@@ -96,6 +98,15 @@ func sourceFlags(cmd *cobra.Command, s *app.Source) {
 	cmd.Flags().StringVar(&s.ConfigPath, "config", def, "config file (default $"+configEnv+", else psasync.yaml)")
 	cmd.Flags().BoolVar(&s.Demo, "demo", false, "run against in-process simulators and an embedded Redis")
 	cmd.Flags().StringVar(&s.DemoPSA, "psa", "connectwise", "with --demo: the PSA to simulate (connectwise, autotask, halopsa)")
+}
+
+// newActionGroup is a command that only groups its actions: run alone, it
+// names them (actions, as "list, ensure or delete").
+func newActionGroup(use, short, long, actions string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return errors.New("an action is required: " + actions)
+		}}
 }
 
 func newVersionCmd() *cobra.Command {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 
 	"github.com/psasync/psasync/app"
@@ -10,14 +8,7 @@ import (
 
 // newSubscriptionsCmd is `psasync subscriptions list|ensure|delete`.
 func newSubscriptionsCmd() *cobra.Command {
-	parent := &cobra.Command{
-		Use:   "subscriptions",
-		Short: "List, ensure or delete the tenants' Graph subscriptions",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return errors.New("an action is required: list, ensure or delete")
-		},
-	}
+	parent := newActionGroup("subscriptions", "List, ensure or delete the tenants' Graph subscriptions", "", "list, ensure or delete")
 	for _, a := range []struct{ action, short string }{
 		{app.SubscriptionsList, "Show every tenant's subscription, expiry, last notification and health"},
 		{app.SubscriptionsEnsure, "Create, adopt or renew the subscription of every enabled tenant (or --tenant)"},

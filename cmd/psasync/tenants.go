@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 
 	"github.com/psasync/psasync/app"
@@ -10,19 +8,13 @@ import (
 
 // newTenantsCmd is `psasync tenants discover|list|accept|reject|export`.
 func newTenantsCmd() *cobra.Command {
-	parent := &cobra.Command{
-		Use:   "tenants",
-		Short: "Discover the MSP's customer tenants and map each to its PSA company",
-		Long: `Onboarding: discover the customer tenants of the partner tenant (partner:
+	parent := newActionGroup("tenants", "Discover the MSP's customer tenants and map each to its PSA company",
+		`Onboarding: discover the customer tenants of the partner tenant (partner:
 in the config), check the app's consent in each, and propose a PSA company
 by rule: tenant id stored on the company, then website/domain, then the
 contacts' email domains, then the normalized name. Accept or reject each;
 accepted tenants sync beside the config file's tenants (which win).`,
-		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("an action is required: discover, list, accept, reject or export")
-		},
-	}
+		"discover, list, accept, reject or export")
 	add := func(action, use, short string, args cobra.PositionalArgs, flags func(*cobra.Command, *app.TenantsOptions)) {
 		o := app.TenantsOptions{Action: action}
 		cmd := &cobra.Command{
