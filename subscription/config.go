@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/psasync/psasync/graph/directory"
 )
 
 // What the manager subscribes to.
@@ -129,12 +130,8 @@ func checkPublicURL(raw string) error {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("%q must not have a query or fragment", raw)
 	}
-	if u.Scheme == "https" {
-		return nil
+	if !directory.HTTPSOrLoopback(u) {
+		return fmt.Errorf("%q must use https (Graph only posts to https endpoints)", raw)
 	}
-	host := u.Hostname()
-	if u.Scheme == "http" && (host == "localhost" || net.ParseIP(host).IsLoopback()) {
-		return nil
-	}
-	return fmt.Errorf("%q must use https (Graph only posts to https endpoints)", raw)
+	return nil
 }
