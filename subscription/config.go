@@ -74,8 +74,8 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// clockAndLogger fills the clock and logger every component of the package
-// defaults the same way: time.Now, and a logger of its own that discards
+// clockAndLogger fills an unset clock and logger as every component of the
+// package defaults them: time.Now, and a logger of its own that discards
 // (so nothing touches logrus's global logger).
 func clockAndLogger(clock func() time.Time, log logrus.FieldLogger) (func() time.Time, logrus.FieldLogger) {
 	if clock == nil {
