@@ -99,8 +99,10 @@ func (s *consoleSource) Tenants(ctx context.Context) ([]console.TenantStatus, er
 			sum := console.Summarize(r)
 			ts.LastRun = &sum
 		}
-		c := counts[t.ID]
-		ts.Decisions = &c
+		ts.Decisions = counts[t.ID]
+		if ts.Decisions == nil {
+			ts.Decisions = &console.DecisionCounts{}
+		}
 		out[i] = ts
 	}
 	return out, nil
@@ -108,38 +110,39 @@ func (s *consoleSource) Tenants(ctx context.Context) ([]console.TenantStatus, er
 
 // decisionCounts counts open conflicts, pending held contacts and
 // quarantined users per tenant.
-func (s *consoleSource) decisionCounts(ctx context.Context) (map[string]console.DecisionCounts, error) {
-	out := map[string]console.DecisionCounts{}
+func (s *consoleSource) decisionCounts(ctx context.Context) (map[string]*console.DecisionCounts, error) {
+	out := map[string]*console.DecisionCounts{}
+	of := func(tenant string) *console.DecisionCounts {
+		if out[tenant] == nil {
+			out[tenant] = &console.DecisionCounts{}
+		}
+		return out[tenant]
+	}
 	cs, err := s.ledger.Conflicts(ctx, "", ledger.ConflictOpen)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range cs {
-		d := out[c.Tenant]
-		d.OpenConflicts++
-		out[c.Tenant] = d
+		of(c.Tenant).OpenConflicts++
 	}
 	bs, err := s.ledger.HeldBatches(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	for _, b := range bs {
-		d := out[b.Tenant]
+		d := of(b.Tenant)
 		for _, c := range b.Contacts {
 			if c.Status == ledger.HeldPending {
 				d.HeldDeactivations++
 			}
 		}
-		out[b.Tenant] = d
 	}
 	qs, err := s.ledger.Quarantined(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	for _, q := range qs {
-		d := out[q.Tenant]
-		d.Quarantined++
-		out[q.Tenant] = d
+		of(q.Tenant).Quarantined++
 	}
 	return out, nil
 }

@@ -118,13 +118,19 @@ const DefaultGraphBatchLinger = 150 * time.Millisecond
 // BatchLinger is the effective linger of Graph user-read batches; 0 means
 // batching is off.
 func (w Worker) BatchLinger() time.Duration {
+	return offOrDefault(w.GraphBatchLinger, DefaultGraphBatchLinger)
+}
+
+// offOrDefault is the rule of a duration key whose 0 keeps the default
+// def and whose negative value turns the feature off (0).
+func offOrDefault(d, def time.Duration) time.Duration {
 	switch {
-	case w.GraphBatchLinger < 0:
+	case d < 0:
 		return 0
-	case w.GraphBatchLinger == 0:
-		return DefaultGraphBatchLinger
+	case d == 0:
+		return def
 	}
-	return w.GraphBatchLinger
+	return d
 }
 
 // Schedule is when runs happen without a notification.

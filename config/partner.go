@@ -3,9 +3,10 @@ package config
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/psasync/psasync/psa"
 )
 
 // Partner is the MSP's own (partner) tenant, from which onboarding
@@ -45,13 +46,7 @@ func (p Partner) Enabled() bool { return p.TenantID != "" }
 // EffectiveConsentCheckInterval is the interval with its default; 0 means
 // never.
 func (p Partner) EffectiveConsentCheckInterval() time.Duration {
-	switch {
-	case p.ConsentCheckInterval < 0:
-		return 0
-	case p.ConsentCheckInterval == 0:
-		return DefaultConsentCheckInterval
-	}
-	return p.ConsentCheckInterval
+	return offOrDefault(p.ConsentCheckInterval, DefaultConsentCheckInterval)
 }
 
 // App is the app registration that reads the partner tenant: partner's
@@ -65,9 +60,6 @@ func (p Partner) App(shared GraphApp) GraphApp {
 	}
 	return g
 }
-
-// guid is a tenant id's form.
-var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // validatePartner reports the partner section's problems, each naming its
 // key.
@@ -83,7 +75,7 @@ func (c *Config) validatePartner() []error {
 		}
 		return errs
 	}
-	if !guid.MatchString(p.TenantID) {
+	if !psa.ValidTenantID(p.TenantID) {
 		add("tenant_id", "%q is not a tenant id (a GUID)", p.TenantID)
 	}
 	app := p.App(c.Graph)

@@ -3,9 +3,10 @@ package graph
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/psasync/psasync/graph/directory"
 )
 
 // Public cloud defaults.
@@ -95,14 +96,10 @@ func checkURL(raw string) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute URL", raw)
 	}
-	if u.Scheme == "https" {
-		return nil
+	if !directory.HTTPSOrLoopback(u) {
+		return fmt.Errorf("%q must use https", raw)
 	}
-	host := u.Hostname()
-	if u.Scheme == "http" && (host == "localhost" || net.ParseIP(host).IsLoopback()) {
-		return nil
-	}
-	return fmt.Errorf("%q must use https", raw)
+	return nil
 }
 
 // String prints the config with its secrets hidden, so it can be logged.

@@ -107,37 +107,29 @@ func MergeCustomers(gdap, contracted []directory.Customer) []directory.Customer 
 // listed twice (it should not be) appears once.
 func (c *Client) ListDelegatedAdminCustomers(ctx context.Context) ([]directory.Customer, error) {
 	const op = "graph: list delegatedAdminCustomers"
-	b := tenantrelationships.NewDelegatedAdminCustomersRequestBuilderInternal(map[string]string{"baseurl": c.cfg.BaseURL}, c.adapter)
-	top := int32(delegatedAdminCustomersTop)
-	info, err := b.ToGetRequestInformation(ctx, &tenantrelationships.DelegatedAdminCustomersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &tenantrelationships.DelegatedAdminCustomersRequestBuilderGetQueryParameters{
-			Top: &top, Select: []string{"id", "tenantId", "displayName"},
-		},
-	})
-	if err != nil {
-		return nil, classify(ctx, op, err)
+	page := func(link string) (*abs.RequestInformation, error) {
+		if link != "" {
+			return tenantrelationships.NewDelegatedAdminCustomersRequestBuilder(link, c.adapter).ToGetRequestInformation(ctx, nil)
+		}
+		b := tenantrelationships.NewDelegatedAdminCustomersRequestBuilderInternal(map[string]string{"baseurl": c.cfg.BaseURL}, c.adapter)
+		top := int32(delegatedAdminCustomersTop)
+		return b.ToGetRequestInformation(ctx, &tenantrelationships.DelegatedAdminCustomersRequestBuilderGetRequestConfiguration{
+			QueryParameters: &tenantrelationships.DelegatedAdminCustomersRequestBuilderGetQueryParameters{
+				Top: &top, Select: []string{"id", "tenantId", "displayName"},
+			},
+		})
 	}
-	next := func(link string) (*abs.RequestInformation, error) {
-		return tenantrelationships.NewDelegatedAdminCustomersRequestBuilder(link, c.adapter).ToGetRequestInformation(ctx, nil)
-	}
-	rows, err := listPages[wireDelegatedAdminCustomer](ctx, c, op, directory.PermissionDelegatedAdminRelationship, info, next)
+	rows, err := listPages[wireDelegatedAdminCustomer](ctx, c, op, directory.PermissionDelegatedAdminRelationship, page)
 	if err != nil {
 		return nil, err
 	}
-	seen := make(map[string]bool, len(rows))
-	out := make([]directory.Customer, 0, len(rows))
-	for _, r := range rows {
-		id := strings.ToLower(strings.TrimSpace(r.TenantID))
+	return uniqueCustomers(rows, func(r wireDelegatedAdminCustomer) directory.Customer {
+		id := listedTenantID(r.TenantID)
 		if id == "" {
-			id = strings.ToLower(strings.TrimSpace(r.ID))
+			id = listedTenantID(r.ID)
 		}
-		if id == "" || seen[id] {
-			continue
-		}
-		seen[id] = true
-		out = append(out, directory.Customer{TenantID: id, DisplayName: r.DisplayName, Source: directory.SourceGDAP})
-	}
-	return out, nil
+		return directory.Customer{TenantID: id, DisplayName: r.DisplayName, Source: directory.SourceGDAP}
+	}), nil
 }
 
 // ListContracts lists the partner tenant's DAP/CSP contracts as customers
@@ -145,62 +137,77 @@ func (c *Client) ListDelegatedAdminCustomers(ctx context.Context) ([]directory.C
 // copies made when each partnership started (see directory.Customer).
 func (c *Client) ListContracts(ctx context.Context) ([]directory.Customer, error) {
 	const op = "graph: list contracts"
-	b := contracts.NewContractsRequestBuilderInternal(map[string]string{"baseurl": c.cfg.BaseURL}, c.adapter)
-	top := int32(contractsTop)
-	info, err := b.ToGetRequestInformation(ctx, &contracts.ContractsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &contracts.ContractsRequestBuilderGetQueryParameters{
-			Top: &top, Select: []string{"id", "customerId", "displayName", "defaultDomainName", "contractType"},
-		},
-	})
-	if err != nil {
-		return nil, classify(ctx, op, err)
+	page := func(link string) (*abs.RequestInformation, error) {
+		if link != "" {
+			return contracts.NewContractsRequestBuilder(link, c.adapter).ToGetRequestInformation(ctx, nil)
+		}
+		b := contracts.NewContractsRequestBuilderInternal(map[string]string{"baseurl": c.cfg.BaseURL}, c.adapter)
+		top := int32(contractsTop)
+		return b.ToGetRequestInformation(ctx, &contracts.ContractsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &contracts.ContractsRequestBuilderGetQueryParameters{
+				Top: &top, Select: []string{"id", "customerId", "displayName", "defaultDomainName", "contractType"},
+			},
+		})
 	}
-	next := func(link string) (*abs.RequestInformation, error) {
-		return contracts.NewContractsRequestBuilder(link, c.adapter).ToGetRequestInformation(ctx, nil)
-	}
-	rows, err := listPages[wireContract](ctx, c, op, directory.PermissionDirectoryRead, info, next)
+	rows, err := listPages[wireContract](ctx, c, op, directory.PermissionDirectoryRead, page)
 	if err != nil {
 		return nil, err
 	}
+	return uniqueCustomers(rows, func(r wireContract) directory.Customer {
+		return directory.Customer{
+			TenantID: listedTenantID(r.CustomerID), DisplayName: r.DisplayName, Source: directory.SourceContract, HasContract: true,
+			ContractDisplayName: r.DisplayName, ContractDefaultDomain: strings.ToLower(r.DefaultDomainName),
+		}
+	}), nil
+}
+
+// listedTenantID is a listed tenant id in the form customers carry (trimmed,
+// lower case).
+func listedTenantID(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// uniqueCustomers turns a listing's rows into customers, each tenant id
+// once: a row without one, or repeating one, is dropped.
+func uniqueCustomers[T any](rows []T, customer func(T) directory.Customer) []directory.Customer {
 	seen := make(map[string]bool, len(rows))
 	out := make([]directory.Customer, 0, len(rows))
 	for _, r := range rows {
-		id := strings.ToLower(strings.TrimSpace(r.CustomerID))
-		if id == "" || seen[id] {
+		cu := customer(r)
+		if cu.TenantID == "" || seen[cu.TenantID] {
 			continue
 		}
-		seen[id] = true
-		out = append(out, directory.Customer{
-			TenantID: id, DisplayName: r.DisplayName, Source: directory.SourceContract, HasContract: true,
-			ContractDisplayName: r.DisplayName, ContractDefaultDomain: strings.ToLower(r.DefaultDomainName),
-		})
+		seen[cu.TenantID] = true
+		out = append(out, cu)
 	}
-	return out, nil
+	return out
 }
 
-// listPages reads every page of a collection, following @odata.nextLink
-// within the max-pages guard; a 403 names permission.
-func listPages[T any](ctx context.Context, c *Client, op, permission string, info *abs.RequestInformation,
-	next func(link string) (*abs.RequestInformation, error)) ([]T, error) {
+// listPages reads every page of a collection: page("") is the request of
+// the first, page(link) that of each @odata.nextLink, followed within the
+// max-pages guard; a 403 names permission.
+func listPages[T any](ctx context.Context, c *Client, op, permission string,
+	page func(link string) (*abs.RequestInformation, error)) ([]T, error) {
+	info, err := page("")
+	if err != nil {
+		return nil, classify(ctx, op, err)
+	}
 	var out []T
 	for pages := 1; ; pages++ {
-		var page wirePage[T]
-		if err := c.getJSON(ctx, op, permission, info, &page); err != nil {
+		var p wirePage[T]
+		if err := c.getJSON(ctx, op, permission, info, &p); err != nil {
 			return nil, err
 		}
-		out = append(out, page.Value...)
-		if page.NextLink == "" {
+		out = append(out, p.Value...)
+		if p.NextLink == "" {
 			c.log.WithField("pages", pages).WithField("items", len(out)).Debug(op)
 			return out, nil
 		}
 		if pages >= c.opts.maxPages {
 			return nil, fmt.Errorf("%s: still more pages after %d; stopping (max pages guard)", op, pages)
 		}
-		if err := c.checkLink(page.NextLink); err != nil {
+		if err := c.checkLink(p.NextLink); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		var err error
-		if info, err = next(page.NextLink); err != nil {
+		if info, err = page(p.NextLink); err != nil {
 			return nil, classify(ctx, op, err)
 		}
 	}

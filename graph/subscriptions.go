@@ -29,17 +29,11 @@ func (c *Client) CreateSubscription(ctx context.Context, s directory.Subscriptio
 	exp := s.ExpirationDateTime.UTC()
 	body.SetExpirationDateTime(&exp)
 	created, err := c.subs().Post(ctx, body, nil)
-	if err != nil {
-		return directory.Subscription{}, classify(ctx, op, err)
-	}
-	if created == nil {
-		return directory.Subscription{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
-	}
-	out := mapSubscription(created)
-	if out.ClientState == "" {
+	out, err := subscriptionAnswer(ctx, op, created, err)
+	if err == nil && out.ClientState == "" {
 		out.ClientState = s.ClientState
 	}
-	return out, nil
+	return out, err
 }
 
 // ListSubscriptions lists this app's subscriptions in the tenant.
@@ -76,13 +70,7 @@ func (c *Client) ListSubscriptions(ctx context.Context) ([]directory.Subscriptio
 func (c *Client) GetSubscription(ctx context.Context, id string) (directory.Subscription, error) {
 	op := "graph: get subscription " + id
 	s, err := c.subs().BySubscriptionId(id).Get(ctx, nil)
-	if err != nil {
-		return directory.Subscription{}, classify(ctx, op, err)
-	}
-	if s == nil {
-		return directory.Subscription{}, &Error{Op: op, Kind: directory.ErrUnavailable, Message: "empty response"}
-	}
-	return mapSubscription(s), nil
+	return subscriptionAnswer(ctx, op, s, err)
 }
 
 // RenewSubscription moves a subscription's expiry (a PATCH, which also
@@ -94,6 +82,12 @@ func (c *Client) RenewSubscription(ctx context.Context, id string, expiry time.T
 	exp := expiry.UTC()
 	body.SetExpirationDateTime(&exp)
 	s, err := c.subs().BySubscriptionId(id).Patch(ctx, body, nil)
+	return subscriptionAnswer(ctx, op, s, err)
+}
+
+// subscriptionAnswer is the subscription a create, read or renewal
+// answered: its error classified, an empty answer ErrUnavailable.
+func subscriptionAnswer(ctx context.Context, op string, s models.Subscriptionable, err error) (directory.Subscription, error) {
 	if err != nil {
 		return directory.Subscription{}, classify(ctx, op, err)
 	}

@@ -316,35 +316,38 @@ func writeString(b *strings.Builder, s string) {
 }
 
 // hasPrefixFold is strings.HasPrefix under Unicode simple case folding.
-func hasPrefixFold(s, prefix string) bool {
-	for prefix != "" {
+func hasPrefixFold(s, prefix string) bool { return foldedAffix(s, prefix, firstRune) }
+
+// hasSuffixFold is strings.HasSuffix under Unicode simple case folding.
+func hasSuffixFold(s, suffix string) bool { return foldedAffix(s, suffix, lastRune) }
+
+// foldedAffix reports whether s holds affix under simple case folding, rune
+// by rune as take splits them off (from the front or from the back).
+func foldedAffix(s, affix string, take func(string) (rune, string)) bool {
+	for affix != "" {
 		if s == "" {
 			return false
 		}
-		r1, n1 := utf8.DecodeRuneInString(s)
-		r2, n2 := utf8.DecodeRuneInString(prefix)
+		var r1, r2 rune
+		r1, s = take(s)
+		r2, affix = take(affix)
 		if !equalFoldRune(r1, r2) {
 			return false
 		}
-		s, prefix = s[n1:], prefix[n2:]
 	}
 	return true
 }
 
-// hasSuffixFold is strings.HasSuffix under Unicode simple case folding.
-func hasSuffixFold(s, suffix string) bool {
-	for suffix != "" {
-		if s == "" {
-			return false
-		}
-		r1, n1 := utf8.DecodeLastRuneInString(s)
-		r2, n2 := utf8.DecodeLastRuneInString(suffix)
-		if !equalFoldRune(r1, r2) {
-			return false
-		}
-		s, suffix = s[:len(s)-n1], suffix[:len(suffix)-n2]
-	}
-	return true
+// firstRune splits off the first rune of s.
+func firstRune(s string) (rune, string) {
+	r, n := utf8.DecodeRuneInString(s)
+	return r, s[n:]
+}
+
+// lastRune splits off the last rune of s.
+func lastRune(s string) (rune, string) {
+	r, n := utf8.DecodeLastRuneInString(s)
+	return r, s[:len(s)-n]
 }
 
 // equalFoldRune reports whether two runes are equal under simple folding.

@@ -190,46 +190,35 @@ func describe(t token) string {
 
 // parseOr: and-expression { or and-expression }.
 func (p *parser) parseOr(depth int) (*node, error) {
-	x, err := p.parseAnd(depth)
-	if err != nil {
-		return nil, err
-	}
-	if !isKeyword(p.peek(), "or") {
-		return x, nil
-	}
-	or := &node{op: opOr}
-	or.appendFlat(x)
-	for isKeyword(p.peek(), "or") {
-		p.next()
-		x, err := p.parseAnd(depth)
-		if err != nil {
-			return nil, err
-		}
-		or.appendFlat(x)
-	}
-	return or, nil
+	return p.parseChain(depth, "or", opOr, p.parseAnd)
 }
 
 // parseAnd: unary { and unary }.
 func (p *parser) parseAnd(depth int) (*node, error) {
-	x, err := p.parseUnary(depth)
+	return p.parseChain(depth, "and", opAnd, p.parseUnary)
+}
+
+// parseChain: operand { keyword operand }, as one node of op over the
+// operands; a lone operand is returned as it is.
+func (p *parser) parseChain(depth int, keyword string, op opKind, operand func(int) (*node, error)) (*node, error) {
+	x, err := operand(depth)
 	if err != nil {
 		return nil, err
 	}
-	if !isKeyword(p.peek(), "and") {
+	if !isKeyword(p.peek(), keyword) {
 		return x, nil
 	}
-	and := &node{op: opAnd}
-	and.appendFlat(x)
-	for isKeyword(p.peek(), "and") {
+	chain := &node{op: op}
+	chain.appendFlat(x)
+	for isKeyword(p.peek(), keyword) {
 		p.next()
-		x, err := p.parseUnary(depth)
+		x, err := operand(depth)
 		if err != nil {
 			return nil, err
 		}
-		and.appendFlat(x)
+		chain.appendFlat(x)
 	}
-	return and, nil
+	return chain, nil
 }
 
 // appendFlat adds x to an and/or node, splicing in the operands of a

@@ -1,15 +1,17 @@
 package subscription
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/psasync/psasync/graph/directory"
 )
 
 // What the manager subscribes to.
@@ -63,30 +65,33 @@ type Config struct {
 // WithDefaults fills the zero fields.
 func (c Config) WithDefaults() Config {
 	c.PublicURL = strings.TrimRight(strings.TrimSpace(c.PublicURL), "/")
-	if c.Expiry == 0 {
-		c.Expiry = MaxExpiry
-	}
-	if c.RenewBefore == 0 {
-		c.RenewBefore = 3 * 24 * time.Hour
-	}
-	if c.Clock == nil {
-		c.Clock = time.Now
-	}
-	if c.Logger == nil {
-		l := logrus.New()
-		l.SetOutput(io.Discard)
-		c.Logger = l
-	}
-	if c.LockWait == 0 {
-		c.LockWait = 20 * time.Second
-	}
-	if c.LockTTL == 0 {
-		c.LockTTL = 2 * time.Minute
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = 4
-	}
+	c.Expiry = cmp.Or(c.Expiry, MaxExpiry)
+	c.RenewBefore = cmp.Or(c.RenewBefore, 3*24*time.Hour)
+	c.Clock, c.Logger = clockAndLogger(c.Clock, c.Logger)
+	c.LockWait = cmp.Or(c.LockWait, 20*time.Second)
+	c.LockTTL = cmp.Or(c.LockTTL, 2*time.Minute)
+	c.Concurrency = cmp.Or(c.Concurrency, 4)
 	return c
+}
+
+// clockAndLogger fills an unset clock and logger as every component of the
+// package defaults them: time.Now, and a logger of its own that discards
+// (so nothing touches logrus's global logger).
+func clockAndLogger(clock func() time.Time, log logrus.FieldLogger) (func() time.Time, logrus.FieldLogger) {
+	if clock == nil {
+		clock = time.Now
+	}
+	if log == nil {
+		log = discardLogger()
+	}
+	return clock, log
+}
+
+// discardLogger is the default logger: its own, writing nowhere.
+func discardLogger() logrus.FieldLogger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
 }
 
 // Validate reports every problem of a defaulted config at once.
@@ -125,12 +130,8 @@ func checkPublicURL(raw string) error {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("%q must not have a query or fragment", raw)
 	}
-	if u.Scheme == "https" {
-		return nil
+	if !directory.HTTPSOrLoopback(u) {
+		return fmt.Errorf("%q must use https (Graph only posts to https endpoints)", raw)
 	}
-	host := u.Hostname()
-	if u.Scheme == "http" && (host == "localhost" || net.ParseIP(host).IsLoopback()) {
-		return nil
-	}
-	return fmt.Errorf("%q must use https (Graph only posts to https endpoints)", raw)
+	return nil
 }

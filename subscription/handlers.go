@@ -52,6 +52,16 @@ func jobError(err error) error {
 	return err
 }
 
+// runJob is the one path of both handlers: decode t's payload, run act on
+// it, and give asynq act's error as jobError classes it.
+func runJob(t *asynq.Task, needSubscription bool, act func(jobPayload) error) error {
+	p, err := decodeJob(t, needSubscription)
+	if err != nil {
+		return err
+	}
+	return jobError(act(p))
+}
+
 // EnsureHandler runs subscription:ensure jobs (the scheduler's renewal
 // checks, `psasync subscriptions ensure`, config reloads).
 type EnsureHandler struct {
@@ -60,17 +70,16 @@ type EnsureHandler struct {
 
 // ProcessTask ensures the payload's tenant has a live subscription.
 func (h *EnsureHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	p, err := decodeJob(t, false)
-	if err != nil {
+	return runJob(t, false, func(p jobPayload) error {
+		var err error
+		switch p.Reason {
+		case directory.LifecycleSubscriptionRemoved, directory.LifecycleMissed:
+			_, err = h.Manager.HandleLifecycle(ctx, p.Tenant, p.SubscriptionID, p.Reason)
+		default:
+			_, err = h.Manager.Ensure(ctx, p.Tenant)
+		}
 		return err
-	}
-	switch p.Reason {
-	case directory.LifecycleSubscriptionRemoved, directory.LifecycleMissed:
-		_, err = h.Manager.HandleLifecycle(ctx, p.Tenant, p.SubscriptionID, p.Reason)
-	default:
-		_, err = h.Manager.Ensure(ctx, p.Tenant)
-	}
-	return jobError(err)
+	})
 }
 
 // ReauthorizeHandler runs subscription:reauthorize jobs, which the webhook
@@ -82,16 +91,14 @@ type ReauthorizeHandler struct {
 
 // ProcessTask acts on the lifecycle event of the payload.
 func (h *ReauthorizeHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	p, err := decodeJob(t, true)
-	if err != nil {
+	return runJob(t, true, func(p jobPayload) error {
+		event := p.Reason
+		switch event {
+		case directory.LifecycleReauthorizationRequired, directory.LifecycleSubscriptionRemoved, directory.LifecycleMissed:
+		default:
+			event = directory.LifecycleReauthorizationRequired
+		}
+		_, err := h.Manager.HandleLifecycle(ctx, p.Tenant, p.SubscriptionID, event)
 		return err
-	}
-	event := p.Reason
-	switch event {
-	case directory.LifecycleReauthorizationRequired, directory.LifecycleSubscriptionRemoved, directory.LifecycleMissed:
-	default:
-		event = directory.LifecycleReauthorizationRequired
-	}
-	_, err = h.Manager.HandleLifecycle(ctx, p.Tenant, p.SubscriptionID, event)
-	return jobError(err)
+	})
 }

@@ -2,7 +2,6 @@ package subscription
 
 import (
 	"context"
-	"io"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,9 +67,7 @@ func NewCollector(store *Store, cfg CollectorConfig) *Collector {
 		cfg.MaxTenants = DefaultCollectorMaxTenants
 	}
 	if cfg.Logger == nil {
-		l := logrus.New()
-		l.Out = io.Discard
-		cfg.Logger = l
+		cfg.Logger = discardLogger()
 	}
 	tenant := []string{"tenant"}
 	return &Collector{

@@ -1,11 +1,11 @@
 package subscription
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -82,24 +82,16 @@ func reconcileDue(tenantID string, sch Schedule, now time.Time) (localDate strin
 
 // WithDefaults fills the zero fields.
 func (s Schedule) WithDefaults() Schedule {
-	if s.IncrementalEvery == 0 {
-		s.IncrementalEvery = 15 * time.Minute
-	}
-	if s.ReconcileAt == "" {
-		s.ReconcileAt = "02:00"
-	}
-	if s.ReconcileWindow == 0 {
-		s.ReconcileWindow = 6 * time.Hour
-	}
+	s.IncrementalEvery = cmp.Or(s.IncrementalEvery, 15*time.Minute)
+	s.ReconcileAt = cmp.Or(s.ReconcileAt, "02:00")
+	s.ReconcileWindow = cmp.Or(s.ReconcileWindow, 6*time.Hour)
 	switch {
 	case s.ReconcileSpread == 0:
 		s.ReconcileSpread = DefaultReconcileSpread
 	case s.ReconcileSpread < 0:
 		s.ReconcileSpread = 0
 	}
-	if s.Location == nil {
-		s.Location = time.UTC
-	}
+	s.Location = cmp.Or(s.Location, time.UTC)
 	if s.RenewEvery <= 0 {
 		s.RenewEvery = time.Hour
 	}
@@ -230,14 +222,7 @@ func NewScheduler(runs RunEnqueuer, jobs SubscriptionJobs, tenants TenantsFunc, 
 	if cfg.Interval < 0 {
 		return nil, fmt.Errorf("subscription: scheduler interval %s must be positive", cfg.Interval)
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
-	if cfg.Logger == nil {
-		l := logrus.New()
-		l.SetOutput(io.Discard)
-		cfg.Logger = l
-	}
+	cfg.Clock, cfg.Logger = clockAndLogger(cfg.Clock, cfg.Logger)
 	return &Scheduler{runs: runs, jobs: jobs, tenants: tenants, cfg: cfg, sent: map[string]string{}}, nil
 }
 
