@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,8 +37,8 @@ func BadRequest(format string, args ...any) error {
 }
 
 // StatusError is a refusal whose status (404, 409) and Message the caller
-// sees verbatim: an operator's action on something unknown or stale. Build
-// it with NotFound or Conflict.
+// sees verbatim: an operator's action on something unknown or stale (build
+// it with NotFound or Conflict), or one of the server's own refusals below.
 type StatusError struct {
 	Status  int
 	Code    string
@@ -65,15 +66,16 @@ func FailedDependency(format string, args ...any) error {
 	return &StatusError{Status: http.StatusFailedDependency, Code: codeFailedDependency, Message: fmt.Sprintf(format, args...)}
 }
 
-// Error classes internal to the server; writeError maps each to a status.
+// Refusals of the server itself, answered with fixed text: each is a
+// *StatusError, so its status and words are stated once, here.
 var (
-	errUnauthorized         = errors.New("authentication required")
-	errForbidden            = errors.New("forbidden")
-	errNotFound             = errors.New("not found")
-	errMethodNotAllowed     = errors.New("method not allowed")
-	errTooLarge             = errors.New("request body too large")
-	errUnsupportedMediaType = errors.New("unsupported media type")
-	errUnavailable          = errors.New("temporarily unavailable")
+	errUnauthorized         = &StatusError{Status: http.StatusUnauthorized, Code: codeUnauthorized, Message: "missing or invalid credentials"}
+	errForbidden            = &StatusError{Status: http.StatusForbidden, Code: codeForbidden, Message: "cross-site request refused"}
+	errNotFound             = &StatusError{Status: http.StatusNotFound, Code: codeNotFound, Message: "not found"}
+	errMethodNotAllowed     = &StatusError{Status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed, Message: "method not allowed"}
+	errTooLarge             = &StatusError{Status: http.StatusRequestEntityTooLarge, Code: codeTooLarge, Message: "request body too large"}
+	errUnsupportedMediaType = &StatusError{Status: http.StatusUnsupportedMediaType, Code: codeUnsupportedMedia, Message: "Content-Type must be application/json"}
+	errUnavailable          = &StatusError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Message: "service temporarily unavailable, retry later"}
 )
 
 // Error codes of the JSON envelope; clients branch on them.
@@ -102,22 +104,6 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// fixedAnswers are the error classes answered with fixed text.
-var fixedAnswers = []struct {
-	class  error
-	status int
-	code   string
-	text   string
-}{
-	{errUnauthorized, http.StatusUnauthorized, codeUnauthorized, "missing or invalid credentials"},
-	{errForbidden, http.StatusForbidden, codeForbidden, "cross-site request refused"},
-	{errNotFound, http.StatusNotFound, codeNotFound, "not found"},
-	{errMethodNotAllowed, http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed"},
-	{errTooLarge, http.StatusRequestEntityTooLarge, codeTooLarge, "request body too large"},
-	{errUnsupportedMediaType, http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Content-Type must be application/json"},
-	{errUnavailable, http.StatusServiceUnavailable, codeUnavailable, "service temporarily unavailable, retry later"},
-}
-
 // classify maps an error to its HTTP status and the client-safe envelope.
 // Only 400s carry the error's own words; everything else gets fixed text so
 // internal details (Redis addresses, wrapped causes) stay in the logs.
@@ -131,20 +117,12 @@ func classify(err error) (int, errorBody) {
 	case errors.As(err, &statusErr):
 		return statusErr.Status, errorBody{statusErr.Code, statusErr.Message}
 	case errors.As(err, &depErr):
-		msg := depErr.public
-		if msg == "" {
-			msg = "service temporarily unavailable, retry later"
-		}
-		return http.StatusServiceUnavailable, errorBody{codeUnavailable, msg}
+		msg := cmp.Or(depErr.public, errUnavailable.Message)
+		return errUnavailable.Status, errorBody{errUnavailable.Code, msg}
 	case errors.As(err, &reqErr):
 		return http.StatusBadRequest, errorBody{codeInvalidRequest, reqErr.Message}
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest, errorBody{codeInvalidRequest, err.Error()}
-	}
-	for _, c := range fixedAnswers {
-		if errors.Is(err, c.class) {
-			return c.status, errorBody{c.code, c.text}
-		}
 	}
 	return http.StatusInternalServerError, errorBody{codeInternal, "internal error"}
 }
