@@ -51,18 +51,14 @@ func (c *company) wireOf(withTenants bool) wireCompany {
 
 // listCompanies answers GET /api/Client.
 func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	p, err := parseListParams(q)
-	if err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
+	q := queryReader{q: r.URL.Query()}
+	p := q.list()
+	withTenants := q.flag("includeazuretenants", false)
+	if q.err != nil {
+		writeText(w, http.StatusBadRequest, q.err.Error())
 		return
 	}
-	withTenants, err := boolParam(q, "includeazuretenants", false)
-	if err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	search := strings.ToLower(strings.TrimSpace(q.Get("search")))
+	search := strings.ToLower(strings.TrimSpace(q.q.Get("search")))
 	s.mu.Lock()
 	var all []wireCompany
 	for _, c := range s.companies {
@@ -83,9 +79,10 @@ func (s *Sim) listCompanies(w http.ResponseWriter, r *http.Request) {
 // getCompany answers GET /api/Client/{id}; includedetails=true adds
 // azure_tenants.
 func (s *Sim) getCompany(w http.ResponseWriter, r *http.Request, rawID string) {
-	details, err := boolParam(r.URL.Query(), "includedetails", false)
-	if err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
+	q := queryReader{q: r.URL.Query()}
+	details := q.flag("includedetails", false)
+	if q.err != nil {
+		writeText(w, http.StatusBadRequest, q.err.Error())
 		return
 	}
 	answerByID(s, w, rawID, "Customer %d not found", s.companies, func(c *company) wireCompany { return c.wireOf(details) })

@@ -22,31 +22,50 @@ type listParams struct {
 	includeInactive bool
 }
 
-func parseListParams(q url.Values) (listParams, error) {
-	var p listParams
-	var err error
-	if p.paginate, err = boolParam(q, "pageinate", false); err != nil {
-		return p, err
+// queryReader reads a request's optional query parameters, keeping the
+// first refusal: Halo answers 400 naming the first value it cannot read.
+type queryReader struct {
+	q   url.Values
+	err error
+}
+
+// list reads Halo's common list parameters.
+func (r *queryReader) list() listParams {
+	p := listParams{
+		paginate:        r.flag("pageinate", false),
+		pageSize:        r.number("page_size", defaultPageSize),
+		pageNo:          r.number("page_no", 1),
+		count:           r.number("count", 0),
+		includeActive:   r.flag("includeactive", true),
+		includeInactive: r.flag("includeinactive", false),
 	}
-	if p.pageSize, err = intParam(q, "page_size", defaultPageSize); err != nil {
-		return p, err
+	if r.err == nil && (p.pageSize < 1 || p.pageNo < 1 || p.count < 0) {
+		r.err = badf("page_size and page_no must be at least 1")
 	}
-	if p.pageNo, err = intParam(q, "page_no", 1); err != nil {
-		return p, err
+	return p
+}
+
+func (r *queryReader) flag(key string, def bool) bool {
+	return readParam(r, key, def, strconv.ParseBool)
+}
+
+func (r *queryReader) number(key string, def int) int {
+	return readParam(r, key, def, strconv.Atoi)
+}
+
+// readParam reads an optional query parameter with parse: def when it is
+// absent, or when an earlier one was refused.
+func readParam[T any](r *queryReader, key string, def T, parse func(string) (T, error)) T {
+	v := r.q.Get(key)
+	if v == "" || r.err != nil {
+		return def
 	}
-	if p.count, err = intParam(q, "count", 0); err != nil {
-		return p, err
+	x, err := parse(v)
+	if err != nil {
+		r.err = badf("The value '%s' is not valid for %s.", v, key)
+		return def
 	}
-	if p.includeActive, err = boolParam(q, "includeactive", true); err != nil {
-		return p, err
-	}
-	if p.includeInactive, err = boolParam(q, "includeinactive", false); err != nil {
-		return p, err
-	}
-	if p.pageSize < 1 || p.pageNo < 1 || p.count < 0 {
-		return p, badf("page_size and page_no must be at least 1")
-	}
-	return p, nil
+	return x
 }
 
 // shows reports whether a list includes a record that is inactive or not
@@ -118,29 +137,6 @@ func page[T any](p listParams, all []T) []T {
 		return nil
 	}
 	return all[start:min(start+p.pageSize, len(all))]
-}
-
-func boolParam(q url.Values, key string, def bool) (bool, error) {
-	return queryParam(q, key, def, strconv.ParseBool)
-}
-
-func intParam(q url.Values, key string, def int) (int, error) {
-	return queryParam(q, key, def, strconv.Atoi)
-}
-
-// queryParam reads an optional query parameter with parse; def when it is
-// absent.
-func queryParam[T any](q url.Values, key string, def T, parse func(string) (T, error)) (T, error) {
-	v := q.Get(key)
-	if v == "" {
-		return def, nil
-	}
-	x, err := parse(v)
-	if err != nil {
-		var zero T
-		return zero, badf("The value '%s' is not valid for %s.", v, key)
-	}
-	return x, nil
 }
 
 // postItems answers a POST of a JSON array of what (clients, users), as

@@ -442,3 +442,27 @@ func TestSeeding(t *testing.T) {
 	c2, _ := s.Contact(id2)
 	require.Equal(t, 9, c2.SiteID)
 }
+
+// TestListParametersRefused: a query value Halo cannot read is a 400 that
+// names the first such parameter, on every list and get endpoint, and no
+// read is counted.
+func TestListParametersRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{"/api/Users?client_id=x", "The value 'x' is not valid for client_id."},
+		{"/api/Users?site_id=1.5", "The value '1.5' is not valid for site_id."},
+		{"/api/Users?page_no=a&client_id=b", "The value 'a' is not valid for page_no."},
+		{"/api/Users?pageinate=true&page_size=0", "page_size and page_no must be at least 1"},
+		{"/api/Client?includeazuretenants=maybe", "The value 'maybe' is not valid for includeazuretenants."},
+		{"/api/Client?includeinactive=yes", "The value 'yes' is not valid for includeinactive."},
+		{"/api/Client/1?includedetails=2", "The value '2' is not valid for includedetails."},
+	} {
+		status, _, body := b.call(t, http.MethodGet, tc.path, "")
+		require.Equal(t, http.StatusBadRequest, status, tc.path)
+		require.Contains(t, body, tc.want, tc.path)
+	}
+	require.Zero(t, b.sim.Stats().Reads, "a refused read does not count")
+}

@@ -59,23 +59,15 @@ func badf(format string, args ...any) error { return badRequest{msg: fmt.Sprintf
 
 // listUsers answers GET /api/Users.
 func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	p, err := parseListParams(q)
-	if err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
+	q := queryReader{q: r.URL.Query()}
+	p := q.list()
+	clientID := q.number("client_id", 0)
+	siteID := q.number("site_id", 0)
+	if q.err != nil {
+		writeText(w, http.StatusBadRequest, q.err.Error())
 		return
 	}
-	clientID, err := intParam(q, "client_id", 0)
-	if err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	siteID, err := intParam(q, "site_id", 0)
-	if err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	search := strings.ToLower(strings.TrimSpace(q.Get("search")))
+	search := strings.ToLower(strings.TrimSpace(q.q.Get("search")))
 
 	s.mu.Lock()
 	var all []wireUser
