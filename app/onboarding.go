@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -102,6 +103,25 @@ func acceptedTenant(cfg *config.Config, p onboarding.Proposal) config.Tenant {
 		}
 	}
 	return t
+}
+
+// selectTenant is config.SelectTenant over every live tenant: the config
+// file's by id or name, else an accepted (onboarded) tenant by id. An
+// unknown one wraps config.ErrUnknownTenant and says both places were
+// looked in; any other error is the store's.
+func (a *App) selectTenant(ctx context.Context, idOrName string) (config.Tenant, error) {
+	t, err := a.cfg.SelectTenant(idOrName)
+	if !errors.Is(err, config.ErrUnknownTenant) {
+		return t, err
+	}
+	p, ok, aerr := a.onboard.Store().Accepted(ctx, idOrName)
+	if aerr != nil {
+		return config.Tenant{}, aerr
+	}
+	if !ok {
+		return config.Tenant{}, fmt.Errorf("%w, nor an accepted tenant (psasync tenants list)", err)
+	}
+	return acceptedTenant(a.cfg, p), nil
 }
 
 // liveTenants are the tenants psasync syncs: the config file's, then the

@@ -52,14 +52,6 @@ func Subscriptions(ctx context.Context, o SubscriptionsOptions) error {
 	if env != nil {
 		defer env.Close()
 	}
-	only := cfg.Tenants
-	if o.Tenant != "" {
-		t, err := cfg.SelectTenant(o.Tenant)
-		if err != nil {
-			return badConfig(fmt.Errorf("tenant: %w", err))
-		}
-		only = []config.Tenant{t}
-	}
 	log := NewLogger(cfg.Log, o.Stderr)
 	routeLibraryLogs(log)
 	ao := Options{Logger: log}
@@ -80,11 +72,22 @@ func Subscriptions(ctx context.Context, o SubscriptionsOptions) error {
 		return err
 	}
 	defer a.Close()
+	// Every live tenant, the config's and the accepted (onboarded) ones, or
+	// the one named.
+	var only []config.Tenant
 	if o.Tenant == "" {
-		// Every live tenant: the config's and the accepted (onboarded) ones.
 		if only, err = a.liveTenants(ctx); err != nil {
 			return unavailable(err)
 		}
+	} else {
+		t, err := a.selectTenant(ctx, o.Tenant)
+		if errors.Is(err, config.ErrUnknownTenant) {
+			return badConfig(fmt.Errorf("tenant: %w", err))
+		}
+		if err != nil {
+			return unavailable(err)
+		}
+		only = []config.Tenant{t}
 	}
 	store := subscription.NewStore(a.rdb, cfg.Redis.Prefix())
 	m, err := newManager(a, store, catchUpLater{log}, publicURL, nil)

@@ -63,14 +63,14 @@ func Sync(ctx context.Context, o SyncOptions) error {
 	defer closeApp()
 	if onboarded {
 		// Not in the config: an accepted (onboarded) tenant, or unknown.
-		p, ok, aerr := a.onboard.Store().Accepted(ctx, o.Tenant)
-		if aerr != nil {
-			return unavailable(aerr)
+		t, err := a.selectTenant(ctx, o.Tenant)
+		if errors.Is(err, config.ErrUnknownTenant) {
+			return badConfig(err)
 		}
-		if !ok {
-			return badConfig(fmt.Errorf("%w, nor an accepted tenant (psasync tenants list)", selErr))
+		if err != nil {
+			return unavailable(err)
 		}
-		if in, err = runInputs(&config.Config{Tenants: []config.Tenant{acceptedTenant(a.cfg, p)}}, o); err != nil {
+		if in, err = runInputs(&config.Config{Tenants: []config.Tenant{t}}, o); err != nil {
 			return badConfig(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -106,18 +107,14 @@ func jobType(k subscription.JobKind) string {
 type runsAPI struct{ n *Node }
 
 func (r *runsAPI) StartRun(ctx context.Context, req webhook.SyncRequest) (string, error) {
-	t, err := r.n.cfg.SelectTenant(req.Tenant)
-	if errors.Is(err, config.ErrUnknownTenant) {
-		// An accepted (onboarded) tenant is a tenant too.
-		if p, ok, aerr := r.n.app.onboard.Store().Accepted(ctx, req.Tenant); aerr == nil && ok {
-			t, err = acceptedTenant(r.n.cfg, p), nil
-		}
-	}
-	if err != nil {
-		if errors.Is(err, config.ErrTenantRequired) {
-			return "", webhook.BadRequest("tenant: %v", err)
-		}
+	t, err := r.n.app.selectTenant(ctx, req.Tenant)
+	switch {
+	case errors.Is(err, config.ErrTenantRequired):
+		return "", webhook.BadRequest("tenant: %v", err)
+	case errors.Is(err, config.ErrUnknownTenant):
 		return "", webhook.BadRequest("tenant %v", err)
+	case err != nil:
+		return "", fmt.Errorf("start run: %w", err)
 	}
 	in := worker.DefaultRunInputs(t.ID)
 	if req.SyncMode != "" {

@@ -83,6 +83,14 @@ func TestTenantsCommand(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stdout, web.TenantID)
 	require.Contains(t, r.stdout, simenv.DefaultTenantID)
+	// And named alone by --tenant, as a configured one is.
+	r = run(t, "subscriptions", "list", "--json", "--tenant", web.TenantID, "--config", path)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, web.TenantID)
+	require.NotContains(t, r.stdout, simenv.DefaultTenantID)
+	r = run(t, "subscriptions", "list", "--tenant", "0badc0de-0000-4000-8000-000000000000", "--config", path)
+	require.Equal(t, exitBadArgs, r.code, r.stdout)
+	require.Contains(t, r.stderr, "nor an accepted tenant")
 
 	// An accepted tenant is a tenant for psasync sync too.
 	r = run(t, "sync", "--tenant", web.TenantID, "--mode", "full", "--config", path)
