@@ -82,7 +82,7 @@ func Subscriptions(ctx context.Context, o SubscriptionsOptions) error {
 	} else {
 		t, err := a.selectTenant(ctx, o.Tenant)
 		if errors.Is(err, config.ErrUnknownTenant) {
-			return badConfig(fmt.Errorf("tenant: %w", err))
+			return badConfig(fmt.Errorf("--tenant: %w", err))
 		}
 		if err != nil {
 			return unavailable(err)

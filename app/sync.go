@@ -65,7 +65,7 @@ func Sync(ctx context.Context, o SyncOptions) error {
 		// Not in the config: an accepted (onboarded) tenant, or unknown.
 		t, err := a.selectTenant(ctx, o.Tenant)
 		if errors.Is(err, config.ErrUnknownTenant) {
-			return badConfig(err)
+			return badConfig(fmt.Errorf("--tenant: %w", err))
 		}
 		if err != nil {
 			return unavailable(err)
