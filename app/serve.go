@@ -59,6 +59,7 @@ func (s Source) openApp(ctx context.Context, stderr io.Writer, prepare func(*con
 	}
 	log := NewLogger(cfg.Log, stderr)
 	routeLibraryLogs(log)
+	tuneGC()
 	ao := Options{Logger: log}
 	if env != nil {
 		ao.HTTPClient = env.HTTPClient
@@ -95,7 +96,8 @@ type ServeOptions struct {
 
 // Serve runs the roles of `psasync serve|webhook|worker|scheduler` until ctx
 // ends (nil: a clean shutdown). It is a process entry point: it routes the
-// libraries' process-wide loggers through the configured logger.
+// libraries' process-wide loggers through the configured logger and sets
+// the collector's target (tuneGC).
 func Serve(ctx context.Context, o ServeOptions) error {
 	if o.Source.Demo && o.Roles != RoleServe {
 		return badConfig(errors.New("--demo runs every role in one process; use psasync serve --demo"))
@@ -110,6 +112,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	}
 	log := NewLogger(cfg.Log, o.Stderr)
 	routeLibraryLogs(log)
+	tuneGC()
 	n, err := NewNode(ctx, cfg, NodeOptions{
 		Roles: o.Roles, Listen: o.Listen, Concurrency: o.Concurrency, MetricsListen: o.MetricsListen, Logger: log,
 		World: env, Demo: env != nil, DemoChangeEvery: o.DemoChangeEvery,
