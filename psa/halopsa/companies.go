@@ -52,27 +52,17 @@ func (c *Client) company(h haloClient) psa.Company {
 // &includeinactive=true&includeazuretenants=true, ⌈clients/N⌉ reads.
 func (c *Client) ListCompanies(ctx context.Context) ([]psa.Company, error) {
 	const op = "halopsa: list companies"
+	q := url.Values{"includeinactive": {"true"}, "includeazuretenants": {"true"}}
 	var out []psa.Company
-	seen := 0
-	for pageNo := 1; ; pageNo++ {
-		if pageNo > c.maxPages {
-			return nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("more than %d pages; stopping", c.maxPages)}
-		}
-		q := url.Values{"pageinate": {"true"}, "page_size": {strconv.Itoa(c.cfg.PageSize)}, "page_no": {strconv.Itoa(pageNo)},
-			"includeinactive": {"true"}, "includeazuretenants": {"true"}}
-		var p clientPage
-		if err := c.do(ctx, op, http.MethodGet, "/Client", q, nil, &p); err != nil {
+	for page, err := range pages(ctx, c, op, "/Client", q, func(p clientPage) ([]haloClient, *int) { return p.Clients, p.RecordCount }) {
+		if err != nil {
 			return nil, err
 		}
-		for _, h := range p.Clients {
+		for _, h := range page {
 			out = append(out, c.company(h))
 		}
-		seen += len(p.Clients)
-		if len(p.Clients) == 0 || (p.RecordCount != nil && seen >= *p.RecordCount) ||
-			(p.RecordCount == nil && len(p.Clients) < c.cfg.PageSize) {
-			return out, nil
-		}
 	}
+	return out, nil
 }
 
 // ContactDomains reads users page by page (GET /api/Users, inactive users

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -217,7 +218,16 @@ const maxPages = 10000
 // ⌈record_count/page_size⌉ pages (one for an empty result); without a
 // record_count it stops at the first short page.
 func (c *Client) userPages(ctx context.Context, op string, query url.Values) iter.Seq2[[]haloUser, error] {
-	return func(yield func([]haloUser, error) bool) {
+	return pages(ctx, c, op, "/Users", query, func(p userPage) ([]haloUser, *int) { return p.Users, p.RecordCount })
+}
+
+// pages reads a Halo list endpoint page by page (pageinate=true, page_size,
+// page_no beside query), yielding each page's records as items finds them
+// in the envelope P. It stops after an empty page, once record_count
+// records were read, or, when Halo leaves record_count out, after a short
+// page; more than maxPages pages is an error rather than a loop.
+func pages[T, P any](ctx context.Context, c *Client, op, path string, query url.Values, items func(P) ([]T, *int)) iter.Seq2[[]T, error] {
+	return func(yield func([]T, error) bool) {
 		size := c.cfg.PageSize
 		seen := 0
 		for pageNo := 1; ; pageNo++ {
@@ -225,30 +235,28 @@ func (c *Client) userPages(ctx context.Context, op string, query url.Values) ite
 				yield(nil, &psa.Error{Op: op, Kind: psa.ErrInvalid, Message: fmt.Sprintf("more than %d pages; stopping", c.maxPages)})
 				return
 			}
-			q := url.Values{}
-			for k, v := range query {
-				q[k] = v
+			q := maps.Clone(query)
+			if q == nil {
+				q = url.Values{}
 			}
 			q.Set("pageinate", "true")
 			q.Set("page_size", strconv.Itoa(size))
 			q.Set("page_no", strconv.Itoa(pageNo))
-			var p userPage
-			if err := c.do(ctx, op, http.MethodGet, "/Users", q, nil, &p); err != nil {
+			var p P
+			if err := c.do(ctx, op, http.MethodGet, path, q, nil, &p); err != nil {
 				yield(nil, err)
 				return
 			}
-			seen += len(p.Users)
-			if !yield(p.Users, nil) {
+			got, total := items(p)
+			seen += len(got)
+			if !yield(got, nil) || len(got) == 0 {
 				return
 			}
-			if len(p.Users) == 0 {
-				return
-			}
-			if p.RecordCount != nil {
-				if seen >= *p.RecordCount {
+			if total != nil {
+				if seen >= *total {
 					return
 				}
-			} else if len(p.Users) < size {
+			} else if len(got) < size {
 				return
 			}
 		}
