@@ -67,8 +67,13 @@ type NodeOptions struct {
 	// none); 127.0.0.1:0 picks a free port.
 	MetricsListen string
 	// NoScheduler leaves the scheduler out even when Roles has it (tests
-	// drive the schedule themselves, see NewScheduler).
+	// drive the schedule themselves, see NewScheduler); the consent checks
+	// of onboarded tenants still run.
 	NoScheduler bool
+	// ConsentCheckEvery is how often the scheduler role re-checks the
+	// accepted tenants' consent (default partner.consent_check_interval);
+	// tests shorten it below the config's one-minute floor.
+	ConsentCheckEvery time.Duration
 	// Clock replaces time.Now for subscription upkeep (a simulated week).
 	Clock func() time.Time
 	// Logger receives every log line (default from the config).
@@ -230,8 +235,8 @@ func (n *Node) Run(ctx context.Context) error {
 	if roles&RoleScheduler != 0 && !n.opts.NoScheduler {
 		start("scheduler", n.runScheduler)
 	}
-	if roles&RoleScheduler != 0 && !n.opts.NoScheduler && n.cfg.Partner.Enabled() && n.cfg.Partner.EffectiveConsentCheckInterval() > 0 {
-		start("consent checks", n.runConsentChecks)
+	if every := n.consentCheckEvery(); roles&RoleScheduler != 0 && n.cfg.Partner.Enabled() && every > 0 {
+		start("consent checks", func(ctx context.Context) error { return n.runConsentChecks(ctx, every) })
 	}
 	if n.opts.Demo {
 		start("demo", n.runDemo)

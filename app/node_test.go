@@ -45,6 +45,8 @@ type nodeOpts struct {
 	clock func() time.Time
 	// logger receives the node's log (default: discarded).
 	logger *logrus.Logger
+	// consentEvery shortens the scheduled consent checks.
+	consentEvery time.Duration
 }
 
 func startNode(t *testing.T, o nodeOpts) *nodeBundle {
@@ -82,7 +84,7 @@ func startNodeWith(t testing.TB, env *simenv.Env, cfg *config.Config, o nodeOpts
 		o.logger = quietLogger()
 	}
 	n, err := app.NewNode(context.Background(), cfg, app.NodeOptions{Roles: o.roles, Listen: "127.0.0.1:0", Concurrency: 4,
-		NoScheduler: true, Clock: o.clock, World: env, Logger: o.logger})
+		NoScheduler: true, ConsentCheckEvery: o.consentEvery, Clock: o.clock, World: env, Logger: o.logger})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	nb := &nodeBundle{testBundle: &testBundle{env: env, stack: n.App(), tenant: env.Tenants[0], company: simenv.DefaultCompanyID}, n: n, cancel: cancel, done: make(chan error, 1)}

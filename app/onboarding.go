@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -157,11 +158,15 @@ func goLive(ctx context.Context, q *worker.Queue, tenantID string, dry bool) (st
 	return id, nil
 }
 
-// runConsentChecks re-checks the accepted tenants' consent every
-// partner.consent_check_interval, and starts the tenants that gained it
-// (a full run), until ctx ends.
-func (n *Node) runConsentChecks(ctx context.Context) error {
-	every := n.cfg.Partner.EffectiveConsentCheckInterval()
+// consentCheckEvery is NodeOptions.ConsentCheckEvery, else
+// partner.consent_check_interval (0: never).
+func (n *Node) consentCheckEvery() time.Duration {
+	return cmp.Or(n.opts.ConsentCheckEvery, n.cfg.Partner.EffectiveConsentCheckInterval())
+}
+
+// runConsentChecks re-checks the accepted tenants' consent every period,
+// and starts the tenants that gained it (a full run), until ctx ends.
+func (n *Node) runConsentChecks(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

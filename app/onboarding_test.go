@@ -295,3 +295,36 @@ func TestDiscoveryEveryPSA(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentGainedOnSchedule: a tenant accepted before its admin consented
+// is live but disabled; once consent arrives, the scheduled consent check
+// alone (no API call, no restart) starts its first full sync.
+func TestConsentGainedOnSchedule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env, err := simenv.Start(ctx, simenv.Options{PSA: config.PSAConnectWise, Users: 5, Unlimited: true, Customers: 10, CustomerUsers: 4})
+	require.NoError(t, err)
+	t.Cleanup(env.Close)
+	cfg := env.Config
+	testRedis(t, cfg)
+	nb := startNodeWith(t, env, cfg, nodeOpts{consentEvery: 200 * time.Millisecond})
+
+	late := customerOf(t, env, simenv.KindNoConsent, 0)
+	_, err = nb.n.App().Onboarding().Discover(ctx, onboarding.DiscoverOptions{})
+	require.NoError(t, err)
+	acc, err := nb.n.App().Onboarding().Accept(ctx, late.TenantID, onboarding.AcceptOptions{})
+	require.NoError(t, err)
+	require.False(t, acc.Consent, "accepted before consent")
+	company := late.CompanyIDs[0]
+	time.Sleep(time.Second) // several checks while consent is missing
+	nb.waitIdle(t)
+	require.Empty(t, env.PSA.Contacts(company), "no sync without consent")
+
+	require.NoError(t, env.Graph.GrantConsent(late.TenantID))
+	require.Eventually(t, func() bool { return len(env.PSA.Contacts(company)) > 0 }, 30*time.Second, 100*time.Millisecond,
+		"the scheduled check started the tenant that gained consent")
+	p, ok, err := nb.n.App().Onboarding().Store().Accepted(ctx, late.TenantID)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, p.Consent, "the stored mapping records the consent")
+}
