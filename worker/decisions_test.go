@@ -2,14 +2,17 @@ package worker_test
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/psasync/psasync/graph/graphsim"
 	"github.com/psasync/psasync/ledger"
 	"github.com/psasync/psasync/psa"
+	"github.com/psasync/psasync/simkit"
 	"github.com/psasync/psasync/worker"
 )
 
@@ -317,4 +320,41 @@ func TestHeldDeactivationsWaitForAPersonWhateverTheShare(t *testing.T) {
 		reasons[s.UserPrincipalName] = s.Reason
 	}
 	require.Contains(t, reasons[users[0].UserPrincipalName], "held for approval (batch "+batches[0].ID+")")
+}
+
+// TestApprovedHeldDeactivationsOutliveTheirCaller: once an approval is on
+// the record, its deactivations are written in full even when the caller's
+// context ends while the PSA is still answering (a console tab closed, an
+// API client's timeout).
+func TestApprovedHeldDeactivationsOutliveTheirCaller(t *testing.T) {
+	t.Parallel()
+	var users []graphsim.User
+	for i := 1; i <= 5; i++ {
+		users = append(users, member(i, "user"+strconv.Itoa(i), "User", strconv.Itoa(i)))
+	}
+	w := newWorld(t, worldOpts{users: users})
+	ids := map[string]int{}
+	for _, u := range users {
+		ids[u.ID] = w.seedCurrent(u, true)
+	}
+	for _, u := range users[:3] {
+		w.updateUser(t, u.ID, map[string]any{"accountEnabled": false})
+	}
+	w.run(t, worker.ModeFull, nil)
+	batches, err := w.engine.Ledger().HeldBatches(context.Background(), tenantID)
+	require.NoError(t, err)
+	require.Len(t, batches, 1)
+
+	// Every write takes longer than the caller waits.
+	w.cw.InjectFault(simkit.Fault{Method: http.MethodPatch, Latency: 3 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	res, err := w.engine.ApproveHeld(ctx, batches[0].ID, nil, "admin")
+	require.NoError(t, err)
+	require.Error(t, ctx.Err(), "the caller's context ended during the writes")
+	require.Empty(t, res.Errors)
+	require.Len(t, res.Deactivated, 3)
+	for _, u := range users[:3] {
+		require.True(t, w.contact(t, ids[u.ID]).Inactive, u.UserPrincipalName)
+	}
 }

@@ -30,6 +30,10 @@ type HeldResult struct {
 	Errors []ErrorItem `json:"errors"`
 }
 
+// heldApplyWithin bounds how long an approval's deactivations may take once
+// the caller has gone away.
+const heldApplyWithin = 30 * time.Minute
+
 // ApproveHeld approves contacts of a pending batch (none named = all) and
 // deactivates them under the tenant's lock, so no run writes the tenant
 // meanwhile. A batch that a later run replaced is stale (ledger.ErrStale).
@@ -52,6 +56,11 @@ func (e *Engine) ApproveHeld(ctx context.Context, batchID string, contactIDs []s
 		return HeldResult{}, err
 	}
 	e.log.WithFields(logrus.Fields{"tenant": b.Tenant, "batch": batchID, "contacts": len(approved), "actor": actor}).Info("held deactivations approved")
+	// The approval is on the record now: apply it in full even when the
+	// caller goes away (a console tab closed, an API client's timeout), so
+	// that the PSA does not stop half way through an operator's decision.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), heldApplyWithin)
+	defer cancel()
 	res := HeldResult{Batch: b, Deactivated: []ContactResult{}, Skipped: []SkipItem{}, Errors: []ErrorItem{}}
 	w := e.newWaiter(jobWaits(), e.log.WithField("tenant", b.Tenant), nil)
 	for _, hc := range approved {
