@@ -116,13 +116,11 @@ func TestConflictClosesItselfAndIgnoredUsersAreSkipped(t *testing.T) {
 	require.Contains(t, out.Reason, "ignored by an operator")
 }
 
-// TestHeldDeactivationsArePartlyApprovedAndTheRestRejected: the guard holds
-// a company's mass deactivation as one batch (warned once, not on every
-// run); approving some deactivates exactly those under the operator's name,
-// rejecting the rest keeps them active and out of later batches; a stale or
-// wrong approval is refused.
-func TestHeldDeactivationsArePartlyApprovedAndTheRestRejected(t *testing.T) {
-	t.Parallel()
+// massDeactivation is a company of five linked users, three of whom were
+// just disabled in Microsoft 365: more than the deactivation guard lets a
+// run deactivate. ids maps each user to its contact.
+func massDeactivation(t *testing.T) (*world, []graphsim.User, map[string]int) {
+	t.Helper()
 	var users []graphsim.User
 	for i := 1; i <= 5; i++ {
 		users = append(users, member(i, "user"+strconv.Itoa(i), "User", strconv.Itoa(i)))
@@ -132,11 +130,22 @@ func TestHeldDeactivationsArePartlyApprovedAndTheRestRejected(t *testing.T) {
 	for _, u := range users {
 		ids[u.ID] = w.seedCurrent(u, true)
 	}
-	ctx := context.Background()
-	l := w.engine.Ledger()
 	for _, u := range users[:3] {
 		w.updateUser(t, u.ID, map[string]any{"accountEnabled": false})
 	}
+	return w, users, ids
+}
+
+// TestHeldDeactivationsArePartlyApprovedAndTheRestRejected: the guard holds
+// a company's mass deactivation as one batch (warned once, not on every
+// run); approving some deactivates exactly those under the operator's name,
+// rejecting the rest keeps them active and out of later batches; a stale or
+// wrong approval is refused.
+func TestHeldDeactivationsArePartlyApprovedAndTheRestRejected(t *testing.T) {
+	t.Parallel()
+	w, users, ids := massDeactivation(t)
+	ctx := context.Background()
+	l := w.engine.Ledger()
 
 	rep := w.run(t, worker.ModeFull, nil)
 	require.Equal(t, 1, countWarnings(rep, worker.WarnDeactivationGuard))
@@ -286,18 +295,7 @@ func TestTenantWithoutConsentIsQuarantined(t *testing.T) {
 // many linked contacts that the guard would let them through.
 func TestHeldDeactivationsWaitForAPersonWhateverTheShare(t *testing.T) {
 	t.Parallel()
-	var users []graphsim.User
-	for i := 1; i <= 5; i++ {
-		users = append(users, member(i, "user"+strconv.Itoa(i), "User", strconv.Itoa(i)))
-	}
-	w := newWorld(t, worldOpts{users: users})
-	ids := map[string]int{}
-	for _, u := range users {
-		ids[u.ID] = w.seedCurrent(u, true)
-	}
-	for _, u := range users[:3] {
-		w.updateUser(t, u.ID, map[string]any{"accountEnabled": false})
-	}
+	w, users, ids := massDeactivation(t)
 	w.run(t, worker.ModeFull, nil)
 	batches, err := w.engine.Ledger().HeldBatches(context.Background(), tenantID)
 	require.NoError(t, err)
