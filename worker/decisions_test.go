@@ -326,18 +326,7 @@ func TestHeldDeactivationsWaitForAPersonWhateverTheShare(t *testing.T) {
 // API client's timeout).
 func TestApprovedHeldDeactivationsOutliveTheirCaller(t *testing.T) {
 	t.Parallel()
-	var users []graphsim.User
-	for i := 1; i <= 5; i++ {
-		users = append(users, member(i, "user"+strconv.Itoa(i), "User", strconv.Itoa(i)))
-	}
-	w := newWorld(t, worldOpts{users: users})
-	ids := map[string]int{}
-	for _, u := range users {
-		ids[u.ID] = w.seedCurrent(u, true)
-	}
-	for _, u := range users[:3] {
-		w.updateUser(t, u.ID, map[string]any{"accountEnabled": false})
-	}
+	w, users, ids := massDeactivation(t)
 	w.run(t, worker.ModeFull, nil)
 	batches, err := w.engine.Ledger().HeldBatches(context.Background(), tenantID)
 	require.NoError(t, err)
