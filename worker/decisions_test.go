@@ -136,6 +136,16 @@ func massDeactivation(t *testing.T) (*world, []graphsim.User, map[string]int) {
 	return w, users, ids
 }
 
+// heldBatch runs a full sync and returns the one batch the guard held.
+func heldBatch(t *testing.T, w *world) ledger.HeldBatch {
+	t.Helper()
+	w.run(t, worker.ModeFull, nil)
+	batches, err := w.engine.Ledger().HeldBatches(context.Background(), tenantID)
+	require.NoError(t, err)
+	require.Len(t, batches, 1)
+	return batches[0]
+}
+
 // TestHeldDeactivationsArePartlyApprovedAndTheRestRejected: the guard holds
 // a company's mass deactivation as one batch (warned once, not on every
 // run); approving some deactivates exactly those under the operator's name,
@@ -296,10 +306,7 @@ func TestTenantWithoutConsentIsQuarantined(t *testing.T) {
 func TestHeldDeactivationsWaitForAPersonWhateverTheShare(t *testing.T) {
 	t.Parallel()
 	w, users, ids := massDeactivation(t)
-	w.run(t, worker.ModeFull, nil)
-	batches, err := w.engine.Ledger().HeldBatches(context.Background(), tenantID)
-	require.NoError(t, err)
-	require.Len(t, batches, 1)
+	batch := heldBatch(t, w)
 
 	for i := 10; i < 30; i++ { // 20 more linked contacts: 3 of 25 is under the guard's 20%
 		u, err := w.graph.CreateUser(tenantID, member(i, "more"+strconv.Itoa(i), "More", strconv.Itoa(i)))
@@ -317,7 +324,7 @@ func TestHeldDeactivationsWaitForAPersonWhateverTheShare(t *testing.T) {
 	for _, s := range rep.SkippedContacts {
 		reasons[s.UserPrincipalName] = s.Reason
 	}
-	require.Contains(t, reasons[users[0].UserPrincipalName], "held for approval (batch "+batches[0].ID+")")
+	require.Contains(t, reasons[users[0].UserPrincipalName], "held for approval (batch "+batch.ID+")")
 }
 
 // TestApprovedHeldDeactivationsOutliveTheirCaller: once an approval is on
@@ -327,16 +334,13 @@ func TestHeldDeactivationsWaitForAPersonWhateverTheShare(t *testing.T) {
 func TestApprovedHeldDeactivationsOutliveTheirCaller(t *testing.T) {
 	t.Parallel()
 	w, users, ids := massDeactivation(t)
-	w.run(t, worker.ModeFull, nil)
-	batches, err := w.engine.Ledger().HeldBatches(context.Background(), tenantID)
-	require.NoError(t, err)
-	require.Len(t, batches, 1)
+	batch := heldBatch(t, w)
 
 	// Every write takes longer than the caller waits.
 	w.cw.InjectFault(simkit.Fault{Method: http.MethodPatch, Latency: 3 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	res, err := w.engine.ApproveHeld(ctx, batches[0].ID, nil, "admin")
+	res, err := w.engine.ApproveHeld(ctx, batch.ID, nil, "admin")
 	require.NoError(t, err)
 	require.Error(t, ctx.Err(), "the caller's context ended during the writes")
 	require.Empty(t, res.Errors)
