@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,9 +58,7 @@ func (c *Client) FindContactsByEmail(ctx context.Context, companyID, email strin
 // customFieldConditions).
 func (c *Client) companyContacts(id, pageSize int, more url.Values) *url.URL {
 	q := url.Values{"conditions": {fmt.Sprintf("company/id=%d", id)}, "pageSize": {strconv.Itoa(pageSize)}}
-	for k, v := range more {
-		q[k] = v
-	}
+	maps.Copy(q, more)
 	return c.endpoint("/company/contacts", q)
 }
 
