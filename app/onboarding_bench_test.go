@@ -35,7 +35,7 @@ func BenchmarkOnboardingDiscover1000(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	var graphReqs, psaReads int
+	var graphReqs, tokenReqs, psaReads int
 	var res onboarding.Result
 	for b.Loop() {
 		gs, ps := env.Graph.Stats(), env.PSA.Stats()
@@ -43,7 +43,11 @@ func BenchmarkOnboardingDiscover1000(b *testing.B) {
 		res, err = a.Onboarding().Discover(ctx, onboarding.DiscoverOptions{})
 		wall := time.Since(start)
 		require.NoError(b, err)
-		graphReqs, psaReads = env.Graph.Stats().Requests-gs.Requests, env.PSA.Stats().Reads-ps.Reads
+		// Graph's own requests: the token endpoint's (Entra ID) are
+		// counted apart, as graph's BenchmarkDiscover1000 counts them.
+		ge := env.Graph.Stats()
+		tokenReqs = ge.Tokens - gs.Tokens
+		graphReqs, psaReads = ge.Requests-gs.Requests-tokenReqs, env.PSA.Stats().Reads-ps.Reads
 		require.Less(b, wall, 60*time.Second, "discovery of %d customers", n)
 	}
 	require.Len(b, res.Proposals, n)
@@ -51,6 +55,7 @@ func BenchmarkOnboardingDiscover1000(b *testing.B) {
 	pages := (n+299)/300 + (n+998)/999 // delegatedAdminCustomers ($top=300) and contracts ($top=999)
 	require.LessOrEqual(b, graphReqs, n+pages+consented, "Graph requests: at most customers + pages + consented")
 	b.ReportMetric(float64(graphReqs), "graph-requests/op")
+	b.ReportMetric(float64(tokenReqs), "token-requests/op")
 	b.ReportMetric(float64(psaReads), "psa-reads/op")
 	b.ReportMetric(float64(consented), "consented")
 }
